@@ -1,0 +1,3 @@
+from bioeval.cli import run
+
+run()

@@ -1,0 +1,3 @@
+"""Commands of this stage; filled in by its issue."""
+
+COMMANDS: list = []

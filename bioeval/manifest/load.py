@@ -1,0 +1,215 @@
+"""Load a manifest file: YAML with positions -> schema -> cross-references, every problem at once."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from bioeval.errors import ManifestError, Problem
+from bioeval.manifest.schema import METRICS, COMMIT_RE, Manifest, Protocol
+from bioeval.manifest.yaml_positions import dotted, load_yaml, locate
+
+
+@dataclass
+class LoadedManifest:
+    path: Path
+    manifest: Manifest
+    raw: dict
+    positions: dict
+    sha256: str
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+
+def load_manifest(path: str | Path) -> LoadedManifest:
+    """Parse and validate; raise ManifestError listing every problem."""
+    path = Path(path)
+    raw, positions, problems = load_yaml(path)
+    file = str(path)
+    if not isinstance(raw, dict):
+        raise ManifestError(problems + [Problem(file, 1, 1, "", "a manifest is a YAML mapping (paper:, models:, ...).")])
+    try:
+        manifest = Manifest.model_validate(raw)
+    except ValidationError as exc:
+        raise ManifestError(problems + _pydantic_problems(exc, file, positions, Manifest)) from None
+    problems += _cross_check(manifest, raw, file, positions)
+    if problems:
+        raise ManifestError(problems)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return LoadedManifest(path, manifest, raw, positions, digest, _warnings(manifest, file, positions))
+
+
+# ----------------------------------------------------------------------------- pydantic -> problems
+
+def _pydantic_problems(exc: ValidationError, file: str, positions: dict, root: type[BaseModel],
+                       prefix: tuple = ()) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = prefix + tuple(_clean_loc(err["loc"]))
+        line, col = locate(positions, loc)
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = _unknown_key_message(root, tuple(_clean_loc(err["loc"])))
+        elif err["type"] == "missing":
+            message = "required field is missing; add it."
+        elif "input" in err and not isinstance(err["input"], (dict, list)) and err["type"] != "value_error":
+            message += f" (got {err['input']!r})"
+        problems.append(Problem(file, line, col, dotted(loc), message))
+    return problems
+
+
+def _clean_loc(loc) -> list:
+    # pydantic inserts union-member tags and generic names ("Prov[int]"); drop them
+    return [p for p in loc if isinstance(p, int) or ("[" not in p and p not in ("function-after", "function-before"))]
+
+
+def _unknown_key_message(root: type[BaseModel], loc: tuple) -> str:
+    key = loc[-1]
+    allowed = _fields_at(root, loc[:-1])
+    close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown key {key!r}; {hint}allowed here: {', '.join(sorted(allowed))}."
+
+
+def _fields_at(root: type, loc: tuple) -> list[str]:
+    """Field names of the model reached by following ``loc`` from ``root`` (best effort)."""
+    current: list[Any] = [root]
+    for part in loc:
+        nxt: list[Any] = []
+        for ann in current:
+            for t in _models_in(ann):
+                if isinstance(part, str) and part in t.model_fields:
+                    nxt.append(t.model_fields[part].annotation)
+                    continue
+            args = typing.get_args(ann)
+            origin = typing.get_origin(ann)
+            if origin in (list, tuple) and args:
+                nxt.append(args[0])
+            elif origin is dict and len(args) == 2:
+                nxt.append(args[1])
+            elif origin in (typing.Union, types.UnionType):
+                for a in args:
+                    if typing.get_origin(a) in (list, tuple, dict):
+                        sub = typing.get_args(a)
+                        nxt.append(sub[-1] if typing.get_origin(a) is dict else sub[0])
+        current = nxt
+    names: set[str] = set()
+    for ann in current:
+        for t in _models_in(ann):
+            names.update(t.model_fields)
+    return sorted(names)
+
+
+def _models_in(ann: Any) -> list[type[BaseModel]]:
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return [ann]
+    return [a for a in typing.get_args(ann) if isinstance(a, type) and issubclass(a, BaseModel)]
+
+
+# ----------------------------------------------------------------------------- cross-references
+
+def _cross_check(m: Manifest, raw: dict, file: str, positions: dict) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def add(loc: tuple, message: str) -> None:
+        line, col = locate(positions, loc)
+        problems.append(Problem(file, line, col, dotted(loc), message))
+
+    model_keys = [x.key for x in m.models]
+    dataset_keys = [x.key for x in m.datasets]
+    for section, keys in (("models", model_keys), ("datasets", dataset_keys)):
+        seen: set[str] = set()
+        for i, key in enumerate(keys):
+            if key in seen:
+                add((section, i, "key"), f"duplicate key {key!r}; keys must be unique.")
+            seen.add(key)
+
+    def check_key(loc: tuple, key: str | None, keys: list[str], what: str) -> bool:
+        if key is None or key in keys:
+            return True
+        close = difflib.get_close_matches(key, keys, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        add(loc, f"unknown {what} key {key!r}; {hint}known: {', '.join(keys)}.")
+        return False
+
+    excluded = set()
+    for i, ex in enumerate(m.exclude):
+        check_key(("exclude", i, "model"), ex.model, model_keys, "model")
+        check_key(("exclude", i, "dataset"), ex.dataset, dataset_keys, "dataset")
+        excluded.add((ex.model, ex.dataset))
+
+    for mk, per_dataset in m.expected.items():
+        if not check_key(("expected", mk), mk, model_keys, "model"):
+            continue
+        for dk, metrics in per_dataset.items():
+            if not check_key(("expected", mk, dk), dk, dataset_keys, "dataset"):
+                continue
+            missing = [x for x in METRICS if x not in metrics]
+            if missing:
+                add(("expected", mk, dk), f"missing expected {', '.join(missing)}; give precision, recall and f1 for every cell.")
+            if (mk, dk) in excluded:
+                add(("expected", mk, dk), "this cell is excluded but has expected values; remove one of the two.")
+    if m.expected:
+        for mk in model_keys:
+            for dk in dataset_keys:
+                if (mk, dk) not in excluded and dk not in m.expected.get(mk, {}):
+                    add(("expected",), f"no expected values for cell {mk} x {dk}; add them or list the cell under exclude.")
+
+    for i, rule in enumerate(m.tolerance.overrides):
+        check_key(("tolerance", "overrides", i, "model"), rule.model, model_keys, "model")
+        check_key(("tolerance", "overrides", i, "dataset"), rule.dataset, dataset_keys, "dataset")
+
+    # overrides must still give a valid protocol once merged into the defaults
+    for section, entries in (("models", m.models), ("datasets", m.datasets)):
+        for i, entry in enumerate(entries):
+            if not entry.protocol:
+                continue
+            try:
+                Protocol.model_validate(merge_protocol(raw["protocol"], entry.protocol))
+            except ValidationError as exc:
+                problems.extend(_pydantic_problems(exc, file, positions, Protocol, (section, i, "protocol")))
+    for i, d in enumerate(m.datasets):
+        if d.task == "NER" and d.format != "zhan2024-json" and not d.labels:
+            add(("datasets", i, "labels"), "NER datasets converted from raw tags need labels (tag-id map).")
+    return problems
+
+
+def _warnings(m: Manifest, file: str, positions: dict) -> list[Problem]:
+    out = []
+    for i, d in enumerate(m.datasets):
+        for split, s in d.splits.items():
+            loc = ("datasets", i, "splits", split, "source")
+            line, col = locate(positions, loc)
+            if s.source.hf and not COMMIT_RE.match(s.source.hf.revision):
+                out.append(Problem(file, line, col, dotted(loc + ("hf", "revision")),
+                                   f"{d.key}/{split}: revision {s.source.hf.revision!r} is a branch, not a commit; run `bioeval lock`."))
+            if s.source.sha256 is None and s.source.kind != "local":
+                out.append(Problem(file, line, col, dotted(loc + ("sha256",)),
+                                   f"{d.key}/{split}: no sha256 yet; `bioeval lock` fills it where the file is reachable."))
+    return out
+
+
+def merge_protocol(base: dict, override: dict) -> dict:
+    """Deep-merge ``override`` into ``base``; a provenance leaf ({value: ...}) is replaced whole."""
+    out = dict(base)
+    for key, value in override.items():
+        old = out.get(key)
+        if isinstance(old, dict) and isinstance(value, dict) and not _is_leaf(old) and not _is_leaf(value):
+            out[key] = merge_protocol(old, value)
+        else:
+            out[key] = value
+    return out
+
+
+def _is_leaf(d: dict) -> bool:
+    return bool({"value", "source", "note"} & d.keys())

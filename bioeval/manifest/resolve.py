@@ -1,0 +1,140 @@
+"""Manifest -> cells (model x dataset minus exclusions), each with its resolved protocol and run id."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from pydantic import BaseModel
+
+from bioeval.errors import UsageError
+from bioeval.manifest.load import LoadedManifest, merge_protocol
+from bioeval.manifest.schema import Dataset, MetricValue, Model, Prov, Protocol
+
+RUN_ID_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class Cell:
+    model: Model
+    dataset: Dataset
+    protocol: Protocol
+    expected: dict[str, MetricValue]
+    spec: dict
+    run_id: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.model.key} x {self.dataset.key}"
+
+
+def values_only(obj: Any) -> Any:
+    """Strip provenance: Prov(value=x, ...) -> x, recursively (what the run id hashes)."""
+    if isinstance(obj, Prov):
+        return values_only(obj.value)
+    if isinstance(obj, BaseModel):
+        return {k: values_only(getattr(obj, k)) for k in type(obj).model_fields}
+    if isinstance(obj, dict):
+        return {str(k): values_only(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [values_only(v) for v in obj]
+    return obj
+
+
+def cell_spec(model: Model, dataset: Dataset, protocol: Protocol) -> dict:
+    """Everything that decides a cell's numbers: pins and protocol values, no prose."""
+    return {
+        "schema": 1,
+        "model": {"key": model.key, "repo": model.repo, "revision": model.revision},
+        "dataset": {
+            "key": dataset.key,
+            "task": dataset.task,
+            "format": dataset.format,
+            "format_options": dataset.format_options,
+            "labels": list(dataset.labels) if dataset.labels else None,
+            "splits": {
+                name: {
+                    "source": split.source.model_dump(exclude={"access"}),
+                    "carve": split.carve.model_dump(exclude={"note"}) if split.carve else None,
+                }
+                for name, split in sorted(dataset.splits.items())
+            },
+        },
+        "protocol": values_only(protocol),
+    }
+
+
+def run_id_of(spec: dict) -> str:
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:RUN_ID_LENGTH]
+
+
+def parse_only(only: str | None) -> dict[str, set[str]]:
+    """``model=a,dataset=b`` (repeatable keys: ``model=a,model=b``) -> {"model": {...}, ...}."""
+    filters: dict[str, set[str]] = {}
+    if not only:
+        return filters
+    for part in only.split(","):
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or key not in ("model", "dataset", "task") or not value.strip():
+            raise UsageError(f"--only {only!r}: expected model=KEY, dataset=KEY or task=TYPE, comma-separated.",
+                             "Example: --only model=phi-4,dataset=ddi")
+        filters.setdefault(key, set()).add(value.strip())
+    return filters
+
+
+def iter_cells(loaded: LoadedManifest, only: str | None = None) -> Iterator[Cell]:
+    m = loaded.manifest
+    filters = parse_only(only)
+    for key, values in filters.items():
+        known = {"model": [x.key for x in m.models], "dataset": [x.key for x in m.datasets],
+                 "task": ["EE", "RE", "NER", "TC"]}[key]
+        unknown = sorted(values - set(known))
+        if unknown:
+            raise UsageError(f"--only: unknown {key} {', '.join(unknown)} in {loaded.path}.",
+                             f"Known: {', '.join(known)}.")
+    excluded = {(e.model, e.dataset) for e in m.exclude}
+    base = loaded.raw["protocol"]
+    for model in m.models:
+        if "model" in filters and model.key not in filters["model"]:
+            continue
+        for dataset in m.datasets:
+            if "dataset" in filters and dataset.key not in filters["dataset"]:
+                continue
+            if "task" in filters and dataset.task not in filters["task"]:
+                continue
+            if (model.key, dataset.key) in excluded:
+                continue
+            if model.protocol or dataset.protocol:
+                raw = merge_protocol(merge_protocol(base, model.protocol), dataset.protocol)
+                protocol = Protocol.model_validate(raw)
+            else:
+                protocol = m.protocol
+            spec = cell_spec(model, dataset, protocol)
+            yield Cell(model, dataset, protocol, m.expected.get(model.key, {}).get(dataset.key, {}),
+                       spec, run_id_of(spec))
+
+
+def cells(loaded: LoadedManifest, only: str | None = None) -> list[Cell]:
+    return list(iter_cells(loaded, only))
+
+
+def protocol_ledger(protocol: Protocol, prefix: str = "protocol") -> list[dict]:
+    """Every protocol value as {field, value, source, note}, in schema order."""
+    rows: list[dict] = []
+
+    def walk(obj: Any, path: str) -> None:
+        if isinstance(obj, Prov):
+            row = {"field": path, "value": obj.value, "source": obj.source, "note": obj.note}
+            if obj.alternatives:
+                row["alternatives"] = [a.model_dump() for a in obj.alternatives]
+            rows.append(row)
+        elif isinstance(obj, BaseModel):
+            for name in type(obj).model_fields:
+                walk(getattr(obj, name), f"{path}.{name}")
+
+    walk(protocol, prefix)
+    return rows

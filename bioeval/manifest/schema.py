@@ -1,0 +1,372 @@
+"""The manifest schema (pydantic v2): a methods section that a program can check.
+
+Every protocol value is a ``Prov``: the value plus where it comes from (``paper``,
+``authors-code``, ``assumed``) and a short note.  A plain scalar is accepted and recorded as
+``unstated``; the paper manifests label every value (a test checks it).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+T = TypeVar("T")
+
+SourceKind = Literal["paper", "authors-code", "assumed", "unstated"]
+TaskType = Literal["EE", "RE", "NER", "TC"]
+SplitName = Literal["train", "validation", "test"]
+Metric = Literal["precision", "recall", "f1"]
+METRICS: tuple[str, ...] = ("precision", "recall", "f1")
+
+COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+KEY_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+
+
+def is_local_path(revision: str) -> bool:
+    return revision.startswith(("./", "../", "/", "~"))
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Alternative(Strict):
+    """A value another source gives, kept beside the one the manifest uses."""
+
+    value: Any
+    source: SourceKind
+    note: str = ""
+
+
+class Prov(BaseModel, Generic[T]):
+    """A protocol value with its provenance."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: T
+    source: SourceKind = "unstated"
+    note: str = ""
+    alternatives: tuple[Alternative, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _wrap_plain(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ({"value", "source", "note", "alternatives"} & data.keys()):
+            return data
+        return {"value": data}
+
+
+DEFAULT_NOTE = "bioeval default (not set in the manifest)"
+
+
+def _d(value: Any) -> "Prov":
+    """A schema default: labelled as our assumption, so the ledger never shows it unlabelled."""
+    return Prov(value=value, source="assumed", note=DEFAULT_NOTE)
+
+
+# ----------------------------------------------------------------------------- paper, models
+
+class Paper(Strict):
+    title: str
+    authors: str = ""
+    year: int | None = None
+    arxiv: str | None = Field(None, pattern=r"^\d{4}\.\d{4,5}$", description="arXiv id, e.g. 2503.00624")
+    version: str | None = Field(None, pattern=r"^v\d+$", description="arXiv version the numbers come from")
+    tables: str = Field("", description="where the expected values are printed, e.g. 'Tables 2-5'")
+    note: str = ""
+
+
+class Resources(Strict):
+    """What one cell of this model needs; used by the GPU check and the Slurm script."""
+
+    gpus: int = Field(0, ge=0, le=64)
+    gpu_memory_gb: int | None = Field(None, ge=1)
+    memory_gb: int | None = Field(None, ge=1, description="host memory")
+    time: str | None = Field(None, pattern=r"^(\d+-)?\d{1,3}:\d{2}:\d{2}$", description="Slurm time limit")
+    note: str = ""
+
+
+class Candidate(Strict):
+    """Another repo the paper's name may refer to (e.g. base vs instruct)."""
+
+    repo: str
+    revision: str
+    note: str = ""
+
+
+class Model(Strict):
+    key: str = Field(pattern=KEY_PATTERN)
+    paper_name: str = Field(description="exactly as printed in the paper's tables")
+    repo: str | None = Field(None, pattern=r"^[\w.-]+/[\w.-]+$", description="Hugging Face repo id")
+    revision: str = Field(description="40-hex commit, or a local path (./...) for shipped models")
+    verified: bool = Field(False, description="true once the revision was confirmed against the Hub")
+    license: str = ""
+    gated: bool = False
+    architecture: str = ""
+    params_b: float | None = Field(None, gt=0)
+    candidates: tuple[Candidate, ...] = ()
+    resources: Resources = Resources()
+    protocol: dict[str, Any] = Field(default_factory=dict, description="protocol overrides for this model")
+    note: str = ""
+
+    @field_validator("revision")
+    @classmethod
+    def _pinned(cls, v: str) -> str:
+        if COMMIT_RE.match(v) or is_local_path(v):
+            return v
+        raise ValueError(
+            f"{v!r} is neither a 40-hex commit nor a local path (./...); pin the full commit "
+            "from the Hub's history, or run `bioeval lock` to resolve a branch or tag")
+
+
+# ----------------------------------------------------------------------------- data
+
+class HFSource(Strict):
+    repo: str = Field(pattern=r"^[\w.-]+/[\w.-]+$")
+    revision: str = Field(description="40-hex commit (a branch name is accepted but reported as unpinned)")
+    filename: str
+    repo_type: Literal["dataset", "model"] = "dataset"
+
+
+class Source(Strict):
+    url: str | None = Field(None, pattern=r"^(https?|file)://\S+$")
+    hf: HFSource | None = None
+    local: str | None = Field(None, description="path; ${VAR} is expanded; relative to the manifest")
+    sha256: str | None = Field(None, description="null until `bioeval lock` fills it")
+    access: str = Field("", description="how to obtain the file when it is not public")
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex(cls, v: str | None) -> str | None:
+        if v is not None and not SHA256_RE.match(v):
+            raise ValueError(f"{v!r} is not a 64-hex sha256 (lowercase); copy it from `sha256sum FILE`")
+        return v
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Source":
+        kinds = [k for k in ("url", "hf", "local") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"give exactly one of url, hf or local (got {', '.join(kinds) or 'none'})")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "url" if self.url else "hf" if self.hf else "local"
+
+    @property
+    def filename(self) -> str:
+        if self.url:
+            return self.url.rstrip("/").rsplit("/", 1)[-1]
+        if self.hf:
+            return self.hf.filename.rsplit("/", 1)[-1]
+        return str(self.local).rstrip("/").rsplit("/", 1)[-1]
+
+
+class Carve(Strict):
+    """Take rows [start, end) of a seeded permutation of the source (for 80/20 splits)."""
+
+    start: float = Field(ge=0, le=1)
+    end: float = Field(ge=0, le=1)
+    seed: int
+    note: str = ""
+
+
+class Split(Strict):
+    source: Source
+    records: int | None = Field(None, ge=0, description="expected record count (e.g. the paper's Table 1)")
+    records_source: SourceKind = "paper"
+    carve: Carve | None = None
+    note: str = ""
+
+
+class Dataset(Strict):
+    key: str = Field(pattern=KEY_PATTERN)
+    paper_name: str
+    task: TaskType
+    format: str = Field("zhan2024-json", description="reader or converter for the split files")
+    format_options: dict[str, Any] = Field(default_factory=dict)
+    labels: tuple[str, ...] | None = Field(None, description="tag-id label map for NER tag lists (index = id)")
+    splits: dict[SplitName, Split]
+    license: str = ""
+    protocol: dict[str, Any] = Field(default_factory=dict, description="protocol overrides for this dataset")
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _has_test(self) -> "Dataset":
+        if "test" not in self.splits:
+            raise ValueError("a dataset needs a test split")
+        return self
+
+
+# ----------------------------------------------------------------------------- protocol
+
+class PromptSpec(Strict):
+    train_template: Prov[str] | None = None
+    train_template_no_input: Prov[str] | None = None
+    inference_template: Prov[str]
+    response_marker: Prov[str] = _d("\n\n### Response: \n")
+    chat_template: Prov[bool] = _d(False)
+    system_prompt: Prov[str | None] = _d(None)
+    max_prompt_tokens: Prov[int]
+
+
+class LoraSpec(Strict):
+    r: Prov[int]
+    alpha: Prov[float]
+    dropout: Prov[float]
+    bias: Prov[Literal["none", "all", "lora_only"]] = _d("none")
+    target_modules: Prov[list[str] | Literal["peft-default"]]
+
+
+class TrainingSpec(Strict):
+    optimizer: Prov[Literal["adamw_torch", "paged_adamw_8bit"]]
+    learning_rate: Prov[float]
+    lr_scheduler: Prov[Literal["linear", "constant", "cosine", "constant_with_warmup"]] = _d("linear")
+    warmup_ratio: Prov[float] = _d(0.0)
+    max_grad_norm: Prov[float] = _d(1.0)
+    max_steps: Prov[int]
+    per_device_batch_size: Prov[int]
+    gradient_accumulation_steps: Prov[int] = _d(1)
+    max_seq_length: Prov[int]
+    precision: Prov[Literal["fp32", "fp16", "bf16"]]
+    quantization: Prov[Literal["none", "nf4"]] = _d("none")
+    gradient_checkpointing: Prov[bool] = _d(False)
+    loss_on: Prov[Literal["full", "response"]] = _d("full")
+    shuffle_seed: Prov[int] = _d(42)
+
+    @model_validator(mode="after")
+    def _positive(self) -> "TrainingSpec":
+        for name in ("max_steps", "per_device_batch_size", "gradient_accumulation_steps", "max_seq_length"):
+            if getattr(self, name).value < 1:
+                raise ValueError(f"{name} must be at least 1 (got {getattr(self, name).value})")
+        if not self.learning_rate.value > 0:
+            raise ValueError(f"learning_rate must be positive (got {self.learning_rate.value})")
+        return self
+
+
+class EvaluationSpec(Strict):
+    eval_every: Prov[int] | None = None
+    select_on: Prov[Literal["validation", "test"]] = _d("validation")
+    select_metric: Prov[Metric] = _d("f1")
+    test_subsample: Prov[int | None] = _d(None)
+    subsample_seed: Prov[int | None] = _d(None)
+
+
+class DecodingSpec(Strict):
+    mode: Prov[Literal["greedy", "sample", "faithful"]] = _d("greedy")
+    temperature: Prov[float | None] = _d(None)
+    top_p: Prov[float | None] = _d(None)
+    max_new_tokens: Prov[dict[TaskType, int]]
+    eval_batch_size: Prov[int] = _d(8)
+    per_sentence: Prov[bool] = _d(False)
+    stop_at_newline: Prov[bool] = _d(True)
+    backend: Prov[Literal["transformers", "vllm"]] = _d("transformers")
+
+
+class ScoringSpec(Strict):
+    scorer: Prov[str]
+    positive_phrases: Prov[list[str]] = _d([])
+    negative_phrases: Prov[list[str]] = _d([])
+    bootstrap_resamples: Prov[int] = _d(1000)
+    bootstrap_seed: Prov[int] = _d(0)
+    ci_level: Prov[float] = _d(0.95)
+
+
+class Protocol(Strict):
+    mode: Prov[Literal["finetune", "zero-shot"]]
+    seed: Prov[int]
+    prompt: PromptSpec
+    lora: LoraSpec | None = None
+    training: TrainingSpec | None = None
+    evaluation: EvaluationSpec = EvaluationSpec()
+    decoding: DecodingSpec
+    scoring: ScoringSpec
+
+    @model_validator(mode="after")
+    def _finetune_needs_training(self) -> "Protocol":
+        if self.mode.value == "finetune":
+            missing = [n for n in ("lora", "training") if getattr(self, n) is None]
+            if missing:
+                raise ValueError(f"mode finetune needs protocol sections: {', '.join(missing)}")
+            if self.evaluation.eval_every is None:
+                raise ValueError("mode finetune needs evaluation.eval_every")
+            if self.prompt.train_template is None:
+                raise ValueError("mode finetune needs prompt.train_template")
+        return self
+
+
+# ----------------------------------------------------------------------------- expected values
+
+class MetricValue(Strict):
+    value: float = Field(ge=0, le=1)
+    ci: tuple[float, float] | None = Field(None, description="published 95% interval, if any")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _wrap_plain(cls, data: Any) -> Any:
+        return data if isinstance(data, dict) else {"value": data}
+
+
+class ToleranceRule(Strict):
+    kind: Literal["abs", "rel", "auto"]
+    value: float | None = Field(None, ge=0, description="for abs and rel")
+    floor: float = Field(0.0, ge=0, description="for auto: the smallest tolerance")
+    z: float = Field(1.96, gt=0, description="for auto: multiples of the standard error")
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _value_for_fixed(self):
+        if self.kind in ("abs", "rel") and self.value is None:
+            raise ValueError(f"tolerance kind {self.kind} needs a value")
+        return self
+
+
+class ToleranceOverride(ToleranceRule):
+    model: str | None = None
+    dataset: str | None = None
+    metric: Metric | None = None
+
+
+class Tolerance(Strict):
+    default: ToleranceRule
+    overrides: tuple[ToleranceOverride, ...] = ()
+
+
+class Exclusion(Strict):
+    model: str
+    dataset: str
+    reason: str = ""
+
+
+class Deviation(Strict):
+    what: str
+    why: str = ""
+
+
+class Manifest(Strict):
+    schema_version: Literal[1] = 1
+    paper: Paper
+    models: tuple[Model, ...]
+    datasets: tuple[Dataset, ...]
+    protocol: Protocol = Field(description="the default for every cell; models and datasets may override")
+    expected: dict[str, dict[str, dict[Metric, MetricValue]]] = Field(default_factory=dict)
+    tolerance: Tolerance = Tolerance(default=ToleranceRule(kind="abs", value=0.02))
+    exclude: tuple[Exclusion, ...] = ()
+    deviations: tuple[Deviation, ...] = ()
+    notes: str = ""
+
+    @field_validator("models", "datasets")
+    @classmethod
+    def _not_empty(cls, v: tuple) -> tuple:
+        if not v:
+            raise ValueError("list at least one entry")
+        return v
+
+    def model_by_key(self, key: str) -> Model:
+        return next(m for m in self.models if m.key == key)
+
+    def dataset_by_key(self, key: str) -> Dataset:
+        return next(d for d in self.datasets if d.key == key)

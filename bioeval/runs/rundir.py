@@ -1,0 +1,91 @@
+"""The run directory of one cell: self-describing files any later command can work from.
+
+    <workdir>/<run_id>/
+        spec.json          resolved cell spec (what the run id hashes) + model/dataset keys
+        status.json        {"state": pending|running|done|failed, ...}
+        receipt.json       environment and pins (written when the run ends)
+        predictions.jsonl  one line per test instance
+        scores.json        {"model", "dataset", "run_id", "metrics": {precision, recall, f1}, "n", ...}
+        checkpoints/       adapter checkpoints and selection scores
+        log.txt            the cell's log
+        .lock              held while a process works on the cell
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from bioeval.errors import BioevalError
+from bioeval.runs.atomic import read_json, write_json
+
+STATES = ("pending", "running", "done", "failed")
+
+
+class CellBusy(BioevalError):
+    """Another process holds the cell's lock."""
+
+
+class RunDir:
+    def __init__(self, workdir: str | Path, run_id: str):
+        self.run_id = run_id
+        self.path = Path(workdir) / run_id
+        self._lock_fd: int | None = None
+
+    # paths
+    spec = property(lambda self: self.path / "spec.json")
+    status_file = property(lambda self: self.path / "status.json")
+    receipt = property(lambda self: self.path / "receipt.json")
+    predictions = property(lambda self: self.path / "predictions.jsonl")
+    scores = property(lambda self: self.path / "scores.json")
+    checkpoints = property(lambda self: self.path / "checkpoints")
+    log = property(lambda self: self.path / "log.txt")
+
+    def create(self, spec: dict) -> "RunDir":
+        self.path.mkdir(parents=True, exist_ok=True)
+        if not self.spec.exists():
+            write_json(self.spec, spec)
+        if not self.status_file.exists():
+            self.set_status("pending")
+        return self
+
+    def status(self) -> dict[str, Any]:
+        try:
+            return read_json(self.status_file)
+        except FileNotFoundError:
+            return {"state": "pending"}
+
+    def set_status(self, state: str, **extra: Any) -> None:
+        assert state in STATES, state
+        write_json(self.status_file, {"state": state, "time": time.time(), "pid": os.getpid(), **extra})
+
+    def is_done(self) -> bool:
+        return self.status().get("state") == "done" and self.scores.exists()
+
+    # one process per cell: an flock dies with its process, so kill -9 never leaves it stale
+    def acquire(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise CellBusy(f"cell {self.run_id} is being run by another process (lock {self.path / '.lock'}).",
+                           "Wait for it to finish, or check `bioeval status`.") from None
+        self._lock_fd = fd
+
+    def release(self) -> None:
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> "RunDir":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
