@@ -1,0 +1,60 @@
+"""Benchmark: re-score 1M predictions from a JSON-lines file, bootstrap included.
+
+    python bench/bench_scoring.py [N]
+
+Writes N synthetic set-F1 predictions (multi-label, some truncated) to a temp file, then
+times `score_file` (read + parse + score + 1,000 bootstrap resamples) for each scorer.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bioeval.scoring import get_scorer
+from bioeval.scoring.files import score_file
+
+TYPES = ["Adverse_event", "Potential_therapeutic_event", "Binding", "Gene_expression", "Regulation", ""]
+NER_LABELS = ["O", "B-Chemical", "B-Disease", "I-Disease", "I-Chemical"]
+POS, NEG = "the tweet is self-reporting breast cancer", "the tweet is not self-reporting breast cancer"
+
+
+def rows(kind: str, n: int, rng: random.Random):
+    for i in range(n):
+        if kind == "set":
+            gold = ", ".join(rng.sample(TYPES, rng.randint(1, 2)))
+            pred = gold if rng.random() < 0.7 else ", ".join(rng.sample(TYPES, rng.randint(1, 3)))
+        elif kind == "ner":
+            tags = [rng.choice([0, 0, 0, 1, 2, 3, 4]) for _ in range(rng.randint(5, 30))]
+            gold = str(tags)
+            pred = gold if rng.random() < 0.6 else str([rng.choice([0, 0, 1, 2]) for _ in tags])
+        else:
+            g = rng.random() < 0.3
+            gold = "1" if g else "0"
+            pred = (POS if rng.random() < 0.8 else NEG) if g else (NEG if rng.random() < 0.9 else "I cannot tell.")
+        yield {"id": str(i), "prediction": pred + "\n", "reference": gold, "prompt_truncated": rng.random() < 0.001}
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    rng = random.Random(0)
+    scorers = {"set": get_scorer("zhan2024-set-f1"), "ner": get_scorer("ner-entity-f1", labels=NER_LABELS),
+               "binary": get_scorer("binary-prf", positive_phrases=[POS], negative_phrases=[NEG])}
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind, scorer in scorers.items():
+            path = Path(tmp) / f"{kind}.jsonl"
+            with open(path, "w") as f:
+                f.writelines(json.dumps(r) + "\n" for r in rows(kind, n, rng))
+            start = time.perf_counter()
+            result = score_file(scorer, path)
+            elapsed = time.perf_counter() - start
+            print(f"{scorer.name:16s} n={n:>9,d}  {elapsed:6.2f} s  ({elapsed / n * 1e6:.2f} us/prediction)  "
+                  f"F1={result.f1:.4f} ci={result.ci['f1']}")
+
+
+if __name__ == "__main__":
+    main()
