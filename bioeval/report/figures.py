@@ -66,6 +66,7 @@ def bars_figure(verification: dict, path: Path, metric: str = "f1", title: str =
         ax.set_title(dnames[dataset], fontsize=10)
         ax.set_xticks(list(xs))
         ax.set_xticklabels([names[m] for m in models], rotation=45, ha="right", fontsize=7)
+        ax.set_xlim(-0.6, len(models) - 0.4)  # keep "not run" labels inside their own panel
         ax.set_ylim(0, 1.18)
         ax.grid(axis="y", alpha=0.3)
     for ax in axes.flat[len(datasets):]:
@@ -107,8 +108,7 @@ def delta_heatmap(verification: dict, path: Path, metric: str = "f1", title: str
     finite = np.abs(grid[np.isfinite(grid)])
     span = max(0.05, float(finite.max()) if finite.size else 0.05)
     fig, ax = plt.subplots(figsize=(1.0 * len(datasets) + 3.5, 0.45 * len(models) + 2.0))
-    cmap = plt.get_cmap("RdBu").copy()
-    cmap.set_bad("#eeeeee")
+    cmap = plt.get_cmap("RdBu").with_extremes(bad="#eeeeee")
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=-span, vmax=span, aspect="auto")
     for (i, j), v in verdict.items():
         value = grid[i, j]
@@ -120,7 +120,7 @@ def delta_heatmap(verification: dict, path: Path, metric: str = "f1", title: str
     ax.set_yticks(range(len(models)))
     ax.set_yticklabels([names[m] for m in models], fontsize=8)
     bar = fig.colorbar(image, ax=ax, fraction=0.04)
-    bar.set_label(f"reproduced − published {metric}")
+    bar.set_label(f"reproduced − published {metric.upper() if metric == 'f1' else metric}")
     ax.set_title(title or f"Reproduced − published {metric}", fontsize=11, loc="left")
     fig.tight_layout()
     try:
