@@ -13,13 +13,12 @@ is *invalid*: it predicts nothing and all of its gold entities count as misses.
 
 from __future__ import annotations
 
-import json
-
 from bioeval.errors import UsageError
 from bioeval.scoring.base import Counts, Prediction
 from bioeval.scoring.set_f1 import first_line
 
 Entity = tuple[str, int, int]  # (type, first token, last token), as seqeval
+_DIGIT_TO_ID = bytes.maketrans(b"0123456789", bytes(range(10)))  # b"012" -> b"\x00\x01\x02"
 
 
 def _split(label: str) -> tuple[str, str]:
@@ -45,10 +44,16 @@ def _start_of_chunk(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool
 
 def entities(tags: list[str]) -> list[Entity]:
     """Chunks of one tag sequence, with seqeval's default (non-strict) rules."""
+    return _entities_split([_split(label) for label in tags])
+
+
+def _entities_split(split: list[tuple[str, str]]) -> list[Entity]:
     chunks: list[Entity] = []
     prev_tag, prev_type, begin = "O", "", 0
-    for i, label in enumerate([*tags, "O"]):
-        tag, type_ = _split(label)
+    for i, (tag, type_) in enumerate([*split, ("O", "_")]):
+        if prev_tag == "O" and tag == "O":  # the common case: nothing ends, nothing starts
+            prev_type = type_
+            continue
         if _end_of_chunk(prev_tag, tag, prev_type, type_):
             chunks.append((prev_type, begin, i - 1))
         if _start_of_chunk(prev_tag, tag, prev_type, type_):
@@ -58,14 +63,17 @@ def entities(tags: list[str]) -> list[Entity]:
 
 
 def parse_ids(text: str) -> list[int] | None:
-    """``"[0, 1, 2]"`` -> [0, 1, 2]; None when it is not a JSON list of non-negative ints."""
-    try:
-        value = json.loads(text)
+    """``"[0, 1, 2]"`` -> [0, 1, 2]; None when it is not a list of non-negative integers."""
+    if len(text) < 2 or text[0] != "[" or text[-1] != "]":
+        return None
+    inner = text[1:-1]
+    if not inner.strip():
+        return []
+    try:  # int() over the comma-split parts: ~3x faster than json.loads for these short lists
+        value = list(map(int, inner.split(",")))
     except ValueError:
         return None
-    if not isinstance(value, list) or not all(type(v) is int and v >= 0 for v in value):
-        return None
-    return value
+    return value if min(value) >= 0 else None
 
 
 class NerEntityF1:
@@ -77,22 +85,82 @@ class NerEntityF1:
                              "Give the dataset `labels: [O, B-X, I-X, ...]` in the manifest, or "
                              "`--labels O,B-X,I-X` to `bioeval score`.")
         self.labels = tuple(labels)
+        # seqeval's chunk rules depend only on (previous label, label): tabulate them once.
+        split = [_split(label) for label in self.labels] + [("O", "_")]  # last: the "outside" sentinel
+        self._types = [t for _, t in split]
+        self._width = len(split)
+        self._table = [(_end_of_chunk(pt, t, ptype, ty), _start_of_chunk(pt, t, ptype, ty))
+                       for pt, ptype in split for t, ty in split]
+        # Fast path for the files' usual form "[0, 1, 2]" with single-digit ids: the ids as the
+        # bytes of a digit string, cached by that string (gold sequences recur across runs).
+        self._digits_ok = len(self.labels) <= 10
+        self._by_digits: dict[str, list[Entity]] = {}
         self._cache: dict[tuple[int, ...], list[Entity]] = {}
 
     def _entities(self, ids: list[int]) -> list[Entity] | None:
         key = tuple(ids)
         hit = self._cache.get(key)
         if hit is None:
-            if any(i >= len(self.labels) for i in ids):
+            if ids and max(ids) >= len(self.labels):
                 return None
-            hit = entities([self.labels[i] for i in ids])
+            hit = self._decode(ids)
             if len(self._cache) < 200_000:  # gold sequences repeat across runs and checkpoints
                 self._cache[key] = hit
+        return hit
+
+    def _decode(self, ids: list[int]) -> list[Entity]:
+        """entities() over tag ids via the transition table (same result, ~5x faster)."""
+        table, width, types = self._table, self._width, self._types
+        outside = width - 1
+        chunks: list[Entity] = []
+        prev, begin = outside, 0
+        for i, cur in enumerate((*ids, outside)):
+            end, start = table[prev * width + cur]
+            if end:
+                chunks.append((types[prev], begin, i - 1))
+            if start:
+                begin = i
+            prev = cur
+        return chunks
+
+    def _digits(self, text: str) -> str | None:
+        """"[0, 1, 2]" -> "012" when every id is one digit and the separators are ", "."""
+        if not self._digits_ok or len(text) < 2 or text[0] != "[" or text[-1] != "]":
+            return None
+        inner = text[1:-1].replace(", ", "")
+        if inner.isascii() and inner.isdigit() and len(inner) == text.count(",") + 1:
+            return inner
+        return "" if text == "[]" else None
+
+    def _decode_digits(self, digits: str) -> list[Entity] | None:
+        hit = self._by_digits.get(digits)
+        if hit is None:
+            if digits and int(max(digits)) >= len(self.labels):
+                return None
+            hit = self._decode(digits.encode().translate(_DIGIT_TO_ID))
+            if len(self._by_digits) < 200_000:
+                self._by_digits[digits] = hit
         return hit
 
     def counts(self, pred: Prediction) -> Counts | None:
         if pred.prompt_truncated:
             return None
+        gold_digits = self._digits(pred.reference.strip())
+        if gold_digits is not None:
+            gold = self._decode_digits(gold_digits)
+            if gold is not None:
+                answer = self._digits(first_line(pred.prediction))
+                if answer is not None:
+                    if len(answer) != len(gold_digits):
+                        return Counts(0, 0, len(gold), True)
+                    predicted = gold if answer == gold_digits else self._decode_digits(answer)
+                    if predicted is None:
+                        return Counts(0, 0, len(gold), True)
+                    correct = len(gold) if predicted is gold else len(set(predicted) & set(gold)) if predicted and gold else 0
+                    return Counts(correct, len(predicted), len(gold))
+        return self._counts_general(pred)
+
+    def _counts_general(self, pred: Prediction) -> Counts | None:
         gold_ids = parse_ids(pred.reference.strip())
         gold = None if gold_ids is None else self._entities(gold_ids)
         if gold is None:
