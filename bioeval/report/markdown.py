@@ -78,6 +78,8 @@ def render_report(loaded: LoadedManifest, verification: dict, audit: dict | None
     tasks = list(dict.fromkeys(d.task for d in m.datasets))
     for task in tasks:
         lines += _task_section(task, [(k, c) for k, c in cells.items() if c["task"] == task], gpu_of)
+    if verification.get("unexpected"):
+        lines += _unexpected_section(verification["unexpected"])
     if figures:
         lines += ["### Figures", ""]
         for fig in figures:
@@ -129,6 +131,22 @@ def _task_section(task: str, cells: list, gpu_of: dict) -> list[str]:
         rows.append([c["row"]["paper_model"], c["row"]["paper_dataset"], pub, rep, delta, f"**{verdict}**",
                      c["row"]["n"] if c["row"]["n"] is not None else "–", "; ".join(notes)])
     return lines + _table(header, rows)
+
+
+def _unexpected_section(rows: list[dict]) -> list[str]:
+    lines = ["### Reproduced cells without published values", "",
+             "These cells ran here; the manifest has no expected values for them, so there is no verdict.", ""]
+    body = []
+    for r in rows:
+        ms, ci = r["metrics"], r.get("ci") or {}
+        cell = [r["paper_model"], r["paper_dataset"], r["task"]]
+        for mt in ("precision", "recall", "f1"):
+            text = _num(ms.get(mt))
+            if ci.get(mt):
+                text += f" [{ci[mt][0]:.3f}, {ci[mt][1]:.3f}]"
+            cell.append(text)
+        body.append(cell + [r["n"] if r["n"] is not None else "–", f"`{r['run_id']}`"])
+    return lines + _table(["Model", "Dataset", "Task", "P", "R", "F1", "n", "Run"], body)
 
 
 def _value(v) -> str:

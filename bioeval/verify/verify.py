@@ -5,13 +5,15 @@ The JSON this returns is the `bioeval verify --json` contract:
       "observed", "tolerance", "delta", "verdict", "n", ...}], "summary": {"pass", "fail", "missing"}}
 Extra keys per row: "rule" (the tolerance rule in words), "published_ci" and "in_published_ci"
 (when the paper printed an interval), "observed_ci", "matched_by", "notes", "paper_model",
-"paper_dataset".
+"paper_dataset".  Top-level "unexpected" lists cells that have results but no published values
+(reported, never a verdict).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from bioeval.errors import BioevalError
 from bioeval.manifest import cells as manifest_cells
 from bioeval.manifest.load import LoadedManifest
 from bioeval.manifest.resolve import Cell
@@ -38,23 +40,30 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
 
     index = ResultIndex(results)
     rows = []
+    unexpected = []  # cells with results but no published values (e.g. a smoke manifest)
     for cell in manifest_cells(loaded, only):
-        if not cell.expected:
-            continue
         scorer = None
         try:
             scorer = scorer_for(cell.protocol, cell.dataset)
-        except Exception:  # noqa: BLE001 - a scorer that cannot be built only matters when re-scoring
+        except BioevalError:  # only matters when re-scoring; load_result then notes the failure
             pass
         result = index.find(cell.run_id, cell.model.key, cell.dataset.key, scorer)
         scores = result.scores if result else None
         n = test_size(cell, scores)
+        if not cell.expected:
+            if scores:
+                unexpected.append({"run_id": result.run_id, "model": cell.model.key, "dataset": cell.dataset.key,
+                                   "task": cell.dataset.task, "paper_model": cell.model.paper_name,
+                                   "paper_dataset": cell.dataset.paper_name, "metrics": scores.get("metrics", {}),
+                                   "ci": scores.get("ci", {}), "n": n, "notes": list(result.notes)})
+            continue
         for metric in METRICS:
             if metric not in cell.expected:
                 continue
             rows.append(_row(loaded, cell, metric, result, scores, n))
     summary = {v.lower(): sum(r["verdict"] == v for r in rows) for v in (PASS, FAIL, MISSING)}
-    return {"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary}
+    return {"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
+            "unexpected": unexpected}
 
 
 def _row(loaded: LoadedManifest, cell: Cell, metric: str, result, scores, n) -> dict:

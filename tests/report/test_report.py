@@ -99,3 +99,17 @@ def test_cli_report_several_manifests(world, cli, tmp_path):
     assert "### Data audit" in md  # written whether or not the data audit could run
     r = cli("report", str(manifest), "--results", str(results))  # stdout, no figures
     assert r.returncode == 0 and "## Mini paper for verify tests" in r.stdout and "![" not in r.stdout
+
+
+def test_results_without_published_values_are_listed(tmp_path):
+    text = MANIFEST.split("expected:")[0] + "tolerance:" + MANIFEST.split("tolerance:")[1]
+    manifest = write_manifest(tmp_path, text)
+    results = tmp_path / "results"
+    write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.5, "recall": 0.25, "f1": 1 / 3}, n=40,
+              ci={"f1": [0.2, 0.45]})
+    loaded = load_manifest(manifest)
+    verification = verify_manifest(loaded, results)
+    assert verification["cells"] == [] and verification["summary"] == {"pass": 0, "fail": 0, "missing": 0}
+    md = render_report(loaded, verification)
+    section = md.split("### Reproduced cells without published values")[1]
+    assert "| Tiny-Model | EventSet | EE | 0.5000 | 0.2500 | 0.3333 [0.200, 0.450] | 40 |" in section
