@@ -1,6 +1,6 @@
 """Benchmark: re-score 1M predictions from a JSON-lines file, bootstrap included.
 
-    python bench/bench_scoring.py [N]
+    python bench/bench_scoring.py [N] [set,ner,binary]
 
 Writes N synthetic set-F1 predictions (multi-label, some truncated) to a temp file, then
 times `score_file` (read + parse + score + 1,000 bootstrap resamples) for each scorer.
@@ -45,7 +45,9 @@ def main() -> None:
     scorers = {"set": get_scorer("zhan2024-set-f1"), "ner": get_scorer("ner-entity-f1", labels=NER_LABELS),
                "binary": get_scorer("binary-prf", positive_phrases=[POS], negative_phrases=[NEG])}
     with tempfile.TemporaryDirectory() as tmp:
-        for kind, scorer in scorers.items():
+        kinds = sys.argv[2].split(",") if len(sys.argv) > 2 else list(scorers)
+        for kind in kinds:
+            scorer = scorers[kind]
             path = Path(tmp) / f"{kind}.jsonl"
             with open(path, "w") as f:
                 f.writelines(json.dumps(r) + "\n" for r in rows(kind, n, rng))
