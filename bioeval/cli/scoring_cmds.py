@@ -74,6 +74,7 @@ def verify(settings, manifest: Path, results: Path | None, only: str | None, as_
     from bioeval.verify.verify import verify_manifest
 
     loaded = load_manifest(manifest)
+    _warn_no_results(results or settings.workdir)
     report = verify_manifest(loaded, results or settings.workdir, only)
     if junit:
         from bioeval.verify.junit import write_junit
@@ -83,11 +84,20 @@ def verify(settings, manifest: Path, results: Path | None, only: str | None, as_
         click.echo(json.dumps(report, indent=2))
     else:
         _render_verify(report)
+        if not report["cells"]:
+            click.echo(click.style("note: ", fg="yellow") + f"{manifest} has no expected values for the selected "
+                       "cells: nothing to verify.", err=True)
     s = report["summary"]
     if s["fail"] or (s["missing"] and not allow_missing):
         raise VerificationFailed(f"{s['fail']} value(s) outside tolerance, {s['missing']} without results "
                                  f"(of {len(report['cells'])}).",
                                  "Missing results only: pass --allow-missing." if not s["fail"] else None)
+
+
+def _warn_no_results(results: Path) -> None:
+    if not Path(results).is_dir():
+        click.echo(click.style("warning: ", fg="yellow") + f"results folder {results} does not exist; every cell is "
+                   "MISSING. Give --results DIR (or the global --workdir) where the runs were written.", err=True)
 
 
 def _render_verify(report: dict) -> None:
@@ -179,9 +189,11 @@ def report(settings, manifests: tuple[Path, ...], results: Path | None, out: Pat
     from bioeval.verify.verify import verify_manifest
 
     results = results or settings.workdir
+    _warn_no_results(results)
     if figures_dir is None and out is not None:
         figures_dir = out.parent / "figures"
     today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    written: list[Path] = []
     sections = [f"# Reproduction report\n\nWritten by `bioeval report` (bioeval {__version__}) on {today} "
                 f"from the results in `{results}`.\n"]
     for path in manifests:
@@ -201,6 +213,7 @@ def report(settings, manifests: tuple[Path, ...], results: Path | None, out: Pat
 
             figures = render_figures(verification, figures_dir, loaded.path.stem, metric,
                                      title=loaded.manifest.paper.title)
+            written += figures
         sections.append(render_report(loaded, verification, audit, receipts, figures,
                                       out.parent if out else None, note))
     text = "\n".join(sections)
@@ -208,7 +221,7 @@ def report(settings, manifests: tuple[Path, ...], results: Path | None, out: Pat
         click.echo(text)
     else:
         write_text(out, text)
-        click.echo(f"wrote {out}" + (f" and figures in {figures_dir}" if figures_dir else ""), err=True)
+        click.echo(f"wrote {out}" + (f" and {len(written)} figure(s) in {figures_dir}" if written else ""), err=True)
 
 
 def _receipt(run_dir: Path) -> dict | None:

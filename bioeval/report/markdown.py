@@ -71,12 +71,16 @@ def render_report(loaded: LoadedManifest, verification: dict, audit: dict | None
     lines = [f"## {p.title}", "",
              f"{cite}{arxiv}. Published values: {p.tables or 'see the manifest'}. "
              f"Manifest `{loaded.path}` (sha256 `{loaded.sha256[:16]}…`); results `{verification['results']}`.", ""]
-    lines += [f"**{len(reproduced)} of {len(cells)} cells reproduced here**: "
-              f"{s['pass']} values pass, {s['fail']} fail their tolerance, "
-              f"{s['missing']} values not reproduced here.", ""]
+    if cells:
+        lines += [f"**{len(reproduced)} of {len(cells)} cells reproduced here**: "
+                  f"{s['pass']} values pass, {s['fail']} fail their tolerance, "
+                  f"{s['missing']} values not reproduced here.", ""]
+    else:
+        ran = len(verification.get("unexpected") or [])
+        lines += [f"**The manifest has no published values to verify**; {ran} cell(s) have results here.", ""]
     gpu_of = {x.key: x.resources.gpus for x in m.models}
     tasks = list(dict.fromkeys(d.task for d in m.datasets))
-    for task in tasks:
+    for task in tasks if cells else []:
         lines += _task_section(task, [(k, c) for k, c in cells.items() if c["task"] == task], gpu_of)
     if verification.get("unexpected"):
         lines += _unexpected_section(verification["unexpected"])

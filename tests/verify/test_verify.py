@@ -145,3 +145,9 @@ def test_cli_verify_bad_manifest_is_usage_error(cli, tmp_path):
     bad.write_text("paper: {title: x}\nmodels: []\n")
     r = cli("verify", str(bad), "--results", str(tmp_path))
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_cli_verify_warns_on_absent_results_folder(world, cli, tmp_path):
+    manifest, _ = world
+    r = cli("verify", str(manifest), "--results", str(tmp_path / "nowhere"), "--allow-missing")
+    assert r.returncode == 0 and "does not exist" in r.stderr
