@@ -13,6 +13,8 @@ is *invalid*: it predicts nothing and all of its gold entities count as misses.
 
 from __future__ import annotations
 
+import re
+
 from bioeval.errors import UsageError
 from bioeval.scoring.base import Counts, Prediction
 from bioeval.scoring.set_f1 import first_line
@@ -94,6 +96,8 @@ class NerEntityF1:
         # Fast path for the files' usual form "[0, 1, 2]" with single-digit ids: the ids as the
         # bytes of a digit string, cached by that string (gold sequences recur across runs).
         self._digits_ok = len(self.labels) <= 10
+        outside = [str(i) for i, label in enumerate(self.labels) if label == "O"]
+        self._non_o = re.compile(f"[^{outside[0]}]+" if outside else ".+")  # O -> O never starts/ends a chunk
         self._by_digits: dict[str, list[Entity]] = {}
         self._cache: dict[tuple[int, ...], list[Entity]] = {}
 
@@ -137,10 +141,31 @@ class NerEntityF1:
         if hit is None:
             if digits and int(max(digits)) >= len(self.labels):
                 return None
-            hit = self._decode(digits.encode().translate(_DIGIT_TO_ID))
+            hit = self._decode_runs(digits)
             if len(self._by_digits) < 200_000:
                 self._by_digits[digits] = hit
         return hit
+
+    def _decode_runs(self, digits: str) -> list[Entity]:
+        """_decode() over the runs of non-O tags only: the tokens around a run are O, and O
+        behaves exactly as the outside sentinel."""
+        table, width, types = self._table, self._width, self._types
+        outside = width - 1
+        chunks: list[Entity] = []
+        for run in self._non_o.finditer(digits):
+            prev, begin = outside, 0
+            i = run.start()
+            for cur in run.group().encode().translate(_DIGIT_TO_ID):
+                end, start = table[prev * width + cur]
+                if end:
+                    chunks.append((types[prev], begin, i - 1))
+                if start:
+                    begin = i
+                prev = cur
+                i += 1
+            if table[prev * width + outside][0]:
+                chunks.append((types[prev], begin, i - 1))
+        return chunks
 
     def counts(self, pred: Prediction) -> Counts | None:
         if pred.prompt_truncated:

@@ -84,7 +84,8 @@ def test_ner_needs_labels_and_valid_reference():
         get_scorer("ner-entity-f1", labels=["O", "B", "I"]).counts(P("[0]", "zero"))
 
 
-LABEL_SETS = [BC5CDR, ["O", "B", "I"], ["O", "B-X", "I-X", "E-X", "S-X", "B-Y", "I-Y"]]
+LABEL_SETS = [BC5CDR, ["O", "B", "I"], ["B-X", "O", "I-X", "E-X", "S-X", "B-Y", "I-Y"], ["B-X", "I-X"],
+              [f"{p}-T{i}" for i in range(6) for p in "BI"]]  # 12 labels: no single-digit fast path
 
 
 @st.composite
