@@ -387,10 +387,12 @@ def test_run_ids_ignore_key_order_comments_and_layout(path, tmp_path):
     assert _run_ids(rewritten) == _run_ids(path)
 
 
-def test_run_ids_ignore_prose(tmp_path):
+def test_run_ids_ignore_prose_and_provenance(tmp_path):
     def edit(data):
         data["models"][0]["note"] = "rewritten"
         data["protocol"]["training"]["learning_rate"]["note"] = "rewritten"
+        data["protocol"]["training"]["learning_rate"]["source"] = "paper"
+        data["protocol"]["training"]["learning_rate"]["alternatives"] = []
     assert _run_ids(_rewrite(DEEPSEEK, tmp_path / "m.yaml", edit)) == _run_ids(DEEPSEEK)
 
 
