@@ -414,3 +414,19 @@ def test_run_ids_change_with_pinned_values(change, affected, tmp_path):
     assert before.keys() == after.keys()
     changed = {cell for cell in before if before[cell] != after[cell]}
     assert changed == {cell for cell in before if affected(*cell)}
+
+
+@pytest.mark.parametrize("dataset, words", [
+    ("phee", ["Adverse_event"]),
+    ("genia2011", ["908", "347", "empty"]),
+    ("genia2013", ["empty"]),
+    ("bc5cdr", ["5,228", "5,226"]),
+    ("bc2gm", ['"disease"']),
+    ("ddi", ["ddrug0"]),
+    ("bc4chemd", ["unknown"]),
+    ("healthadvice", ["Yu et al. 2019", "Assumed"]),
+])
+def test_known_data_quirks_are_in_the_dataset_notes(dataset, words):
+    note = load_manifest(DEEPSEEK).manifest.dataset_by_key(dataset).note
+    for word in words:
+        assert word in note, f"{dataset}: the note must mention {word!r} (PROTOCOL.md 1.2)"
