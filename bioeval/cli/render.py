@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -21,7 +22,7 @@ def fmt(value, digits: int = 4) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     text = repr(value) if isinstance(value, str) and ("\n" in value or value == "") else str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return escape(text if len(text) <= 80 else text[:77] + "...")
 
 
 def render_summary(s: dict) -> None:
@@ -32,7 +33,7 @@ def render_summary(s: dict) -> None:
             f"{s['cells']} cells, {s['expected_values']} expected values; mode {'/'.join(s['modes'])}")
     c.print(f"  protocol values by source: {src}")
     for w in s["warnings"]:
-        c.print(f"  [yellow]warning[/yellow] {w}")
+        c.print(f"  [yellow]warning[/yellow] {escape(w)}")
 
 
 def render_plan(data: dict) -> None:
@@ -51,8 +52,8 @@ def render_plan(data: dict) -> None:
         p.add_column(col, overflow="fold")
     colors = {"paper": "green", "authors-code": "cyan", "assumed": "yellow", "unstated": "red"}
     for row in data["protocol"]:
-        p.add_row(row["field"].removeprefix("protocol."), fmt(row["value"]),
-                  f"[{colors.get(row['source'], 'white')}]{row['source']}[/]", row["note"])
+        p.add_row(escape(row["field"].removeprefix("protocol.")), fmt(row["value"]),
+                  f"[{colors.get(row['source'], 'white')}]{row['source']}[/]", escape(row["note"]))
     c.print(p)
     for w in data["warnings"]:
-        c.print(f"[yellow]warning[/yellow] {w}")
+        c.print(f"[yellow]warning[/yellow] {escape(w)}")
