@@ -32,8 +32,14 @@ def render_summary(s: dict) -> None:
     c.print(f"  {s['models']} models ({s['models_verified']} revisions verified), {s['datasets']} datasets, "
             f"{s['cells']} cells, {s['expected_values']} expected values; mode {'/'.join(s['modes'])}")
     c.print(f"  protocol values by source: {src}")
+    unhashed = [w for w in s["warnings"] if "no sha256 yet" in w]
     for w in s["warnings"]:
-        c.print(f"  [yellow]warning[/yellow] {escape(w)}")
+        if w not in unhashed:
+            c.print(f"  [yellow]warning[/yellow] {escape(w)}")
+    if unhashed:  # one line, not fourteen: these are expected until `bioeval lock` runs
+        names = ", ".join(w.split(": ")[2] for w in unhashed)
+        c.print(f"  [yellow]warning[/yellow] {len(unhashed)} splits have no sha256 yet ({escape(names)}); "
+                "`bioeval lock` fills them where the files are reachable.")
 
 
 def render_plan(data: dict) -> None:
