@@ -100,10 +100,13 @@ def _short(text: str, n: int = 40) -> str:
 
 
 def baseline_finding(dataset, base: dict, published: list[float]) -> str:
-    what = {"majority-response": f"always answering {_short(base['constant'])} (the most frequent "
-                                 f"{'test' if base['oracle'] else 'train'} response)",
-            "best-constant": f"the best constant prediction {_short(base['constant'])}",
-            "all-O": "predicting O for every token"}[base["name"]]
+    if base["name"] == "majority-response":
+        what = (f"always answering {_short(base['constant'])} (the most frequent "
+                f"{'test' if base['oracle'] else 'train'} response)")
+    elif base["name"] == "best-constant":
+        what = f"the best constant prediction {_short(base['constant'])}"
+    else:
+        what = "predicting O for every token"
     text = f"{what} scores F1 = {base['f1']:.3f} on this test set"
     if published:
         above = sum(f < base["f1"] for f in published)

@@ -49,6 +49,10 @@ def render_fetch(rows: list[dict], console) -> None:
         records = "-" if r["records"] is None else f"{r['records']:,}"
         if r["records"] is not None and r["expected"] is not None and r["records"] != r["expected"]:
             records = f"[yellow]{records}[/yellow]"
+        detail = r["detail"] if r["ok"] else "see below"
         t.add_row(r["dataset"], r["split"], origin, sha, records,
-                  "-" if r["expected"] is None else f"{r['expected']:,}", r["detail"])
+                  "-" if r["expected"] is None else f"{r['expected']:,}", detail)
     console.print(t)
+    for r in rows:
+        if not r["ok"]:  # full messages outside the table, so they are never cut into columns
+            console.print(f"[red]{r['origin']}[/red] {r['dataset']}/{r['split']}: {r['detail']}", soft_wrap=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,12 +33,15 @@ class LockResult:
     written: bool = False
 
 
-def _yaml():
+def _yaml(text: str = ""):
     from ruamel.yaml import YAML
 
     y = YAML(typ="rt")
     y.preserve_quotes = True
     y.width = 4096  # never re-wrap long lines (urls, prompts)
+    # keep the file's list style: "  - key:" under a key (indented dashes) or "- key:" (flush)
+    if re.search(r"^(\s*)\w[^:\n]*:\s*(#.*)?\n(\s*#.*\n)*\1  - ", text, re.M):
+        y.indent(mapping=2, sequence=4, offset=2)
     return y
 
 
@@ -128,9 +132,10 @@ def lock_manifest(path: str | Path, settings, write: bool = True) -> LockResult:
     from ruamel.yaml.error import YAMLError
 
     path = Path(path)
-    y = _yaml()
+    text = path.read_text(encoding="utf-8")
+    y = _yaml(text)
     try:
-        doc = y.load(path.read_text(encoding="utf-8"))
+        doc = y.load(text)
     except YAMLError as exc:
         raise UsageError(f"{path}: not valid YAML ({str(exc).splitlines()[0]}).",
                          "Run `bioeval validate` on it for the exact line.") from None
@@ -152,10 +157,10 @@ def lock_manifest(path: str | Path, settings, write: bool = True) -> LockResult:
 def render_lock(result: LockResult, console, check: bool) -> None:
     verb = "would change" if check else ("changed" if result.written else "changes")
     if result.changes:
-        console.print(f"[bold]{result.path}[/bold]: {len(result.changes)} value(s) {verb}:")
+        console.print(f"[bold]{result.path}[/bold]: {len(result.changes)} value(s) {verb}:", soft_wrap=True)
         for c in result.changes:
             console.print(f"  {c}", soft_wrap=True)
     else:
-        console.print(f"[bold]{result.path}[/bold]: already locked (nothing to change).")
+        console.print(f"[bold]{result.path}[/bold]: already locked (nothing to change).", soft_wrap=True)
     for p in result.problems:
         console.print(f"  [red]not locked[/red] {p}", soft_wrap=True)

@@ -72,3 +72,6 @@ def hub(tmp_path, mirror):
 def fast_retries(monkeypatch):
     monkeypatch.setenv("BIOEVAL_BACKOFF", "0.01")
     monkeypatch.setenv("BIOEVAL_RETRIES", "3")
+
+
+from conftest_paths import MIRROR_DIR  # noqa: E402  (the lab mirror, for module-scoped fixtures)
