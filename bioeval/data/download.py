@@ -12,6 +12,7 @@ import os
 import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -34,8 +35,33 @@ def _backoff() -> float:
     return float(os.environ.get("BIOEVAL_BACKOFF", "1.0"))
 
 
+_UNRESOLVED: set[str] = set()  # hosts whose name did not resolve in this process (offline machine)
+
+
+def unresolvable(url: str) -> bool:
+    """True when the URL's host name does not resolve (no DNS: offline); remembered per process,
+    so an offline audit of 30 files pays the DNS timeout once per host, not once per file."""
+    host = urllib.parse.urlsplit(url).hostname
+    if not host or url.startswith("file:"):
+        return False
+    if host in _UNRESOLVED:
+        return True
+    try:
+        socket.getaddrinfo(host, None)
+    except socket.gaierror:
+        _UNRESOLVED.add(host)
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def download(url: str, dest: Path, expected_sha256: str | None, *, label: str = "") -> str:
     """Download ``url`` to ``dest`` (atomic); return the sha256. Raises Unavailable or ChecksumMismatch."""
+    if unresolvable(url):
+        raise Unavailable(f"could not download {url}: the host name does not resolve (offline?).",
+                          "Give --data-mirror DIR (or BIOEVAL_DATA_MIRROR) holding the file, or fetch it on a "
+                          "machine with internet and copy the cache ($BIOEVAL_CACHE).")
     attempts = max(1, _retries())
     last: Exception | None = None
     for attempt in range(attempts):

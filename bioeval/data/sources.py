@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bioeval.data import cache, mirror
-from bioeval.data.download import Unavailable, download
+from bioeval.data.download import Unavailable, download, unresolvable
 from bioeval.errors import ChecksumMismatch
 from bioeval.manifest.schema import Source
 
@@ -81,19 +81,31 @@ def _fetch_hf(source: Source) -> FetchedFile:
     from huggingface_hub import hf_hub_download
     from huggingface_hub import errors as hf_errors
 
+    from huggingface_hub import constants
+
     h = source.hf
+    endpoint = os.environ.get("HF_ENDPOINT") or None
+    # no DNS for the Hub: go straight to the HF cache instead of huggingface_hub's ~25 s of retries
+    offline = unresolvable(endpoint or constants.ENDPOINT)
     try:
         path = Path(hf_hub_download(h.repo, h.filename, revision=h.revision, repo_type=h.repo_type,
-                                    endpoint=os.environ.get("HF_ENDPOINT") or None))
+                                    endpoint=endpoint, local_files_only=offline))
     except hf_errors.GatedRepoError:
         raise Unavailable(f"{describe(source)}: the repository is gated.",
                           "Accept its terms on the Hub, then set HF_TOKEN (or run `hf auth login`).") from None
+    except hf_errors.LocalEntryNotFoundError:
+        why = "the Hub's host name does not resolve (offline?)" if offline else "offline, or the Hub is unreachable"
+        raise Unavailable(f"{describe(source)}: {why}, and the file is not in the HF cache (HF_HOME).",
+                          "Fetch it once with internet (`bioeval fetch`), or give --data-mirror DIR holding "
+                          f"{h.filename}.") from None
     except (hf_errors.RepositoryNotFoundError, hf_errors.RevisionNotFoundError,
             hf_errors.EntryNotFoundError) as exc:
         raise Unavailable(f"{describe(source)}: {type(exc).__name__} ({_first_line(exc)}).",
                           "Check repo, revision and filename in the manifest.") from None
     except Exception as exc:  # offline mode, network: huggingface_hub has many error types
-        raise Unavailable(f"{describe(source)}: {_first_line(exc)}.",
+        why = "the Hub's host name does not resolve (offline?) and the file is not in the HF cache" if offline \
+            else _first_line(exc)
+        raise Unavailable(f"{describe(source)}: {why}.",
                           "With HF_HUB_OFFLINE=1 the file must already be in the HF cache (HF_HOME); "
                           "or give --data-mirror DIR holding it.") from None
     actual = cache.sha256_file(path)

@@ -35,15 +35,17 @@ def check_cell(p: float, r: float, f1: float, single_label: bool) -> list[tuple[
             problems.append(("range", f"{name} = {v} is outside [0, 1]"))
     if problems:
         return problems
+    # each value's own digits: a float drops trailing zeros (0.9860 -> 0.986), which only widens
+    # the bound, so a value printed with more digits can never be flagged wrongly
+    hp, hr, hf = (0.5 * 10 ** -printed_digits(v) for v in (p, r, f1))
     digits = max(printed_digits(v) for v in (p, r, f1))
-    half = 0.5 * 10 ** -digits
-    low = harmonic(max(p - half, 0), max(r - half, 0))
-    high = harmonic(min(p + half, 1), min(r + half, 1))
-    if not (low - half - EPS <= f1 <= high + half + EPS):
+    low = harmonic(max(p - hp, 0), max(r - hr, 0))
+    high = harmonic(min(p + hp, 1), min(r + hr, 1))
+    if not (low - hf - EPS <= f1 <= high + hf + EPS):
         problems.append(("f1-harmonic",
                          f"F1 = {f1} but 2PR/(P+R) = {harmonic(p, r):.{digits + 2}f} from P = {p}, R = {r} "
-                         f"(at most {low - half:.{digits + 1}f}..{high + half:.{digits + 1}f} with {digits}-digit rounding)"))
-    if single_label and max(p, r, f1) - min(p, r, f1) > 2 * half + EPS:
+                         f"(F1 must lie in {low - hf:.{digits + 1}f}..{high + hf:.{digits + 1}f} given the printed digits)"))
+    if single_label and max(p, r, f1) - min(p, r, f1) > hp + hr + hf + EPS:
         problems.append(("single-label",
                          f"P = {p}, R = {r}, F1 = {f1} differ although every test instance has exactly one gold label; "
                          "with the set-F1 scorer that happens only if some outputs held more or fewer than one label"))
