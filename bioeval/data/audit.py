@@ -38,6 +38,8 @@ def scorer_for(spec, dataset):
     options = {"labels": list(dataset.labels) if dataset.labels else None,
                "positive_phrases": list(spec.positive_phrases.value),
                "negative_phrases": list(spec.negative_phrases.value)}
+    if "positive_label" in (dataset.format_options or {}):
+        options["positive_label"] = str(dataset.format_options["positive_label"])
     name = spec.scorer.value
     if name in SCORERS:  # pass only the options this scorer's factory takes
         import importlib
@@ -46,6 +48,16 @@ def scorer_for(spec, dataset):
         if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
             options = {k: v for k, v in options.items() if k in params}
     return get_scorer(name, **options)
+
+
+def answer_for(spec, dataset):
+    """How a constant response is written as a model answer: for phrase-mapped binary tasks
+    (Guo & Sarker) the label 1/0 becomes the first positive/negative phrase, else the response."""
+    pos, neg = list(spec.positive_phrases.value), list(spec.negative_phrases.value)
+    if not (pos and neg):
+        return lambda response: response
+    positive = str((dataset.format_options or {}).get("positive_label", "1"))
+    return lambda response: pos[0] if response == positive else neg[0]
 
 
 def score_constant(scorer, test, predict):
@@ -68,19 +80,19 @@ def distribution(dataset, instances) -> dict:
     return {"kind": "responses", "distinct": len(counts), "counts": dict(counts.most_common(10))}
 
 
-def baselines(dataset, scorer, train, test) -> list[dict]:
+def baselines(dataset, scorer, train, test, answer=lambda response: response) -> list[dict]:
     out = []
     counts = Counter(x.response for x in test)
     if train:
         majority, oracle = Counter(x.response for x in train).most_common(1)[0][0], False
     else:
         majority, oracle = counts.most_common(1)[0][0], True
-    s = score_constant(scorer, test, lambda x: majority)
+    s = score_constant(scorer, test, lambda x: answer(majority))
     out.append({"name": "majority-response", "constant": majority, "precision": s.precision, "recall": s.recall,
                 "f1": s.f1, "oracle": oracle})
     best = None
     for constant, _ in counts.most_common(TOP_CONSTANTS):
-        s = score_constant(scorer, test, lambda x, c=constant: c)
+        s = score_constant(scorer, test, lambda x, c=answer(constant): c)
         if best is None or s.f1 > best[1].f1:
             best = (constant, s)
     out.append({"name": "best-constant", "constant": best[0], "precision": best[1].precision,
@@ -184,7 +196,7 @@ def audit_manifest(loaded, settings, only: str | None = None) -> dict:
             except BioevalError as exc:
                 entry["findings"].append(f"baselines not scored: {exc.message}")
             else:
-                entry["baselines"] = baselines(dataset, scorer, train, test)
+                entry["baselines"] = baselines(dataset, scorer, train, test, answer_for(spec, dataset))
                 published = [v["f1"].value for v in (m.expected.get(k, {}).get(dataset.key) for k in m.expected)
                              if v and "f1" in v]
                 best = max(entry["baselines"], key=lambda b: b["f1"])

@@ -41,7 +41,10 @@ def render_audit(report: dict) -> None:
             const = "-" if x["constant"] is None else repr(x["constant"])[:40]
             b.add_row(e["dataset"], x["name"], const, f"{x['precision']:.3f}", f"{x['recall']:.3f}", f"{x['f1']:.3f}",
                       "yes (peeks at test)" if x["oracle"] else "no")
-    c.print(b)
+    if b.row_count:
+        c.print(b)
+    else:
+        c.print("No test split available: no baselines scored.")
     c.print("[bold]Findings[/bold]")
     for e in report["datasets"]:
         for f in e["findings"]:

@@ -126,7 +126,7 @@ def _fetch_local(source: Source, base_dir: Path, label: str) -> FetchedFile:
     if not path.is_file():
         why = f" (environment variable {', '.join(unset)} is not set)" if unset else ""
         access = source.access or "The manifest gives no access instructions for this file."
-        raise Unavailable(f"{label + ': ' if label else ''}local file {path} does not exist{why}.",
+        raise Unavailable(f"local file {path} does not exist{why}.",
                           f"How to obtain it: {access}")
     actual = cache.sha256_file(path)
     if source.sha256 and actual != source.sha256:
