@@ -46,6 +46,12 @@ def test_fetch_reports_missing_files_as_unavailable_exit_3(cli, hub, tmp_path, m
     assert "Traceback" not in r.stderr
 
 
+def test_fetch_only_unknown_dataset_is_a_usage_error(cli, tmp_path):
+    path = write_manifest(tmp_path, phee("http://127.0.0.1:9/EE_phee_test.json"))
+    r = cli("fetch", str(path), "--only", "dataset=nope")
+    assert r.returncode == 2 and "unknown dataset nope" in r.stderr
+
+
 def test_fetch_offline_from_mirror_only(cli, mirror, tmp_path):
     path = write_manifest(tmp_path, phee("https://raw.githubusercontent.invalid/x/EE_phee_test.json"))
     r = cli("--data-mirror", str(mirror), "fetch", str(path), env=FAST)
@@ -71,6 +77,10 @@ def test_fetch_hf_source_through_huggingface_hub(cli, hub, tmp_path, mirror):
     assert r.returncode == 0, r.stdout + r.stderr
     assert " hf " in r.stdout and "ok" in r.stdout
     assert hub.count("/datasets/org/biored/resolve/" + commit + "/RE_BioRED_test.json", "GET") == 1
+    wrong = path.with_name("wrong.yaml")
+    wrong.write_text(path.read_text().replace("filename: RE_BioRED_test.json", "filename: nope.json"))
+    missing = cli("fetch", str(wrong), env=env)
+    assert missing.returncode == 3 and "EntryNotFoundError" in missing.stdout and "Traceback" not in missing.stderr
     # HF_HUB_OFFLINE=1 then serves it from the HF cache (HF_HOME) without the server
     before = len(hub.requests)
     off = cli("fetch", str(path), env={**env, "HF_HUB_OFFLINE": "1"})

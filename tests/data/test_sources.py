@@ -76,6 +76,12 @@ def test_mirror_by_name_and_by_sha256_without_network(settings, tmp_path, mirror
     renamed = Source(url="http://127.0.0.1:9/some/other-name.json", sha256=PHEE_SHA)
     found = fetch_source(renamed, tmp_path, settings)
     assert found.origin == "mirror" and found.sha256 == PHEE_SHA
+    for layout in (f"{PHEE_SHA}.json", f"{PHEE_SHA}/other-name.json"):  # <sha>.<ext>, <sha>/<name>
+        other = tmp_path / f"layout-{len(layout)}"
+        (other / layout).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(mirror / PHEE, other / layout)
+        settings.data_mirror, settings.cache_dir = other, other / "cache"
+        assert fetch_source(renamed, tmp_path, settings).origin == "mirror"
 
 
 def test_corrupted_mirror_file_is_refused(settings, tmp_path, mirror):
