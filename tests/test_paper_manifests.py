@@ -387,10 +387,12 @@ def test_run_ids_ignore_key_order_comments_and_layout(path, tmp_path):
     assert _run_ids(rewritten) == _run_ids(path)
 
 
-def test_run_ids_ignore_prose(tmp_path):
+def test_run_ids_ignore_prose_and_provenance(tmp_path):
     def edit(data):
         data["models"][0]["note"] = "rewritten"
         data["protocol"]["training"]["learning_rate"]["note"] = "rewritten"
+        data["protocol"]["training"]["learning_rate"]["source"] = "paper"
+        data["protocol"]["training"]["learning_rate"]["alternatives"] = []
     assert _run_ids(_rewrite(DEEPSEEK, tmp_path / "m.yaml", edit)) == _run_ids(DEEPSEEK)
 
 
@@ -412,3 +414,19 @@ def test_run_ids_change_with_pinned_values(change, affected, tmp_path):
     assert before.keys() == after.keys()
     changed = {cell for cell in before if before[cell] != after[cell]}
     assert changed == {cell for cell in before if affected(*cell)}
+
+
+@pytest.mark.parametrize("dataset, words", [
+    ("phee", ["Adverse_event"]),
+    ("genia2011", ["908", "347", "empty"]),
+    ("genia2013", ["empty"]),
+    ("bc5cdr", ["5,228", "5,226"]),
+    ("bc2gm", ['"disease"']),
+    ("ddi", ["ddrug0"]),
+    ("bc4chemd", ["unknown"]),
+    ("healthadvice", ["Yu et al. 2019", "Assumed"]),
+])
+def test_known_data_quirks_are_in_the_dataset_notes(dataset, words):
+    note = load_manifest(DEEPSEEK).manifest.dataset_by_key(dataset).note
+    for word in words:
+        assert word in note, f"{dataset}: the note must mention {word!r} (PROTOCOL.md 1.2)"

@@ -10,7 +10,9 @@ from rich.table import Table
 
 @functools.cache
 def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False)
+    # pipes and CI logs get a wide console so file:line:field lines are not wrapped
+    probe = Console(stderr=stderr)
+    return Console(stderr=stderr, highlight=False, width=None if probe.is_terminal else 160)
 
 
 def fmt(value, digits: int = 4) -> str:
