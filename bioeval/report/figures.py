@@ -54,20 +54,31 @@ def bars_figure(verification: dict, path: Path, metric: str = "f1", title: str =
             if r is None:
                 continue
             ax.bar(i - 0.2, r["expected"], 0.4, color=PUBLISHED)
-            ax.text(i - 0.2, r["expected"] + 0.02, f"{r['expected']:.2f}", ha="center", va="bottom", fontsize=6,
-                    rotation=90)
+            top = r["expected"]
+            if r.get("published_ci"):  # the paper's 95% interval (Guo & Sarker)
+                lo, hi = r["published_ci"]
+                ax.errorbar(i - 0.2, r["expected"], yerr=[[r["expected"] - lo], [hi - r["expected"]]],
+                            fmt="none", ecolor="black", elinewidth=0.8, capsize=2)
+                top = hi
+            ax.text(i - 0.2, top + 0.02, f"{r['expected']:.2f}", ha="center", va="bottom", fontsize=6, rotation=90)
             if r["observed"] is None:
                 ax.text(i + 0.2, 0.02, "not run", ha="center", va="bottom", fontsize=6, rotation=90, color="#555555")
             else:
                 color = "#d62728" if r["verdict"] == "FAIL" else REPRODUCED
                 ax.bar(i + 0.2, r["observed"], 0.4, color=color)
-                ax.text(i + 0.2, r["observed"] + 0.02, f"{r['observed']:.2f}", ha="center", va="bottom", fontsize=6,
+                top = r["observed"]
+                if r.get("observed_ci"):  # our bootstrap interval
+                    lo, hi = r["observed_ci"]
+                    ax.errorbar(i + 0.2, r["observed"], yerr=[[max(0, r["observed"] - lo)], [max(0, hi - r["observed"])]],
+                                fmt="none", ecolor="black", elinewidth=0.8, capsize=2)
+                    top = hi
+                ax.text(i + 0.2, top + 0.02, f"{r['observed']:.2f}", ha="center", va="bottom", fontsize=6,
                         rotation=90)
         ax.set_title(dnames[dataset], fontsize=10)
         ax.set_xticks(list(xs))
         ax.set_xticklabels([names[m] for m in models], rotation=45, ha="right", fontsize=7)
         ax.set_xlim(-0.6, len(models) - 0.4)  # keep "not run" labels inside their own panel
-        ax.set_ylim(0, 1.18)
+        ax.set_ylim(0, 1.22)
         ax.grid(axis="y", alpha=0.3)
     for ax in axes.flat[len(datasets):]:
         ax.set_visible(False)
@@ -77,9 +88,10 @@ def bars_figure(verification: dict, path: Path, metric: str = "f1", title: str =
 
     fig.legend(handles=[Patch(color=PUBLISHED, label="published"), Patch(color=REPRODUCED, label="reproduced (pass)"),
                         Patch(color="#d62728", label="reproduced (outside tolerance)")],
-               loc="upper right", ncol=3, fontsize=8, frameon=False)
-    fig.suptitle(title or f"Published vs reproduced {metric}", fontsize=12, x=0.01, ha="left")
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
+               loc="lower center", ncol=3, fontsize=9, frameon=False)
+    fig.suptitle((title or f"Published vs reproduced {metric}") + "  (error bars: 95% intervals where known)",
+                 fontsize=12, x=0.01, ha="left")
+    fig.tight_layout(rect=(0, 0.035, 1, 0.96))
     try:
         return _save(fig, Path(path))
     finally:

@@ -19,6 +19,7 @@ from bioeval.manifest.load import LoadedManifest
 METRIC_SHORT = {"precision": "P", "recall": "R", "f1": "F1"}
 NOT_GPU = "not reproduced here (needs a GPU host)"
 NOT_RUN = "not run here"
+AUDIT_HIDDEN = {"dataset", "split", "findings", "key", "source", "origin", "available", "path"}  # in the manifest
 SECRET_KEY = re.compile(r"token|secret|password|passwd|api[_-]?key|credential", re.I)
 
 
@@ -50,11 +51,17 @@ def group_cells(verification: dict) -> dict[tuple[str, str], dict]:
     return cells
 
 
+def _as_printed(x: float) -> str:
+    """A published value with the decimals the paper printed (at least 2): 0.84, 0.741, 0.9587."""
+    text = f"{x:.4f}".rstrip("0")
+    return text if len(text.split(".")[1]) >= 2 else f"{x:.2f}"
+
+
 def _published(row: dict) -> str:
-    text = _num(row["expected"])
+    text = _as_printed(row["expected"])
     if row.get("published_ci"):
         lo, hi = row["published_ci"]
-        text += f" ({lo:g}–{hi:g})"
+        text += f" ({_as_printed(lo)}–{_as_printed(hi)})"
     return text
 
 
@@ -191,8 +198,8 @@ def _audit_section(audit: dict | None, note: str | None) -> list[str]:
         return lines + [f"_The data audit was not run: {note or 'no audit given'}._", ""]
     for entry in audit.get("datasets", []):
         title = f"{entry.get('dataset', '?')}" + (f" / {entry['split']}" if entry.get("split") else "")
-        facts = [f"{k} {v}" for k, v in entry.items()
-                 if k not in ("dataset", "split", "findings") and isinstance(v, (int, float, str, bool)) and v != ""]
+        facts = [f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in entry.items()
+                 if k not in AUDIT_HIDDEN and isinstance(v, (int, float, str, bool)) and v != ""]
         findings = entry.get("findings") or []
         lines.append(f"- **{title}**" + (f" ({', '.join(facts)})" if facts else "") +
                      (":" if findings else ": no findings"))

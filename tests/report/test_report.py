@@ -45,13 +45,13 @@ def test_markdown_sections(world, tmp_path):
     assert "**2 of 6 cells reproduced here**" in md
     # EE: tiny reproduced (FAIL on F1), big needs a GPU and says so instead of MISSING
     ee = md.split("### EE")[1].split("###")[0]
-    assert "| Tiny-Model | EventSet | 0.8000 / 0.8000 / 0.8000 | 0.8000 / 0.8100 / 0.8300 |" in ee
+    assert "| Tiny-Model | EventSet | 0.80 / 0.80 / 0.80 | 0.8000 / 0.8100 / 0.8300 |" in ee
     assert "+0.0300" in ee and "**FAIL (F1)**" in ee
-    assert f"| Big-Model-70B | EventSet | 0.9000 / 0.9000 / 0.9000 | {NOT_GPU} |" in ee
+    assert f"| Big-Model-70B | EventSet | 0.90 / 0.90 / 0.90 | {NOT_GPU} |" in ee
     assert "MISSING" not in md
     # TC: nothing reproduced -> one line and the published values with their CI
     tc = md.split("### TC")[1].split("###")[0]
-    assert NOT_GPU in tc.splitlines()[2] and "0.8400 (0.8–0.88)" in tc
+    assert NOT_GPU in tc.splitlines()[2] and "0.84 (0.80–0.88)" in tc
     # ledger with provenance, deviations, audit, receipts (token redacted)
     assert "| scoring.scorer | `\"zhan2024-set-f1\"` | authors-code |" in md
     assert "| evaluation.test_subsample | `1000` | authors-code | random.sample without a seed |" in md
