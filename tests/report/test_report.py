@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 
 import pytest
-from factory import MANIFEST, cell_of, write_manifest, write_run
+from tests.verify.factory import MANIFEST, cell_of, write_manifest, write_run
 
 from bioeval.manifest import load_manifest
 from bioeval.report.figures import render_figures

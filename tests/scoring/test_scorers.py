@@ -157,11 +157,7 @@ def test_unknown_scorer_suggests():
 
 
 def test_scorer_for_builds_options(tmp_path):
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parents[1] / "verify"))
-    from factory import cell_of, write_manifest
+    from tests.verify.factory import cell_of, write_manifest
 
     manifest = write_manifest(tmp_path)
     ner = cell_of(manifest, "tiny", "ner")

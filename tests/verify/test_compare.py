@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from factory import cell_of, write_manifest, write_run
+from tests.verify.factory import cell_of, write_manifest, write_run
 
 from bioeval.verify.compare import compare_results
 

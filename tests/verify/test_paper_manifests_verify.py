@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from factory import write_run
+from tests.verify.factory import write_run
 
 from bioeval.manifest import cells, load_manifest
 

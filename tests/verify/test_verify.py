@@ -6,7 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-from factory import cell_of, write_manifest, write_run
+from tests.verify.factory import cell_of, write_manifest, write_run
 
 from bioeval.manifest import load_manifest
 from bioeval.manifest.schema import Tolerance
