@@ -102,6 +102,9 @@ def load_result(path: Path, matched_by: str, scorer=None) -> Result:
     spec = _read(path / "spec.json") or {}
     status = _read(path / "status.json") or {}
     result = Result(path.name, path, matched_by, _read(path / "scores.json"), spec, status.get("state", "unknown"))
+    if result.scores is not None and ("_unreadable" in result.scores or not isinstance(result.scores.get("metrics"), dict)):
+        result.notes.append(f"{path / 'scores.json'} is unreadable or has no metrics")
+        result.scores = None
     if result.scores is None and (path / "predictions.jsonl").is_file():
         try:
             result.scores = rescore(path, spec, scorer)

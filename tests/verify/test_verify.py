@@ -151,3 +151,13 @@ def test_cli_verify_warns_on_absent_results_folder(world, cli, tmp_path):
     manifest, _ = world
     r = cli("verify", str(manifest), "--results", str(tmp_path / "nowhere"), "--allow-missing")
     assert r.returncode == 0 and "does not exist" in r.stderr
+
+
+def test_unreadable_scores_fall_back_to_predictions(tmp_path):
+    manifest = write_manifest(tmp_path)
+    cell = cell_of(manifest, "tiny", "ee")
+    run = write_run(tmp_path / "r", cell, None, predictions=[{"id": "1", "prediction": "A", "reference": "A"}])
+    (run / "scores.json").write_text('{"metrics": ')  # a crash mid-write by some other tool
+    rows = rows_by(verify_manifest(load_manifest(manifest), tmp_path / "r"))
+    row = rows["tiny", "ee", "f1"]
+    assert row["observed"] == 1.0 and any("unreadable" in n for n in row["notes"])
