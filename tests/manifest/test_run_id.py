@@ -68,16 +68,3 @@ def test_merge_replaces_provenance_leaves_whole():
     merged = merge_protocol(base, {"a": 2, "b": {"c": 3}})
     assert merged == {"a": 2, "b": {"c": 3, "d": 2}}
 
-
-def test_atomic_write_gives_normal_permissions(tmp_path):
-    import os
-    import stat
-
-    from bioeval.runs import write_json
-
-    write_json(tmp_path / "x.json", {"a": 1})
-    mode = stat.S_IMODE(os.stat(tmp_path / "x.json").st_mode)
-    umask = os.umask(0)
-    os.umask(umask)
-    assert mode == 0o666 & ~umask
-    assert not list(tmp_path.glob(".x.json.*"))  # no temp file left behind
