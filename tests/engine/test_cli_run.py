@@ -33,6 +33,7 @@ def test_finished_cells_are_skipped_without_importing_torch(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert "0 run, 4 already finished" in res.stderr
     assert "verified: 12 value(s)" in res.stdout
+    assert (tmp_path / "reports" / "smoke.md").is_file()
     for heavy in ("torch", "transformers", "peft"):
         assert not imported(res.stderr, heavy), heavy
 
@@ -48,7 +49,7 @@ def test_mismatch_exits_1(tmp_path):
     write_json(RunDir(tmp_path, c.run_id).scores, scores)
     res = bioeval_cmd("reproduce", str(SMOKE), workdir=tmp_path)
     assert res.returncode == 1
-    assert "MISMATCH" in res.stdout and "1 of 12 expected value(s) not reproduced" in res.stderr
+    assert "FAIL" in res.stdout and "1 value(s) outside tolerance, 0 without results (of 12)" in res.stderr
 
 
 def test_unknown_runtime_module_is_a_clear_error(tmp_path):
