@@ -127,7 +127,7 @@ def test_smoke_reproduce_cold_warm_and_deterministic(tmp_path):
     assert not imported(warm.stderr, "torch")
     b = bioeval_cmd("reproduce", str(SMOKE), "--no-progress", workdir=tmp_path / "b")
     assert b.returncode == 0, b.stderr[-3000:]
-    runs = sorted(p.name for p in (tmp_path / "a").iterdir())
+    runs = sorted(p.parent.name for p in (tmp_path / "a").glob("*/spec.json"))
     assert len(runs) == 4
     for run_id in runs:
         pa = (tmp_path / "a" / run_id / "predictions.jsonl").read_text()
@@ -136,3 +136,4 @@ def test_smoke_reproduce_cold_warm_and_deterministic(tmp_path):
         receipt = json.loads((tmp_path / "a" / run_id / "receipt.json").read_text())
         assert receipt["trained"]["base_frozen"] and receipt["seeds"]["seed"] == 0
         assert "HF_TOKEN" not in json.dumps(receipt)
+    assert (tmp_path / "a" / "reports" / "smoke.md").is_file()
