@@ -1,6 +1,7 @@
 """Trivial baselines of the smoke test sets under the manifest's scorer (what LoRA must beat).
 
-    python bench/baselines.py            # prints best constant / all-O F1 per smoke dataset
+    python bench/baselines.py                                   # best constant / all-O F1 per task
+    python bench/baselines.py --results RUNS --figure out.png   # + the smoke runs' F1 beside them
 """
 
 from __future__ import annotations
@@ -49,6 +50,50 @@ def baselines(data_dir: Path = REPO / "assets" / "smoke-data") -> dict[str, dict
     return out
 
 
+def smoke_f1(results: Path) -> dict[str, float]:
+    out = {}
+    for path in results.glob("*/scores.json"):
+        scores = json.loads(path.read_text())
+        out[scores["task"]] = scores["metrics"]["f1"]
+    return out
+
+
+def figure(rows: dict[str, dict], lora: dict[str, float], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(rows)
+    x = range(len(tasks))
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.bar([i - 0.2 for i in x], [rows[t]["best_trivial_f1"] for t in tasks], 0.4, label="best trivial baseline",
+           color="#bbbbbb")
+    ax.bar([i + 0.2 for i in x], [lora.get(t, 0) for t in tasks], 0.4, label="LoRA on the tiny model", color="#3b75af")
+    for i, t in enumerate(tasks):
+        ax.text(i + 0.2, lora.get(t, 0) + 0.02, f"{lora.get(t, 0):.2f}", ha="center", fontsize=8)
+        ax.text(i - 0.2, rows[t]["best_trivial_f1"] + 0.02, f"{rows[t]['best_trivial_f1']:.2f}", ha="center", fontsize=8)
+    ax.set_xticks(list(x), tasks)
+    ax.set_ylim(0, 1.12)
+    ax.set_ylabel("test F1 (zhan2024-set-f1)")
+    ax.set_title("Smoke reproduction: F1 against the best trivial answer")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False, fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
 if __name__ == "__main__":
-    for task, row in baselines().items():
-        print(task, json.dumps(row))
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", type=Path, default=None, help="workdir of a smoke run")
+    ap.add_argument("--figure", type=Path, default=None)
+    a = ap.parse_args()
+    rows = baselines()
+    lora = smoke_f1(a.results) if a.results else {}
+    for task, row in rows.items():
+        extra = f"  LoRA F1 {lora[task]:.4f} (margin {lora[task] - row['best_trivial_f1']:+.3f})" if task in lora else ""
+        print(task, json.dumps(row) + extra)
+    if a.figure:
+        figure(rows, lora, a.figure)
+        print(f"wrote {a.figure}")

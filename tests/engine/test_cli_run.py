@@ -137,3 +137,22 @@ def test_smoke_reproduce_cold_warm_and_deterministic(tmp_path):
         assert receipt["trained"]["base_frozen"] and receipt["seeds"]["seed"] == 0
         assert "HF_TOKEN" not in json.dumps(receipt)
     assert (tmp_path / "a" / "reports" / "smoke.md").is_file()
+    # LoRA really learnt: every task beats its best trivial answer by the margin docs/engine.md states
+    import runpy
+    bench = runpy.run_path(str(REPO / "bench" / "baselines.py"), run_name="baselines")
+    floors = bench["baselines"]()
+    learnt = bench["smoke_f1"](tmp_path / "a")
+    assert set(learnt) == {"EE", "RE", "NER", "TC"}
+    for task, row in floors.items():
+        assert learnt[task] >= row["best_trivial_f1"] + 0.2, (task, learnt[task], row)
+
+
+def test_a_cell_held_by_another_process_is_not_run_twice(tmp_path):
+    from bioeval.runs import RunDir
+
+    c = cell_of("smoke-tc")
+    with RunDir(tmp_path, c.run_id):  # this process holds the cell's lock
+        res = bioeval_cmd("run-cell", str(SMOKE), "--run-id", c.run_id, workdir=tmp_path)
+    assert res.returncode == 3
+    assert "being run by another process" in res.stderr and c.run_id in res.stderr
+    assert not RunDir(tmp_path, c.run_id).scores.exists()
