@@ -141,7 +141,8 @@ def _run(loaded: LoadedManifest, cell: Cell, settings, rd: RunDir, log, show_pro
     with _progress(show_progress) as progress:
         if p.mode.value == "finetune":
             seed_everything(seed)  # the adapter's initial weights depend on this seed only
-            model = apply_lora(model, p.lora)
+            model = apply_lora(model, p.lora, quantized=p.training.quantization.value == "nf4",
+                               gradient_checkpointing=p.training.gradient_checkpointing.value)
             extra["trained"] = {**trainable_summary(model), "base_frozen": True,
                                 "target_modules": sorted(model.peft_config["default"].target_modules)}
             log(f"LoRA: {extra['trained']}")

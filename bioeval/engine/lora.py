@@ -33,11 +33,24 @@ def lora_config(spec: LoraSpec, model_type: str):
                       task_type=TaskType.CAUSAL_LM)
 
 
-def apply_lora(model, spec: LoraSpec):
-    """Wrap ``model`` with fresh LoRA adapters; the base stays frozen (peft freezes it)."""
-    from peft import get_peft_model
+def apply_lora(model, spec: LoraSpec, *, quantized: bool = False, gradient_checkpointing: bool = False):
+    """Wrap ``model`` with fresh LoRA adapters; the base stays frozen (peft freezes it).
 
-    return get_peft_model(model, lora_config(spec, model.config.model_type))
+    A 4-bit base goes through peft's prepare_model_for_kbit_training (as QLoRA recipes do);
+    gradient checkpointing needs the inputs to require grads when the base is frozen.
+    """
+    import warnings
+
+    from peft import get_peft_model, prepare_model_for_kbit_training
+
+    if quantized:
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)
+    elif gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+        model.enable_input_require_grads()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return get_peft_model(model, lora_config(spec, model.config.model_type))
 
 
 def trainable_summary(model) -> dict:

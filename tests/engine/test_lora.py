@@ -36,3 +36,18 @@ def test_only_adapters_train(tiny):
     assert trainable and all("lora_" in n for n in trainable)
     # r=4 on q and v (64 -> 64) of 2 layers: 2 layers * 2 modules * (4*64 + 64*4)
     assert summary["trainable_parameters"] == 2 * 2 * (4 * 64 + 64 * 4)
+
+
+def test_gradient_checkpointing_trains_the_adapters(tiny):
+    import copy
+
+    import torch
+    model, tok = tiny
+    peft_model = apply_lora(copy.deepcopy(model), lora(["q_proj", "v_proj"]), gradient_checkpointing=True)
+    peft_model.train()
+    ids = torch.tensor([tok("the patient was given aspirin")["input_ids"]])
+    peft_model(input_ids=ids, labels=ids).loss.backward()
+    # lora_B starts at zero, so only its gradients are non-zero after one backward pass
+    grads = [p.grad for n, p in peft_model.named_parameters() if "lora_B" in n]
+    assert grads and all(g is not None and g.abs().sum() > 0 for g in grads)
+    assert peft_model.base_model.model.is_gradient_checkpointing
