@@ -1,0 +1,53 @@
+"""Protocol options of a fine-tune cell, on a short run of the smoke TC cell (in process)."""
+
+import pytest
+
+from tests.engine.conftest import SMOKE
+
+
+def short_manifest(tmp_path, **replacements):
+    text = SMOKE.read_text().replace("./../assets/", str(SMOKE.parents[1] / "assets") + "/")
+    text = text.replace("../assets/", str(SMOKE.parents[1] / "assets") + "/")
+    text = text.replace("max_steps: {value: 200,", "max_steps: {value: 20,").replace("eval_every: {value: 50,",
+                                                                                    "eval_every: {value: 10,")
+    for old, new in replacements.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / "short.yaml"
+    path.write_text(text)
+    return path
+
+
+def run_tc(path, tmp_path):
+    from bioeval.engine.cell import run_cell
+    from bioeval.manifest import cells, load_manifest
+    from bioeval.runs import RunDir, read_json, read_jsonl
+    from bioeval.settings import Settings
+
+    loaded = load_manifest(path)
+    cell = cells(loaded, "dataset=smoke-tc")[0]
+    settings = Settings(workdir=tmp_path / "runs", cache_dir=tmp_path / "cache")
+    scores = run_cell(loaded, cell, settings, show_progress=False)
+    rd = RunDir(settings.workdir, cell.run_id)
+    return scores, read_json(rd.receipt), read_jsonl(rd.predictions)
+
+
+@pytest.mark.slow
+def test_select_on_test_is_reported_as_such(tmp_path):
+    path = short_manifest(tmp_path, **{"select_on: {value: validation, source: paper}":
+                                       "select_on: {value: test, source: assumed}"})
+    scores, receipt, _ = run_tc(path, tmp_path)
+    assert scores["select_on"] == "test" and receipt["selection"]["split"] == "test"
+    assert [h["step"] for h in receipt["selection"]["history"]] == [10, 20]
+    assert scores["selected_checkpoint"] in (10, 20)
+    # selecting on test: the selected checkpoint's selection score IS the reported test score
+    best = next(h for h in receipt["selection"]["history"] if h["step"] == scores["selected_checkpoint"])
+    assert best["metrics"]["f1"] == pytest.approx(scores["metrics"]["f1"])
+
+
+@pytest.mark.slow
+def test_truncated_prompts_are_recorded_and_skipped(tmp_path):
+    path = short_manifest(tmp_path, **{"max_prompt_tokens: {value: 256,": "max_prompt_tokens: {value: 16,"})
+    scores, _, preds = run_tc(path, tmp_path)
+    assert preds and all(p["prompt_truncated"] for p in preds)  # every TC prompt is longer than 16 tokens
+    assert scores["skipped"] == len(preds) and scores["n"] == 0  # the authors' scorer skips them, gold included
