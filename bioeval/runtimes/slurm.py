@@ -81,9 +81,9 @@ def local_binds(loaded) -> list[Path]:
     paths = []
     for dataset in loaded.manifest.datasets:
         for split in dataset.splits.values():
-            local = split.source.local
-            if local and "$" not in local:
-                paths.append((base / os.path.expanduser(local)).resolve().parent)
+            local = split.source.local and os.path.expanduser(os.path.expandvars(split.source.local))
+            if local and "$" not in local:  # a variable unset here may be set on the nodes
+                paths.append((base / local).resolve().parent)
     for model in loaded.manifest.models:
         if model.revision.startswith(("./", "../", "/", "~")):
             paths.append((base / os.path.expanduser(model.revision)).resolve())

@@ -26,11 +26,12 @@ class Request:
     time: str | None = None
 
     def label(self) -> str:
-        parts = [f"gpu{self.gpus}" if self.gpus else "cpu"]
+        """A file-name-safe summary, e.g. gpu4x80G-mem150G-24-00-00."""
+        parts = [(f"gpu{self.gpus}" + (f"x{self.gpu_memory_gb}G" if self.gpu_memory_gb else "")) if self.gpus else "cpu"]
         if self.memory_gb:
-            parts.append(f"{self.memory_gb}G")
+            parts.append(f"mem{self.memory_gb}G")
         if self.time:
-            parts.append(self.time.replace(":", ""))
+            parts.append(self.time.replace(":", "-"))
         return "-".join(parts)
 
 
@@ -118,12 +119,8 @@ def build_groups(cells, options: Options) -> list[Group]:
             renumbered.append(GridRow(index, row.run_id, row.model, row.dataset, group.index))
             index += 1
         group.rows = renumbered
-        group.script = "job.sbatch" if len(groups) == 1 else f"job-{group.index + 1}-{req_label(group)}.sbatch"
+        group.script = "job.sbatch" if len(groups) == 1 else f"job-{group.index + 1}-{group.request.label()}.sbatch"
     return list(groups.values())
-
-
-def req_label(group: Group) -> str:
-    return group.request.label()
 
 
 def split_arrays(groups: list[Group], max_array_size: int) -> list[Array]:
@@ -253,14 +250,15 @@ def sbatch_script(*, submission_id: str, submission_dir: Path, group: Group, arr
 #   {command.manifest}
 # written by `bioeval run --runtime slurm` on {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, submission {submission_id}.
 #
-# Resource group {group.index + 1}: model(s) {', '.join(group.models)} ({len(group.rows)} cells, grid lines
-# {group.rows[0].index}..{group.rows[-1].index} of grid.tsv).  Submit by hand (bioeval makes the same calls):
+# Resource group {group.index + 1} ({len(group.rows)} cells, grid lines {group.rows[0].index}..{group.rows[-1].index} of grid.tsv), model(s):
+#   {', '.join(group.models)}
+# Submit by hand (bioeval makes the same calls):
 {submit_lines}
 # The number after the script is the grid line the array starts at: a group longer than the
 # cluster's MaxArraySize ({max_array_size}, {max_array_source}) is split into several arrays.
 #
-# Task i runs grid line OFFSET+i (columns: index, run_id, model, dataset) with {container_note}.
-# Its output goes to logs/<run_id>.log and its outcome to tasks/<run_id>.json, which
+# Task i runs grid line OFFSET+i (columns: index, run_id, model, dataset) with
+# {container_note}.  Its output goes to logs/<run_id>.log and its outcome to tasks/<run_id>.json, which
 # `bioeval status` reads.  A done cell is skipped by bioeval itself; an interrupted cell
 # resumes from its last checkpoint in <workdir>/<run_id>/ (same run id, same directory).
 # -----------------------------------------------------------------------------------------
