@@ -75,6 +75,7 @@ AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 ReturnToService=2
+MailProg=/bin/true
 # short waits: a cancelled task is killed 5 s after SIGTERM, finished jobs leave squeue after 5 min
 KillWait=5
 MinJobAge=300

@@ -90,6 +90,12 @@ def local_binds(loaded) -> list[Path]:
     return paths
 
 
+def hf_home() -> Path:
+    """The Hugging Face cache the cells download models into (bound into containers)."""
+    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "huggingface")
+    return Path(os.path.expanduser(home)).resolve()
+
+
 def write_submission(loaded, cells, settings, opts: Options, *, config: dict | None,
                      run_command: str | None = None, max_array_size: int | None = None) -> Submission:
     """Write grid, scripts and submit.sh (and submit unless --dry-run)."""
@@ -108,6 +114,7 @@ def write_submission(loaded, cells, settings, opts: Options, *, config: dict | N
     command = CellCommand(python=sys.executable, workdir=workdir, manifest=Path(loaded.path).resolve(),
                           data_mirror=Path(settings.data_mirror).resolve() if settings.data_mirror else None,
                           cache_dir=Path(settings.cache_dir).resolve() if settings.cache_dir else None,
+                          hf_home=hf_home() if opts.container != "none" else None,
                           binds=tuple(local_binds(loaded)))
     write_text(folder / "grid.tsv", grid_text(groups))
     for group in groups:

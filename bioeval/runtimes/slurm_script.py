@@ -165,6 +165,7 @@ class CellCommand:
     manifest: Path
     data_mirror: Path | None = None
     cache_dir: Path | None = None
+    hf_home: Path | None = None
     binds: tuple[Path, ...] = ()
 
     def bioeval_args(self) -> str:
@@ -179,7 +180,8 @@ class CellCommand:
             return f'"$PYTHON" -m bioeval {self.bioeval_args()}'
         paths = _outermost([self.workdir, self.manifest.parent, *self.binds,
                             *([self.data_mirror] if self.data_mirror else []),
-                            *([self.cache_dir] if self.cache_dir else [])])
+                            *([self.cache_dir] if self.cache_dir else []),
+                            *([self.hf_home] if self.hf_home else [])])
         if options.container == "apptainer":
             nv = "--nv " if gpus else ""
             binds = " ".join(f"--bind {q(str(p))}" for p in paths)
@@ -187,7 +189,9 @@ class CellCommand:
         # docker: same paths inside as outside, the caller's uid, only the GPUs Slurm allocated
         gpu = ' --gpus "\\"device=${CUDA_VISIBLE_DEVICES}\\""' if gpus else ""
         vols = " ".join(f"-v {q(f'{p}:{p}')}" for p in paths)
-        env = " -e HF_TOKEN -e HF_HOME"
+        env = " -e HF_TOKEN"  # the name only: its value comes from the job's environment
+        if self.hf_home:
+            env += f" -e HF_HOME={q(str(self.hf_home))}"
         if self.cache_dir:
             env += f" -e BIOEVAL_CACHE={q(str(self.cache_dir))}"
         return (f'docker run --rm --init --user "$(id -u):$(id -g)"{gpu} {vols}{env} '
@@ -257,10 +261,11 @@ def sbatch_script(*, submission_id: str, submission_dir: Path, group: Group, arr
 # The number after the script is the grid line the array starts at: a group longer than the
 # cluster's MaxArraySize ({max_array_size}, {max_array_source}) is split into several arrays.
 #
-# Task i runs grid line OFFSET+i (columns: index, run_id, model, dataset) with
-# {container_note}.  Its output goes to logs/<run_id>.log and its outcome to tasks/<run_id>.json, which
-# `bioeval status` reads.  A done cell is skipped by bioeval itself; an interrupted cell
-# resumes from its last checkpoint in <workdir>/<run_id>/ (same run id, same directory).
+# Task i runs grid line OFFSET+i of grid.tsv (index, run_id, model, dataset), using
+#   {container_note}
+# Its output goes to logs/<run_id>.log and its outcome to tasks/<run_id>.json (read by
+# `bioeval status`).  A done cell is skipped by bioeval itself; an interrupted cell resumes
+# from its last checkpoint in <workdir>/<run_id>/ (same run id, same directory).
 # -----------------------------------------------------------------------------------------
 {chr(10).join(directives)}
 
