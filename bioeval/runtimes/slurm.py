@@ -166,7 +166,7 @@ def run_cells(loaded, cells, settings, options: dict, *, console: Console | None
     retry_failed, wait (see slurm_script.Options).  `run_command` replaces the bioeval call
     inside each task (bash text; tests use it to run a small real command).
     """
-    console = console or Console(stderr=False)
+    console = console or options.get("console") or Console()
     opts = options_from(options)
     workdir = Path(settings.workdir).resolve()
     if not opts.dry_run and not client.have_slurm():
