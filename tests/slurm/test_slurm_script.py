@@ -235,3 +235,19 @@ def test_parsers():
     config = client.parse_config("Configuration data as of x\nMaxArraySize            = 40\nAuthInfo = socket=/a=b\n")
     assert client.max_array_size(config) == 40 and config["AuthInfo"] == "socket=/a=b"
     assert client.max_array_size(None) == client.DEFAULT_MAX_ARRAY_SIZE
+
+
+def test_live_table_on_a_terminal(make_manifest, settings):
+    import io
+
+    from rich.console import Console
+
+    from bioeval.runtimes.slurm_watch import watch
+
+    loaded, _ = dry_run(make_manifest, settings, [("a", CPU)], datasets=2)
+    keys = [(c.run_id, c.model.key, c.dataset.key) for c in cells(loaded)]
+    out = io.StringIO()
+    states = watch(settings.workdir, keys, Console(file=out, force_terminal=True, width=120), reattach="-", poll_s=0)
+    text = out.getvalue()
+    assert [s.state for s in states] == ["pending", "pending"]
+    assert "2 cells: 2 pending" in text and "not submitted" in text and "\x1b[" in text  # a live, styled table
