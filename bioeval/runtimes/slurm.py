@@ -163,7 +163,8 @@ def run_cells(loaded, cells, settings, options: dict, *, console: Console | None
     """Submit the grid's outstanding cells as job arrays and (unless wait is off) watch them.
 
     `options`: partition, account, time, array_parallelism, container, image, dry_run,
-    retry_failed, wait (see slurm_script.Options).  `run_command` replaces the bioeval call
+    retry_failed, wait (see slurm_script.Options); max_array_size (not a CLI option) replaces
+    the cluster's limit, to exercise splitting.  `run_command` replaces the bioeval call
     inside each task (bash text; tests use it to run a small real command).
     """
     console = console or options.get("console") or Console()
@@ -186,7 +187,8 @@ def run_cells(loaded, cells, settings, options: dict, *, console: Console | None
         _explain_skipped(console, before, chosen, opts)
         submission = None
         if chosen:
-            submission = write_submission(loaded, chosen, settings, opts, config=config, run_command=run_command)
+            submission = write_submission(loaded, chosen, settings, opts, config=config, run_command=run_command,
+                                          max_array_size=options.get("max_array_size"))
     if submission:
         verb = "Wrote" if opts.dry_run else "Submitted"
         jobs = ", ".join(a.job_id for a in submission.arrays if a.job_id)

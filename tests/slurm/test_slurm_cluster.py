@@ -148,3 +148,15 @@ def test_max_array_size_from_the_real_cluster(tmp_path):
     finally:
         for j in jobs:
             client.scancel(j)
+
+
+def test_split_arrays_run_every_grid_line(make_manifest, settings):
+    """A limit of 2 splits 5 cells into arrays of 2, 2 and 1: each offset reaches its cells."""
+    loaded = load_manifest(make_manifest(models=[("m", CPU)], datasets=5))
+    grid = cells(loaded)
+    states = run_cells(loaded, grid, settings, {"max_array_size": 2}, run_command=CELL_COMMAND)
+    assert {s.state for s in states} == {"done"}
+    (sub,) = load_submissions(settings.workdir)
+    assert [(a["offset"], a["count"]) for a in sub["arrays"]] == [(0, 2), (2, 2), (4, 1)]
+    assert len({a["job_id"] for a in sub["arrays"]}) == 3
+    assert sorted(s.job.split("_")[1] for s in states) == ["0", "0", "0", "1", "1"]
