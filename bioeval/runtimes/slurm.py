@@ -158,8 +158,22 @@ def reattach_hint(loaded, settings, opts: Options) -> str:
             "it submits nothing that is queued, running or done)")
 
 
+def rows(states: list[CellState], done_before: set[str], cells) -> list[dict]:
+    """The runtimes' common result rows (run_id, name, state, seconds, error), Slurm details added.
+    state: done | skipped (done before this command) | failed (failed or cancelled) | pending | running."""
+    names = {c.run_id: c.name for c in cells}
+    out = []
+    for s in states:
+        state = "skipped" if s.run_id in done_before else \
+            "failed" if s.state in ("failed", "cancelled") else s.state
+        out.append({"run_id": s.run_id, "name": names.get(s.run_id, f"{s.model} x {s.dataset}"), "state": state,
+                    "seconds": None, "error": f"{s.state}: {s.detail}" if state == "failed" else None,
+                    "slurm_state": s.state, "job": s.job, "log": s.log})
+    return out
+
+
 def run_cells(loaded, cells, settings, options: dict, *, console: Console | None = None,
-              run_command: str | None = None) -> list[CellState]:
+              run_command: str | None = None) -> list[dict]:
     """Submit the grid's outstanding cells as job arrays and (unless wait is off) watch them.
 
     `options`: partition, account, time, array_parallelism, container, image, dry_run,
@@ -183,6 +197,7 @@ def run_cells(loaded, cells, settings, options: dict, *, console: Console | None
     with submit_lock(workdir):
         before = cell_states(workdir, keys, config=config, use_slurm=config is not None)
         by_id = {s.run_id: s for s in before}
+        done_before = {s.run_id for s in before if s.state == "done"}
         chosen = [c for c in cells if submittable(by_id[c.run_id], opts.retry_failed)]
         _explain_skipped(console, before, chosen, opts)
         submission = None
@@ -198,10 +213,10 @@ def run_cells(loaded, cells, settings, options: dict, *, console: Console | None
         if submission:
             console.print(f"Dry run: nothing submitted. Submit by hand with: bash {submission.folder / 'submit.sh'}",
                           highlight=False)
-        return before
+        return rows(before, done_before, cells)
     if not opts.wait:
         console.print(f"Not waiting. Follow with: {reattach_hint(loaded, settings, opts)}", highlight=False)
-        return cell_states(workdir, keys, config=config)
+        return rows(cell_states(workdir, keys, config=config), done_before, cells)
     states = watch(workdir, keys, console, reattach_hint(loaded, settings, opts))
     console.print(summary(states))
     bad = [s for s in states if s.state in ("failed", "cancelled")]
@@ -211,7 +226,7 @@ def run_cells(loaded, cells, settings, options: dict, *, console: Console | None
                            "their logs are listed above (and by `bioeval status`).",
                            "Fix the cause, then resubmit only those cells with the same command plus "
                            "--retry-failed (finished cells are kept).")
-    return states
+    return rows(states, done_before, cells)
 
 
 def _explain_skipped(console: Console, states: list[CellState], chosen, opts: Options) -> None:

@@ -70,8 +70,9 @@ def test_failed_cells_are_retried_alone_and_done_cells_never_resubmitted(make_ma
     assert len(load_submissions(settings.workdir)) == 1
 
     monkeypatch.delenv("FAIL_MODELS")
-    states = run_cells(loaded, grid, settings, {"retry_failed": True}, run_command=CELL_COMMAND)
-    assert {s.state for s in states} == {"done"}
+    result = run_cells(loaded, grid, settings, {"retry_failed": True}, run_command=CELL_COMMAND)
+    assert sorted(r["state"] for r in result) == ["done", "done", "skipped", "skipped"]
+    assert {r["run_id"] for r in result if r["state"] == "done"} == {s.run_id for s in failed}
     first, second = load_submissions(settings.workdir)
     assert {c["run_id"] for c in second["cells"]} == {s.run_id for s in failed}
     assert all(RunDir(settings.workdir, c.run_id).is_done() for c in grid)  # the same run dirs
@@ -123,8 +124,8 @@ def test_ctrl_c_leaves_jobs_running_then_cancelled_tasks_are_retried(make_manife
     assert middle.state == "done"
 
     # --retry-failed resubmits exactly the two cancelled cells; the killed one reruns in its run dir
-    states = run_cells(loaded, grid, settings, {"retry_failed": True}, run_command=CELL_COMMAND)
-    assert {s.state for s in states} == {"done"}
+    result = run_cells(loaded, grid, settings, {"retry_failed": True}, run_command=CELL_COMMAND)
+    assert {r["state"] for r in result} == {"done", "skipped"}
     second = load_submissions(settings.workdir)[-1]
     assert {c["run_id"] for c in second["cells"]} == {running.run_id, queued.run_id}
 
@@ -154,7 +155,8 @@ def test_split_arrays_run_every_grid_line(make_manifest, settings):
     """A limit of 2 splits 5 cells into arrays of 2, 2 and 1: each offset reaches its cells."""
     loaded = load_manifest(make_manifest(models=[("m", CPU)], datasets=5))
     grid = cells(loaded)
-    states = run_cells(loaded, grid, settings, {"max_array_size": 2}, run_command=CELL_COMMAND)
+    run_cells(loaded, grid, settings, {"max_array_size": 2}, run_command=CELL_COMMAND)
+    states = cell_states(settings.workdir, [(c.run_id, c.model.key, c.dataset.key) for c in grid])
     assert {s.state for s in states} == {"done"}
     (sub,) = load_submissions(settings.workdir)
     assert [(a["offset"], a["count"]) for a in sub["arrays"]] == [(0, 2), (2, 2), (4, 1)]
