@@ -8,8 +8,8 @@
      <workdir>/slurm/<submission-id>/ (slurm_script), and submits the arrays, split at the
      cluster's MaxArraySize (unless --dry-run);
   3. watches squeue and the cells' files until nothing is queued or running (slurm_watch).
-Each task runs `bioeval run MANIFEST --only model=M,dataset=D --runtime local` against the
-same workdir, so a cell always lands in (and resumes from) <workdir>/<run_id>/.
+Each task runs `bioeval run-cell MANIFEST --run-id RUN_ID` against the same workdir, so a
+cell always lands in (and resumes from) <workdir>/<run_id>/.
 """
 
 from __future__ import annotations
@@ -42,13 +42,6 @@ class Submission:
     arrays: list[Array]
     cells: list  # the cells it covers
     submitted: bool
-
-
-def options_from(options: dict) -> Options:
-    known = {f.name for f in fields(Options)}
-    opts = Options(**{k: v for k, v in options.items() if k in known and v is not None})
-    opts.check()
-    return opts
 
 
 def new_submission_id() -> str:
@@ -182,7 +175,7 @@ def run_cells(loaded, cells, settings, options: dict, *, console: Console | None
     inside each task (bash text; tests use it to run a small real command).
     """
     console = console or options.get("console") or Console()
-    opts = options_from(options)
+    opts = Options.parse(options)
     workdir = Path(settings.workdir).resolve()
     if not opts.dry_run and not client.have_slurm():
         raise EnvironmentProblem("sbatch/squeue are not on PATH: this machine is not a Slurm submit host.",

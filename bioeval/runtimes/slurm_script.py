@@ -70,6 +70,8 @@ class Array:
 
 @dataclass
 class Options:
+    """The Slurm runtime's options (`bioeval run ... --runtime slurm --partition P ...`)."""
+
     partition: str | None = None
     account: str | None = None
     time: str | None = None
@@ -79,6 +81,42 @@ class Options:
     dry_run: bool = False
     retry_failed: bool = False
     wait: bool = True
+
+    @classmethod
+    def parse(cls, options: dict) -> "Options":
+        """From `bioeval run`'s pass-through options (strings, True for bare flags)."""
+        engine_keys = {"only", "progress", "console", "max_array_size", "force"}
+        unknown = sorted(k for k in options if k not in engine_keys and k not in cls.__dataclass_fields__
+                         and k != "no_wait")
+        if unknown:
+            names = ", ".join("--" + k.replace("_", "-") for k in unknown)
+            raise UsageError(f"unknown option(s) for --runtime slurm: {names}.",
+                             "Slurm options: --partition P --account A --time [D-]HH:MM:SS --array-parallelism K "
+                             "--container none|apptainer|docker --image IMG --dry-run --retry-failed --no-wait.")
+        if options.get("force"):
+            raise UsageError("--force is not supported with --runtime slurm.",
+                             "Delete the cells' run dirs to rerun them from scratch, or use --retry-failed "
+                             "for failed and cancelled cells.")
+        out = cls()
+        for key in ("partition", "account", "time", "container", "image"):
+            value = options.get(key)
+            if value is True:
+                raise UsageError(f"--{key} needs a value.")
+            if value is not None:
+                setattr(out, key, str(value))
+        for key in ("dry_run", "retry_failed", "wait"):
+            if options.get(key) is not None:
+                setattr(out, key, _flag(key, options[key]))
+        if options.get("no_wait") is not None:
+            out.wait = not _flag("no_wait", options["no_wait"])
+        k = options.get("array_parallelism")
+        if k is not None:
+            try:
+                out.array_parallelism = int(k)
+            except (TypeError, ValueError):
+                raise UsageError(f"--array-parallelism {k!r}: give a whole number of tasks.") from None
+        out.check()
+        return out
 
     def check(self) -> None:
         if self.container not in CONTAINERS:
@@ -93,6 +131,17 @@ class Options:
             import re
             if not re.match(r"^(\d+-)?\d{1,3}:\d{2}:\d{2}$", self.time):
                 raise UsageError(f"--time {self.time!r}: expected [D-]HH:MM:SS, e.g. 12:00:00 or 1-00:00:00.")
+
+
+def _flag(key: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise UsageError(f"--{key.replace('_', '-')} {value!r}: a flag takes no value.")
 
 
 # ----------------------------------------------------------------------------- grid and arrays
@@ -157,8 +206,9 @@ def submit_text(submission_dir: Path, arrays: list[Array], parallelism: int | No
 
 @dataclass
 class CellCommand:
-    """How a task runs its cell: `bioeval ... run MANIFEST --only model=M,dataset=D --runtime local`,
-    with this interpreter, or inside a container."""
+    """How a task runs its cell: `bioeval ... run-cell MANIFEST --run-id RUN_ID` (the engine's
+    one-cell command, which refuses a run id the manifest no longer has), with this
+    interpreter or inside a container."""
 
     python: str
     workdir: Path
@@ -172,7 +222,7 @@ class CellCommand:
         args = '--workdir "$WORKDIR"'
         if self.data_mirror:
             args += f" --data-mirror {shlex.quote(str(self.data_mirror))}"
-        return args + ' run "$MANIFEST" --only "model=$MODEL,dataset=$DATASET" --runtime local'
+        return args + ' run-cell "$MANIFEST" --run-id "$RUN_ID"'
 
     def render(self, options: Options, gpus: int) -> str:
         q = shlex.quote
@@ -294,11 +344,9 @@ record() {{  # state exit: the task's outcome for `bioeval status`, written atom
 record running null
 echo "== bioeval: cell $MODEL x $DATASET (run $RUN_ID), task $JOB on $(hostname), $(date -u +%FT%TZ)"
 
-# 3. Refuse to run when the manifest changed since submission: its cells would have other run ids.
+# 3. A changed manifest is fine as long as it still has this cell (bioeval checks the run id).
 if [ "$(sha256sum "$MANIFEST" | cut -d' ' -f1)" != "$MANIFEST_SHA256" ]; then
-    echo "error: $MANIFEST changed since submission {submission_id}; run \\`bioeval run --runtime slurm\\` again."
-    record exited 2
-    exit 2
+    echo "note: $MANIFEST changed since submission {submission_id}"
 fi
 
 # 4. Run the cell.  SIGTERM (scancel, time limit, preemption) is passed on and recorded as cancelled.
