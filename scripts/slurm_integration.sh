@@ -7,9 +7,10 @@
 #    munge if missing; munged, slurmctld, slurmd on localhost, private ports, state in a temp
 #    dir), unless SLURM_CONF already names a reachable cluster;
 # 2. runs manifests/smoke.yaml as a job array and checks that `bioeval verify` passes;
-# 3. submits it again into a second workdir, cancels one running task (scancel JOB_TASK),
-#    checks that the cell is reported cancelled and the others done, and that --retry-failed
-#    resubmits exactly that cell, which then finishes and verifies;
+# 3. submits two of its cells again into a second workdir, cancels one task after its first
+#    checkpoint (scancel JOB_TASK), re-runs the command (reattach: nothing resubmitted, exit 3),
+#    checks that the cell is reported cancelled and the other done, and that --retry-failed
+#    resubmits exactly that cell, which resumes from its checkpoint and finishes;
 # 4. stops the daemons it started (also on failure) and prints the wall times.
 set -euo pipefail
 
@@ -38,19 +39,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# cells as "run_id state job" lines, from `bioeval status --json`
+# cells as "run_id state job" lines, from `bioeval status --json` ($1 workdir, then status options)
 states() {
-    bioeval --workdir "$1" status "$MANIFEST" --json |
+    local workdir="$1"; shift
+    bioeval --workdir "$workdir" status "$MANIFEST" "$@" --json |
         "$PYTHON" -c 'import json, sys; [print(c["run_id"], c["state"], c["job"] or "-") for c in json.load(sys.stdin)["cells"]]'
 }
 
-check_verified() {  # $1 workdir
+check_verified() {  # $1 workdir: every cell done, and the expected values reproduced
+    states "$1" | while read -r rid state _; do
+        [ "$state" = done ] && [ -s "$1/$rid/scores.json" ] || fail "cell $rid is $state (no scores.json)"
+    done
     if bioeval verify --help >/dev/null 2>&1; then
         bioeval --workdir "$1" verify "$MANIFEST" --results "$1" || fail "bioeval verify failed for $1"
-    else  # before the verify command exists: every cell done with its scores
-        states "$1" | while read -r rid state _; do
-            [ "$state" = done ] && [ -s "$1/$rid/scores.json" ] || fail "cell $rid is $state (no scores.json)"
-        done
+    else  # until `bioeval verify` lands: reproduce with every cell done only verifies
+        out=$(bioeval --workdir "$1" reproduce "$MANIFEST" 2>&1) || { echo "$out"; fail "verification failed for $1"; }
+        echo "$out" | tail -n 3
+        echo "$out" | grep -q "cells: 0 run" || fail "reproduce ran cells again after Slurm finished them"
     fi
 }
 
@@ -71,38 +76,50 @@ t_smoke=$(now)
 n_cells=$(states "$WORK/a" | wc -l)
 say "   $n_cells cells done and verified"
 
-say "2. a second submission; cancel one running task"
-bioeval --workdir "$WORK/b" run "$MANIFEST" --runtime slurm --array-parallelism 1 --no-wait
+say "2. a second submission (two cells); cancel one task mid-training"
+ONLY="dataset=smoke-ee,dataset=smoke-ner"
+bioeval --workdir "$WORK/b" run "$MANIFEST" --only "$ONLY" --runtime slurm --no-wait
 victim=""
 for _ in $(seq 600); do
-    victim=$(states "$WORK/b" | awk '$2 == "running" {print $1, $3; exit}')
+    victim=$(states "$WORK/b" --only "$ONLY" | awk '$2 == "running" {print $1, $3; exit}')
     [ -n "$victim" ] && break
     sleep 0.2
 done
 [ -n "$victim" ] || fail "no task of the second submission started running"
 read -r victim_id victim_job <<<"$victim"
-sleep 1   # let it get into its work
-say "   scancel $victim_job (cell $victim_id)"
+# wait for its first checkpoint, so the retry has something to resume from
+for _ in $(seq 600); do
+    "$PYTHON" -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["last_step"] == 0)' \
+        "$WORK/b/$victim_id/checkpoints/progress.json" 2>/dev/null && break
+    sleep 0.2
+done
+say "   scancel $victim_job (cell $victim_id, after its first checkpoint)"
 scancel "$victim_job"
-# re-running the same command reattaches: it submits nothing and waits for the rest
+# re-running the same command reattaches: it submits nothing and waits for the other cell
 set +e
-bioeval --workdir "$WORK/b" run "$MANIFEST" --runtime slurm
+bioeval --workdir "$WORK/b" run "$MANIFEST" --only "$ONLY" --runtime slurm
 rc=$?
 set -e
 [ "$rc" = 3 ] || fail "expected exit 3 (one cell cancelled) from the reattached run, got $rc"
 [ "$(ls -d "$WORK/b/slurm"/*/ | wc -l)" = 1 ] || fail "re-running the command submitted again"
-states "$WORK/b" | while read -r rid state _; do
-    if [ "$rid" = "$victim_id" ]; then [ "$state" = cancelled ] || fail "cancelled cell $rid is $state"
-    else [ "$state" = done ] || fail "cell $rid is $state, expected done"; fi
-done
+bioeval --workdir "$WORK/b" status "$WORK/b" --json |
+    "$PYTHON" -c 'import json, sys; [print(c["run_id"], c["state"]) for c in json.load(sys.stdin)["cells"]]' |
+    while read -r rid state; do
+        if [ "$rid" = "$victim_id" ]; then [ "$state" = cancelled ] || fail "cancelled cell $rid is $state"
+        else [ "$state" = done ] || fail "cell $rid is $state, expected done"; fi
+    done
 t_cancel=$(now)
 
-say "3. --retry-failed reruns only the cancelled cell"
-bioeval --workdir "$WORK/b" run "$MANIFEST" --runtime slurm --retry-failed
+say "3. --retry-failed reruns only the cancelled cell, from its checkpoint"
+bioeval --workdir "$WORK/b" run "$MANIFEST" --only "$ONLY" --runtime slurm --retry-failed
 latest=$(ls -d "$WORK/b/slurm"/*/ | sort | tail -n1)
 resubmitted=$(tail -n +2 "$latest/grid.tsv" | cut -f2)
 [ "$resubmitted" = "$victim_id" ] || fail "--retry-failed resubmitted [$resubmitted], expected [$victim_id]"
-check_verified "$WORK/b"
+grep -q "resumed from checkpoint step" "$WORK/b/$victim_id/log.txt" || fail "the retried cell did not resume from its checkpoint"
+say "   $(grep -h "resumed from checkpoint step" "$WORK/b/$victim_id/log.txt" | tail -n1)"
+states "$WORK/b" --only "$ONLY" | while read -r rid state _; do
+    [ "$state" = done ] && [ -s "$WORK/b/$rid/scores.json" ] || fail "cell $rid is $state after the retry"
+done
 t_retry=$(now)
 
-say "passed. wall times (s): cluster start $(secs "$t_start" "$t_cluster"), smoke array ($n_cells cells) $(secs "$t_cluster" "$t_smoke"), second submission + cancel + reattach $(secs "$t_smoke" "$t_cancel"), retry $(secs "$t_cancel" "$t_retry"), total $(secs "$t_start" "$t_retry")"
+say "passed. wall times (s): cluster start $(secs "$t_start" "$t_cluster"), smoke array ($n_cells cells) $(secs "$t_cluster" "$t_smoke"), second submission (2 cells) + cancel + reattach $(secs "$t_smoke" "$t_cancel"), retry $(secs "$t_cancel" "$t_retry"), total $(secs "$t_start" "$t_retry")"

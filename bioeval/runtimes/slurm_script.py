@@ -218,6 +218,12 @@ class CellCommand:
     hf_home: Path | None = None
     binds: tuple[Path, ...] = ()
 
+    @property
+    def source_root(self) -> Path:
+        import bioeval
+
+        return Path(bioeval.__file__).resolve().parent.parent
+
     def bioeval_args(self) -> str:
         args = '--workdir "$WORKDIR"'
         if self.data_mirror:
@@ -227,7 +233,8 @@ class CellCommand:
     def render(self, options: Options, gpus: int) -> str:
         q = shlex.quote
         if options.container == "none":
-            return f'"$PYTHON" -m bioeval {self.bioeval_args()}'
+            # the bioeval that submitted, also when it runs from a checkout that is not installed
+            return f'PYTHONPATH={q(str(self.source_root))}${{PYTHONPATH:+:$PYTHONPATH}} "$PYTHON" -m bioeval {self.bioeval_args()}'
         paths = _outermost([self.workdir, self.manifest.parent, *self.binds,
                             *([self.data_mirror] if self.data_mirror else []),
                             *([self.cache_dir] if self.cache_dir else []),

@@ -20,7 +20,7 @@ from bioeval.runtimes.slurm import run_cells, submittable
 from bioeval.runtimes.slurm_script import GridRow, Group, Options, Request, build_groups, split_arrays
 from bioeval.runtimes.slurm_state import CellState, TaskRef, resolve
 
-from .conftest import CELL_COMMAND, wait_for
+from .conftest import CELL_COMMAND, REPO, wait_for
 
 CPU = "{gpus: 0, memory_gb: 1, time: '00:05:00'}"
 GPU = "{gpus: 2, gpu_memory_gb: 40, memory_gb: 64, time: '12:00:00'}"
@@ -90,7 +90,8 @@ def test_dry_run_writes_grid_scripts_and_submits_nothing(make_manifest, settings
     assert "--gres" not in cpu_text and "#SBATCH --mem=1G" in cpu_text and "#SBATCH --time=00:05:00" in cpu_text
     assert "#SBATCH --gres=gpu:2" in gpu_text and "#SBATCH --mem=64G" in gpu_text and "--time=12:00:00" in gpu_text
     assert "at least 40 GB" in gpu_text
-    assert '"$PYTHON" -m bioeval --workdir "$WORKDIR" run-cell "$MANIFEST" --run-id "$RUN_ID" &' in cpu_text
+    assert f'PYTHONPATH={REPO}${{PYTHONPATH:+:$PYTHONPATH}} "$PYTHON" -m bioeval --workdir "$WORKDIR" ' \
+        'run-cell "$MANIFEST" --run-id "$RUN_ID" &' in cpu_text
     submit = (folder / "submit.sh").read_text()
     assert f"sbatch --array=0-1%4 {cpu.name} 0" in submit and f"sbatch --array=0-1%4 {gpu.name} 2" in submit
     # the status command sees the cells, none submitted
