@@ -9,6 +9,15 @@ import click
 
 from bioeval.errors import UsageError
 
+# shown under `bioeval run --help` / `reproduce --help` (the options pass through to the runtime)
+RUN_EPILOG = """\b
+--runtime slurm options (one job-array task per cell; docs/slurm.md):
+  --partition P  --account A  --time [D-]HH:MM:SS  --array-parallelism K
+  --container none|apptainer|docker  --image IMG
+  --dry-run       write grid, sbatch script(s) and submit.sh; submit nothing
+  --retry-failed  also resubmit failed and cancelled cells (done ones never are)
+  --no-wait       submit and return; follow with `bioeval status WORKDIR --watch`"""
+
 
 @click.command()
 @click.argument("target", type=click.Path(path_type=Path))

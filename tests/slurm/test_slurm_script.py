@@ -265,3 +265,19 @@ def test_live_table_on_a_terminal(make_manifest, settings):
     text = out.getvalue()
     assert [s.state for s in states] == ["pending", "pending"]
     assert "2 cells: \x1b[33m2 pending" in text and "not submitted" in text  # a live, styled table
+
+
+def test_cli_run_slurm_dry_run_and_bad_option(make_manifest, tmp_path, cli):
+    manifest = make_manifest(models=[("a", CPU), ("big", GPU)])
+    workdir = tmp_path / "cli-runs"
+    out = cli("--workdir", str(workdir), "run", str(manifest), "--runtime", "slurm", "--dry-run",
+              "--partition", "a100", "--array-parallelism", "3", "--time", "01:00:00")
+    assert out.returncode == 0, out.stderr
+    (folder,) = [p for p in (workdir / "slurm").iterdir() if p.is_dir()]
+    scripts = sorted(folder.glob("*.sbatch"))
+    assert len(scripts) == 2 and all("#SBATCH --time=01:00:00" in s.read_text() for s in scripts)
+    assert "sbatch --array=0-1%3" in (folder / "submit.sh").read_text()
+    assert "Dry run: nothing submitted" in out.stdout
+    out = cli("--workdir", str(workdir), "run", str(manifest), "--runtime", "slurm", "--dry-run", "--partiton", "x")
+    assert out.returncode == 2 and "unknown option(s) for --runtime slurm: --partiton" in out.stderr
+    assert "Traceback" not in out.stderr
