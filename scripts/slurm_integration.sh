@@ -15,6 +15,7 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"   # `python -m bioeval` finds this checkout even when bioeval is not installed
 PYTHON="${PYTHON:-$(command -v python3)}"
 MANIFEST="$REPO/manifests/smoke.yaml"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/bioeval-slurm-it.XXXXXX")"
