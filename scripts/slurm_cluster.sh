@@ -118,7 +118,7 @@ start() {
         echo "slurm_cluster: already running ($CONF)"; cat "$DIR/env.sh"; return 0
     fi
     mkdir -p "$DIR"/{state,spool,log}
-    [ -f "$CONF" ] || write_conf
+    alive "$DIR/slurmctld.pid" || write_conf   # fresh free ports unless the controller still runs
     export SLURM_CONF="$CONF"
     start_munge
     alive "$DIR/slurmctld.pid" || slurmctld -i   # -i: ignore state from an earlier run of this dir

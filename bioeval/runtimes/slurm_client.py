@@ -6,6 +6,7 @@ tested on its own.  Nothing here knows about manifests or cells.
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import subprocess
 
@@ -96,7 +97,7 @@ def squeue_states(job_ids: set[str]) -> dict[str, str] | None:
     if shutil.which("squeue") is None:
         return None
     try:
-        proc = _run(["squeue", "-h", "-r", "--me", "-o", "%i|%T"])
+        proc = _run(["squeue", "-h", "-r", "-u", getpass.getuser(), "-o", "%i|%T"])  # --me needs Slurm >= 20.11
     except (OSError, subprocess.TimeoutExpired):
         return None
     if proc.returncode != 0:
