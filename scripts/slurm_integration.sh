@@ -47,17 +47,12 @@ states() {
         "$PYTHON" -c 'import json, sys; [print(c["run_id"], c["state"], c["job"] or "-") for c in json.load(sys.stdin)["cells"]]'
 }
 
-check_verified() {  # $1 workdir: every cell done, and the expected values reproduced
-    states "$1" | while read -r rid state _; do
-        [ "$state" = done ] && [ -s "$1/$rid/scores.json" ] || fail "cell $rid is $state (no scores.json)"
+check_verified() {  # $1 workdir, then e.g. --only ...: every cell done, expected values reproduced
+    local workdir="$1"; shift
+    states "$workdir" "$@" | while read -r rid state _; do
+        [ "$state" = done ] && [ -s "$workdir/$rid/scores.json" ] || fail "cell $rid is $state (no scores.json)"
     done
-    if bioeval verify --help >/dev/null 2>&1; then
-        bioeval --workdir "$1" verify "$MANIFEST" --results "$1" || fail "bioeval verify failed for $1"
-    else  # until `bioeval verify` lands: reproduce with every cell done only verifies
-        out=$(bioeval --workdir "$1" reproduce "$MANIFEST" 2>&1) || { echo "$out"; fail "verification failed for $1"; }
-        echo "$out" | tail -n 3
-        echo "$out" | grep -q "cells: 0 run" || fail "reproduce ran cells again after Slurm finished them"
-    fi
+    bioeval --workdir "$workdir" verify "$MANIFEST" --results "$workdir" "$@" || fail "bioeval verify failed for $workdir"
 }
 
 t_start=$(now)
@@ -118,9 +113,7 @@ resubmitted=$(tail -n +2 "$latest/grid.tsv" | cut -f2)
 [ "$resubmitted" = "$victim_id" ] || fail "--retry-failed resubmitted [$resubmitted], expected [$victim_id]"
 grep -q "resumed from checkpoint step" "$WORK/b/$victim_id/log.txt" || fail "the retried cell did not resume from its checkpoint"
 say "   $(grep -h "resumed from checkpoint step" "$WORK/b/$victim_id/log.txt" | tail -n1)"
-states "$WORK/b" --only "$ONLY" | while read -r rid state _; do
-    [ "$state" = done ] && [ -s "$WORK/b/$rid/scores.json" ] || fail "cell $rid is $state after the retry"
-done
+check_verified "$WORK/b" --only "$ONLY"
 t_retry=$(now)
 
 say "passed. wall times (s): cluster start $(secs "$t_start" "$t_cluster"), smoke array ($n_cells cells) $(secs "$t_cluster" "$t_smoke"), second submission (2 cells) + cancel + reattach $(secs "$t_smoke" "$t_cancel"), retry $(secs "$t_cancel" "$t_retry"), total $(secs "$t_start" "$t_retry")"
