@@ -39,6 +39,8 @@ CPU = "{gpus: 0, memory_gb: 1, time: '00:05:00'}"
 def grid(folder: Path, models: int, datasets: int, resources: str = GPU):
     (folder / "data").mkdir(parents=True, exist_ok=True)
     (folder / "data" / "test.json").write_text("[]")
+    (folder / "model").mkdir(exist_ok=True)
+    (folder / "model" / "config.json").write_text("{}")
     path = folder / "grid.yaml"
     path.write_text(manifest_text([(f"m{i}", resources) for i in range(models)], datasets))
     return load_manifest(path)

@@ -16,7 +16,8 @@ RUN_EPILOG = """\b
   --container none|apptainer|docker  --image IMG
   --dry-run       write grid, sbatch script(s) and submit.sh; submit nothing
   --retry-failed  also resubmit failed and cancelled cells (done ones never are)
-  --no-wait       submit and return; follow with `bioeval status WORKDIR --watch`"""
+  --no-wait       submit and return; follow with `bioeval status WORKDIR --watch`
+  --no-fetch      do not fetch data and models on this host before submitting"""
 
 
 @click.command()

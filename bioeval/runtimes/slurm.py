@@ -4,7 +4,8 @@
   1. works out each cell's state (slurm_state) and picks the cells to submit: never-submitted
      pending cells, plus failed/cancelled ones with --retry-failed; done, queued and running
      cells are never submitted again;
-  2. writes grid.tsv, one sbatch script per resource group and submit.sh under
+  2. fetches the chosen cells' data and models on the submit host (the cache must be on a
+     file system the nodes share; --no-fetch skips this), then writes grid.tsv, one sbatch script per resource group and submit.sh under
      <workdir>/slurm/<submission-id>/ (slurm_script), and submits the arrays, split at the
      cluster's MaxArraySize (unless --dry-run);
   3. watches squeue and the cells' files until nothing is queued or running (slurm_watch).
@@ -194,6 +195,10 @@ def run_cells(loaded, cells, settings, options: dict, *, console: Console | None
         chosen = [c for c in cells if submittable(by_id[c.run_id], opts.retry_failed)]
         _explain_skipped(console, before, chosen, opts)
         submission = None
+        if chosen and opts.fetch and not opts.dry_run:
+            from bioeval.cli.run_cmds import fetch_inputs  # the engine's: data splits and model snapshots
+
+            fetch_inputs(loaded, chosen, settings)
         if chosen:
             submission = write_submission(loaded, chosen, settings, opts, config=config, run_command=run_command,
                                           max_array_size=options.get("max_array_size"))

@@ -81,18 +81,19 @@ class Options:
     dry_run: bool = False
     retry_failed: bool = False
     wait: bool = True
+    fetch: bool = True  # fetch data and models on the submit host first (nodes often lack internet)
 
     @classmethod
     def parse(cls, options: dict) -> "Options":
         """From `bioeval run`'s pass-through options (strings, True for bare flags)."""
         engine_keys = {"only", "progress", "console", "max_array_size", "force"}
         unknown = sorted(k for k in options if k not in engine_keys and k not in cls.__dataclass_fields__
-                         and k != "no_wait")
+                         and k not in ("no_wait", "no_fetch"))
         if unknown:
             names = ", ".join("--" + k.replace("_", "-") for k in unknown)
             raise UsageError(f"unknown option(s) for --runtime slurm: {names}.",
                              "Slurm options: --partition P --account A --time [D-]HH:MM:SS --array-parallelism K "
-                             "--container none|apptainer|docker --image IMG --dry-run --retry-failed --no-wait.")
+                             "--container none|apptainer|docker --image IMG --dry-run --retry-failed --no-wait --no-fetch.")
         if options.get("force"):
             raise UsageError("--force is not supported with --runtime slurm.",
                              "Delete the cells' run dirs to rerun them from scratch, or use --retry-failed "
@@ -104,11 +105,13 @@ class Options:
                 raise UsageError(f"--{key} needs a value.")
             if value is not None:
                 setattr(out, key, str(value))
-        for key in ("dry_run", "retry_failed", "wait"):
+        for key in ("dry_run", "retry_failed", "wait", "fetch"):
             if options.get(key) is not None:
                 setattr(out, key, _flag(key, options[key]))
         if options.get("no_wait") is not None:
             out.wait = not _flag("no_wait", options["no_wait"])
+        if options.get("no_fetch") is not None:
+            out.fetch = not _flag("no_fetch", options["no_fetch"])
         k = options.get("array_parallelism")
         if k is not None:
             try:

@@ -67,6 +67,8 @@ def make_manifest(tmp_path):
     def make(models=(("m1", "{gpus: 0, memory_gb: 1, time: '00:05:00'}"),), datasets=2, name="grid.yaml"):
         (tmp_path / "data").mkdir(exist_ok=True)
         (tmp_path / "data" / "test.json").write_text("[]")
+        (tmp_path / "model").mkdir(exist_ok=True)  # a local model folder, as fetch checks it
+        (tmp_path / "model" / "config.json").write_text("{}")
         path = tmp_path / name
         path.write_text(manifest_text(list(models), datasets))
         return path

@@ -162,3 +162,17 @@ def test_split_arrays_run_every_grid_line(make_manifest, settings):
     assert [(a["offset"], a["count"]) for a in sub["arrays"]] == [(0, 2), (2, 2), (4, 1)]
     assert len({a["job_id"] for a in sub["arrays"]}) == 3
     assert sorted(s.job.split("_")[1] for s in states) == ["0", "0", "0", "1", "1"]
+
+
+def test_inputs_are_fetched_before_anything_is_submitted(make_manifest, settings):
+    from bioeval.errors import DataError
+
+    path = make_manifest()
+    (path.parent / "model" / "config.json").unlink()
+    loaded = load_manifest(path)
+    with pytest.raises(DataError, match="holds no config.json"):
+        run_cells(loaded, cells(loaded), settings, {}, run_command=CELL_COMMAND)
+    assert load_submissions(settings.workdir) == []
+    # --no-fetch leaves it to the tasks (here the trivial command, which needs no model)
+    run_cells(loaded, cells(loaded), settings, {"no_fetch": True}, run_command=CELL_COMMAND)
+    assert len(load_submissions(settings.workdir)) == 1

@@ -132,6 +132,7 @@ def test_container_variants(make_manifest, settings, tmp_path):
     ({"force": True}, "--force is not supported"),
     ({"partition": True}, "needs a value"),
     ({"dry_run": "maybe"}, "takes no value"),
+    ({"no_fetch": "x"}, "takes no value"),
 ])
 def test_bad_options_are_usage_errors(make_manifest, settings, options, message):
     loaded = load_manifest(make_manifest())
