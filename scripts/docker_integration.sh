@@ -27,6 +27,9 @@ WHEELHOUSE="$CACHE/wheelhouse-cpu"
 CANARY="hf_secret_canary_$(date +%s%N | sha256sum | cut -c1-12)"
 WORK="$(mktemp -d /tmp/bioeval-docker-it.XXXXXX)"
 DOCKERD_PID=""
+# Own caches: a root run hands the folders the container writes to uid 1000; never root's real ones.
+export HF_HOME="$WORK/hf" BIOEVAL_CACHE="$WORK/cache" HF_HUB_OFFLINE=1
+unset BIOEVAL_WORKDIR HF_TOKEN
 base_how="reused image"
 
 log() { printf '[docker-it %4ss] %s\n' "$(( $(date +%s) - started ))" "$*" >&2; }
@@ -110,6 +113,23 @@ leaks=$(( leaks + $( (grep -rl "$CANARY" "$WORK/runs" || true) | wc -l) ))
 if [[ $leaks -ne 0 ]]; then log "HF_TOKEN canary leaked ($leaks places)"; exit 1; fi
 left="$(docker ps -aq --filter label=io.bioeval.run-id | wc -l)"
 if [[ $left -ne 0 ]]; then log "$left bioeval containers left behind (their config holds HF_TOKEN)"; exit 1; fi
+
+# The no-leak check means something only if the token did reach the container: start one with
+# the runtime's own arguments and ask it.
+HF_TOKEN="$CANARY" PYTHONPATH="$REPO" "$PYTHON" - "$WORK/runs" "$image" <<'PY' || { log "HF_TOKEN did not reach the container"; exit 1; }
+import sys
+from pathlib import Path
+from bioeval.containers.build import docker_client
+from bioeval.manifest import cells, load_manifest
+from bioeval.runtimes.docker import run_kwargs
+from bioeval.settings import Settings
+
+loaded = load_manifest("manifests/smoke.yaml")
+kw = run_kwargs(loaded, cells(loaded)[0], Settings(workdir=Path(sys.argv[1])), sys.argv[2], "probe", {})
+kw.update(entrypoint=["python3", "-c", "import os, sys; sys.exit(0 if os.environ.get('HF_TOKEN', '').startswith('hf_secret_canary_') else 9)"],
+          command=[], detach=False, remove=True)
+docker_client().containers.run(**kw)
+PY
 
 log "second reproduce (nothing changed: no container should start)"
 t0=$(date +%s%N)

@@ -242,23 +242,25 @@ def resolve_base(client, image: str) -> str:
 # ----------------------------------------------------------------------------- building
 
 def assemble_context(plan: BuildPlan, ctx: Path) -> None:
-    """The build context: Dockerfile at the top, everything the builder stage needs under build/."""
+    """The build context: the Dockerfile, build/deps/ (lock, wheelhouse, CA bundle: one cached
+    layer) and build/app/ (the bioeval wheel, which changes more often)."""
     shutil.copy2(plan.dockerfile, ctx / "Dockerfile")
-    stage = ctx / "build"
-    (stage / "wheelhouse").mkdir(parents=True)
-    shutil.copy2(plan.lock, stage / "requirements.lock")
-    shutil.copy2(plan.wheel, stage / plan.wheel.name)
+    deps, app = ctx / "build" / "deps", ctx / "build" / "app"
+    (deps / "wheelhouse").mkdir(parents=True)
+    app.mkdir()
+    shutil.copy2(plan.lock, deps / "requirements.lock")
+    shutil.copy2(plan.wheel, app / plan.wheel.name)
     # An empty file means "use the base image's trust store" (the Dockerfile checks -s).
     if plan.ca_bundle:
-        shutil.copy2(plan.ca_bundle, stage / "ca-bundle.crt")
+        shutil.copy2(plan.ca_bundle, deps / "ca-bundle.crt")
     else:
-        (stage / "ca-bundle.crt").write_bytes(b"")
+        (deps / "ca-bundle.crt").write_bytes(b"")
     if plan.wheelhouse:
         for whl in Path(plan.wheelhouse).glob("*.whl"):
             try:  # hard links: the context is tarred anyway; no need to copy a 200 MB torch wheel
-                os.link(whl, stage / "wheelhouse" / whl.name)
+                os.link(whl, deps / "wheelhouse" / whl.name)
             except OSError:
-                shutil.copy2(whl, stage / "wheelhouse" / whl.name)
+                shutil.copy2(whl, deps / "wheelhouse" / whl.name)
 
 
 def labels(plan: BuildPlan) -> dict[str, str]:

@@ -1,8 +1,9 @@
 """`--runtime docker`: run each cell with `bioeval run` inside the bioeval image.
 
-Paths keep their host names inside the container (each is bind-mounted at the same absolute
-path), so the manifest's relative `local:` paths, the run specs and the receipts read the
-same as in a local run.  The manifest's folder tree and the data mirror are read-only; the
+Every host path is bind-mounted at /host<path> (a fixed prefix: the same path could sit under
+a folder the image's user may not enter, such as the image's own /root), so the manifest's
+relative `local:` paths resolve inside exactly as outside, and run ids do not change (they
+hash the manifest's values, not absolute paths).  The manifest's folder tree and the data mirror are read-only; the
 workdir, the data cache and the HF cache are read-write.  HF_TOKEN reaches the container
 only through its environment at run time; the container is removed when the cell ends, and
 the token is masked in the saved log.
@@ -21,6 +22,7 @@ from bioeval.runs import RunDir
 
 CONTAINER_UID = 1000  # the image's `bioeval` user
 HF_CACHE_IN_CONTAINER = "/hf-cache"
+HOST_PREFIX = "/host"
 PASSTHROUGH_ENV = ("HF_HUB_OFFLINE", "HF_ENDPOINT", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY")
 CONTAINER_LOG = "container.log"
 
@@ -81,12 +83,17 @@ def container_user() -> str:
 
 # ----------------------------------------------------------------------------- run arguments
 
+def inside(path: Path | str) -> str:
+    """Where a host path appears in the container."""
+    return HOST_PREFIX + str(Path(path).resolve())
+
+
 def cell_command(loaded, cell, settings, workdir: Path) -> list[str]:
     """What runs inside: the local runtime, on this one cell."""
-    cmd = ["--workdir", str(workdir)]
+    cmd = ["--workdir", inside(workdir)]
     if settings.data_mirror:
-        cmd += ["--data-mirror", str(Path(settings.data_mirror).resolve())]
-    cmd += ["run", str(Path(loaded.path).resolve()), "--only",
+        cmd += ["--data-mirror", inside(settings.data_mirror)]
+    cmd += ["run", inside(loaded.path), "--only",
             f"model={cell.model.key},dataset={cell.dataset.key}", "--runtime", "local"]
     return cmd
 
@@ -101,14 +108,15 @@ def run_kwargs(loaded, cell, settings, image: str, image_id: str, options: dict 
     workdir = Path(settings.workdir).resolve()
     cache = Path(settings.cache_dir).resolve()
     hf = Path(options.get("hf_cache") or hf_cache_dir())
-    volumes = {str(source_root(loaded)): {"bind": str(source_root(loaded)), "mode": "ro"},
-               str(workdir): {"bind": str(workdir), "mode": "rw"},
-               str(cache): {"bind": str(cache), "mode": "rw"},
+    root = source_root(loaded)
+    volumes = {str(root): {"bind": inside(root), "mode": "ro"},
+               str(workdir): {"bind": inside(workdir), "mode": "rw"},
+               str(cache): {"bind": inside(cache), "mode": "rw"},
                str(hf): {"bind": HF_CACHE_IN_CONTAINER, "mode": "rw"}}
     if settings.data_mirror:
-        mirror = str(Path(settings.data_mirror).resolve())
-        volumes[mirror] = {"bind": mirror, "mode": "ro"}
-    env = {"BIOEVAL_IMAGE_ID": image_id, "BIOEVAL_IMAGE": image, "BIOEVAL_CACHE": str(cache),
+        mirror = Path(settings.data_mirror).resolve()
+        volumes[str(mirror)] = {"bind": inside(mirror), "mode": "ro"}
+    env = {"BIOEVAL_IMAGE_ID": image_id, "BIOEVAL_IMAGE": image, "BIOEVAL_CACHE": inside(cache),
            "HF_HOME": HF_CACHE_IN_CONTAINER, "PYTHONUNBUFFERED": "1", "HOME": "/tmp"}
     for name in PASSTHROUGH_ENV:
         if environ.get(name):

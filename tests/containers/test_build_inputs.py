@@ -87,10 +87,10 @@ def test_context_has_inputs_and_empty_ca_when_none(recipe, tmp_path):
     ctx.mkdir()
     b.assemble_context(plan, ctx)
     assert (ctx / "Dockerfile").read_text() == "FROM x\n"
-    assert (ctx / "build/requirements.lock").read_bytes() == lock.read_bytes()
-    assert (ctx / "build" / wheel.name).is_file()
-    assert (ctx / "build/wheelhouse/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl").read_bytes() == b"wheel"
-    assert (ctx / "build/ca-bundle.crt").read_bytes() == b""
+    assert (ctx / "build/deps/requirements.lock").read_bytes() == lock.read_bytes()
+    assert (ctx / "build/app" / wheel.name).is_file()
+    assert (ctx / "build/deps/wheelhouse/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl").read_bytes() == b"wheel"
+    assert (ctx / "build/deps/ca-bundle.crt").read_bytes() == b""
 
 
 def test_bad_inputs_are_usage_errors(recipe, tmp_path):
@@ -111,8 +111,8 @@ def test_dockerfile_keeps_its_promises():
     final = stages[-1]
     assert "--mount" not in text  # docker-py uses the classic builder
     assert re.search(r"@sha256:[0-9a-f]{64}", text), "GPU base pinned by digest"
-    assert "--require-hashes" in text and "/opt/venv" in text and "a+rX /opt/venv" in text
-    assert "COPY build/" not in final and "ca-bundle" not in final  # build inputs stay in the builder
+    assert "--require-hashes" in text and "/opt/venv" in text and "chmod a+rX" in final
+    assert "COPY build/deps" not in final and "ca-bundle" not in final and "/tmp/deps" not in final  # build inputs stay in the builder
     assert "COPY --from=builder /opt/venv /opt/venv" in final
     assert re.search(r"^USER bioeval$", final, flags=re.M)
     assert "HF_HOME=/hf-cache" in final and 'VOLUME ["/hf-cache"]' in final

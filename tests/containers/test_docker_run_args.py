@@ -34,7 +34,7 @@ def kwargs_for(loaded, cell, settings, environ, **options):
     return rt.run_kwargs(loaded, cell, settings, "bioeval:test", "sha256:" + "1" * 64, options, environ=environ)
 
 
-def test_mounts_keep_host_paths_with_the_right_modes(smoke, settings, tmp_path):
+def test_mounts_sit_under_host_prefix_with_the_right_modes(smoke, settings, tmp_path):
     loaded, cell = smoke
     kw = kwargs_for(loaded, cell, settings, {"HF_HOME": str(tmp_path / "hf")}, hf_cache=str(tmp_path / "hf"))
     vols = kw["volumes"]
@@ -42,22 +42,27 @@ def test_mounts_keep_host_paths_with_the_right_modes(smoke, settings, tmp_path):
     # the manifest and every local path it names sit under the read-only source mount
     for p in rt.manifest_paths(loaded):
         assert Path(os.path.commonpath([p, root])) == root
-    assert vols[str(root)] == {"bind": str(root), "mode": "ro"}
+    assert vols[str(root)] == {"bind": "/host" + str(root), "mode": "ro"}
     work = str(settings.workdir.resolve())
-    assert vols[work] == {"bind": work, "mode": "rw"}
+    assert vols[work] == {"bind": "/host" + work, "mode": "rw"}
     mirror = str(settings.data_mirror.resolve())
-    assert vols[mirror] == {"bind": mirror, "mode": "ro"}
+    assert vols[mirror] == {"bind": "/host" + mirror, "mode": "ro"}
     assert vols[str(tmp_path / "hf")] == {"bind": "/hf-cache", "mode": "rw"}
     cache = str(settings.cache_dir.resolve())
-    assert vols[cache]["mode"] == "rw" and kw["environment"]["BIOEVAL_CACHE"] == cache
+    assert vols[cache] == {"bind": "/host" + cache, "mode": "rw"}
+    assert kw["environment"]["BIOEVAL_CACHE"] == "/host" + cache
+    # the manifest is reached through the read-only mount, at the same relative place
+    manifest_inside = kw["command"][kw["command"].index("run") + 1]
+    assert manifest_inside == "/host" + str(SMOKE.resolve())
+    assert manifest_inside.startswith(vols[str(root)]["bind"] + "/")
     assert kw["environment"]["HF_HOME"] == "/hf-cache"
 
 
 def test_command_runs_one_cell_locally_inside(smoke, settings):
     loaded, cell = smoke
     cmd = kwargs_for(loaded, cell, settings, {})["command"]
-    assert cmd[:2] == ["--workdir", str(settings.workdir.resolve())]
-    assert cmd[cmd.index("run") + 1] == str(SMOKE.resolve())
+    assert cmd[:2] == ["--workdir", "/host" + str(settings.workdir.resolve())]
+    assert cmd[cmd.index("--data-mirror") + 1] == "/host" + str(settings.data_mirror.resolve())
     assert cmd[cmd.index("--only") + 1] == f"model={cell.model.key},dataset={cell.dataset.key}"
     assert cmd[-2:] == ["--runtime", "local"]  # no recursion into docker
 
