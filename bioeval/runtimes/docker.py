@@ -88,14 +88,14 @@ def inside(path: Path | str) -> str:
     return HOST_PREFIX + str(Path(path).resolve())
 
 
-def cell_command(loaded, cell, settings, workdir: Path) -> list[str]:
+def cell_command(loaded, cell, settings, workdir: Path, force: bool = False) -> list[str]:
     """What runs inside: the local runtime, on this one cell."""
     cmd = ["--workdir", inside(workdir)]
     if settings.data_mirror:
         cmd += ["--data-mirror", inside(settings.data_mirror)]
     cmd += ["run", inside(loaded.path), "--only",
             f"model={cell.model.key},dataset={cell.dataset.key}", "--runtime", "local"]
-    return cmd
+    return cmd + (["--force"] if force else [])
 
 
 def run_kwargs(loaded, cell, settings, image: str, image_id: str, options: dict | None = None,
@@ -118,6 +118,8 @@ def run_kwargs(loaded, cell, settings, image: str, image_id: str, options: dict 
         volumes[str(mirror)] = {"bind": inside(mirror), "mode": "ro"}
     env = {"BIOEVAL_IMAGE_ID": image_id, "BIOEVAL_IMAGE": image, "BIOEVAL_CACHE": inside(cache),
            "HF_HOME": HF_CACHE_IN_CONTAINER, "PYTHONUNBUFFERED": "1", "HOME": "/tmp"}
+    if options.get("git_sha"):
+        env["BIOEVAL_GIT_SHA"] = options["git_sha"]
     for name in PASSTHROUGH_ENV:
         if environ.get(name):
             env[name] = environ[name]
@@ -126,7 +128,7 @@ def run_kwargs(loaded, cell, settings, image: str, image_id: str, options: dict 
     gpus = int(options.get("gpus", cell.model.resources.gpus))
     kwargs: dict[str, Any] = {
         "image": image,
-        "command": cell_command(loaded, cell, settings, workdir),
+        "command": cell_command(loaded, cell, settings, workdir, force=bool(options.get("force"))),
         "user": options.get("user") or container_user(),
         "environment": env,
         "volumes": volumes,
@@ -200,8 +202,7 @@ def run_cell(client, loaded, cell, settings, image: str, image_id: str, options:
     from docker.errors import APIError
 
     rundir = RunDir(Path(settings.workdir).resolve(), cell.run_id)
-    if rundir.is_done():
-        return CellResult(cell.run_id, "done", skipped=True, message="already done")
+    rundir.path.mkdir(parents=True, exist_ok=True)
     kwargs = run_kwargs(loaded, cell, settings, image, image_id, options)
     hf_host = next(h for h, v in kwargs["volumes"].items() if v["bind"] == HF_CACHE_IN_CONTAINER)
     _writable_for_container([rundir.path, Path(settings.cache_dir).resolve(), Path(hf_host)])
@@ -266,22 +267,38 @@ def _map_exit(rundir: RunDir, code: int, oom: bool, seconds: float, log_path: Pa
     return CellResult(rundir.run_id, "failed", exit_code=code, seconds=seconds, message=f"{why}; log: {log_path}")
 
 
-def run_cells(loaded, cells, settings, options: dict) -> list[CellResult]:
-    """The docker runtime's entry point (same signature as the local and Slurm runtimes)."""
+def run_cells(loaded, cells, settings, options: dict) -> list[dict]:
+    """The docker runtime's entry point, same contract as the local runtime: one row per cell
+    (run_id, name, state = done | skipped | failed, seconds, error)."""
     from rich.console import Console
 
     from bioeval.containers.build import docker_client
 
     options = dict(options or {})
     console = options.get("console") or Console(stderr=True)
+    force = bool(options.get("force"))
+    todo = [c for c in cells if force or not RunDir(Path(settings.workdir).resolve(), c.run_id).is_done()]
+    todo_ids = {c.run_id for c in todo}
+    rows = [{"run_id": c.run_id, "name": _name(c), "state": "skipped", "seconds": 0.0, "error": None}
+            for c in cells if c.run_id not in todo_ids]
+    if not todo:
+        return rows  # nothing to run: no daemon needed
     client = docker_client()
     image, image_id = resolve_image(client, settings, options)
+    # the receipt's git sha: bioeval inside is installed from a wheel, not a checkout
+    options.setdefault("git_sha", client.images.get(image_id).labels.get("io.bioeval.git-sha"))
     console.print(f"[bold]docker runtime[/bold]: image {image} ({image_id[:19]})")
-    results = []
-    for cell in cells:
+    for cell in todo:
+        console.print(f"[bold]run[/] {_name(cell)} ({cell.run_id}) in a container")
         result = run_cell(client, loaded, cell, settings, image, image_id, options, console)
-        note = "skipped (done)" if result.skipped else f"{result.state} in {result.seconds:.1f}s"
-        console.print(f"  {cell.model.key} x {cell.dataset.key}: {note}"
-                      + (f" [red]{result.message}[/red]" if result.state == "failed" else ""))
-        results.append(result)
-    return results
+        rows.append({"run_id": cell.run_id, "name": _name(cell), "state": result.state,
+                     "seconds": result.seconds, "error": result.message or None, "exit_code": result.exit_code})
+        if result.state == "failed":
+            console.print(f"  [red]failed[/]: {result.message}")
+        else:
+            console.print(f"  done in {result.seconds:.1f}s")
+    return rows
+
+
+def _name(cell) -> str:
+    return getattr(cell, "name", None) or f"{cell.model.key}/{cell.dataset.key}"

@@ -65,6 +65,8 @@ def test_command_runs_one_cell_locally_inside(smoke, settings):
     assert cmd[cmd.index("--data-mirror") + 1] == "/host" + str(settings.data_mirror.resolve())
     assert cmd[cmd.index("--only") + 1] == f"model={cell.model.key},dataset={cell.dataset.key}"
     assert cmd[-2:] == ["--runtime", "local"]  # no recursion into docker
+    forced = kwargs_for(loaded, cell, settings, {}, force=True)["command"]
+    assert forced[-3:] == ["--runtime", "local", "--force"]
 
 
 def test_user_is_never_root(smoke, settings):
@@ -130,6 +132,16 @@ def test_dead_docker_host_is_a_clear_environment_problem(cli, tmp_path):
     assert proc.returncode == 3, proc.stderr
     assert "cannot reach a Docker daemon at " + dead in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_done_cells_are_skipped_without_a_daemon(smoke, settings, monkeypatch, tmp_path):
+    loaded, cell = smoke
+    rundir = RunDir(settings.workdir, cell.run_id).create({"x": 1})
+    rundir.scores.write_text("{}")
+    rundir.set_status("done")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/dead.sock")  # would fail if it were contacted
+    (row,) = rt.run_cells(loaded, [cell], settings, {})
+    assert row["state"] == "skipped" and row["run_id"] == cell.run_id
 
 
 def test_runtime_with_dead_docker_host(smoke, settings, monkeypatch, tmp_path):
