@@ -200,6 +200,7 @@ def _writable_for_container(paths: list[Path]) -> None:
 
 def run_cell(client, loaded, cell, settings, image: str, image_id: str, options: dict, console) -> CellResult:
     from docker.errors import APIError
+    from rich.text import Text
 
     rundir = RunDir(Path(settings.workdir).resolve(), cell.run_id)
     rundir.path.mkdir(parents=True, exist_ok=True)
@@ -229,8 +230,8 @@ def run_cell(client, loaded, cell, settings, image: str, image_id: str, options:
                     line = redact(line)
                     log.write(line + "\n")
                     log.flush()
-                    if console is not None:
-                        console.print(f"[dim]{label} |[/dim] {line}", markup=True, highlight=False, soft_wrap=True)
+                    if console is not None:  # Text, not markup: the line may hold [brackets]
+                        console.print(Text.assemble((f"{label} | ", "dim"), line), highlight=False, soft_wrap=True)
             if partial:
                 log.write(redact(partial) + "\n")
         state = container.wait()
@@ -261,10 +262,23 @@ def _map_exit(rundir: RunDir, code: int, oom: bool, seconds: float, log_path: Pa
         why = f"the container was killed (exit {code}{', out of memory' if oom else ''})"
     else:
         why = f"the container exited with status {code}"
+    inner = _last_error(log_path)
+    if inner:
+        why += f": {inner}"
     if status.get("state") != "failed":
         rundir.path.mkdir(parents=True, exist_ok=True)
         rundir.set_status("failed", runtime="docker", exit_code=code, error=why, log=str(log_path))
-    return CellResult(rundir.run_id, "failed", exit_code=code, seconds=seconds, message=f"{why}; log: {log_path}")
+    return CellResult(rundir.run_id, "failed", exit_code=code, seconds=seconds, message=f"{why} (log: {log_path})")
+
+
+def _last_error(log_path: Path) -> str:
+    """The CLI's own `error: ...` line from inside the container, if it printed one."""
+    try:
+        lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        return ""
+    hits = [ln.strip() for ln in lines if ln.strip().startswith("error:")]
+    return hits[-1][len("error:"):].strip()[:300] if hits else ""
 
 
 def run_cells(loaded, cells, settings, options: dict) -> list[dict]:

@@ -119,11 +119,14 @@ def test_exit_status_maps_to_cell_status(tmp_path, code, done, state):
     if done:
         rundir.scores.write_text("{}")
         rundir.set_status("done")
-    result = rt._map_exit(rundir, code, oom=(code == 137), seconds=1.0, log_path=rundir.path / "container.log")
+    log = rundir.path / "container.log"
+    log.write_text("loading\nerror: data file x.json is missing. Run bioeval fetch.\n" if code == 3 else "")
+    result = rt._map_exit(rundir, code, oom=(code == 137), seconds=1.0, log_path=log)
     assert result.state == state and rundir.status()["state"] == state
     if state == "failed":
         assert rundir.status()["exit_code"] == code
         assert ("out of memory" in result.message) == (code == 137)
+        assert ("data file x.json is missing" in rundir.status()["error"]) == (code == 3)
 
 
 def test_dead_docker_host_is_a_clear_environment_problem(cli, tmp_path):
