@@ -1,0 +1,50 @@
+"""Download a model snapshot at its pinned revision (huggingface_hub), honouring HF_TOKEN.
+
+The token is read from the environment by huggingface_hub itself and is never logged,
+written to a receipt or put into an error message.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bioeval.errors import ModelError
+from bioeval.manifest.schema import Model, is_local_path
+
+WEIGHT_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "tokenizer*"]
+
+
+def fetch_model(model: Model, settings=None, cache_dir: Path | None = None) -> Path:
+    """Local folder of ``model`` at its pinned revision (downloaded when not cached yet)."""
+    if is_local_path(model.revision):
+        raise ModelError(f"model {model.key} is a local path ({model.revision}); there is nothing to fetch.")
+    if model.repo is None:
+        raise ModelError(f"model {model.key} has a commit revision but no repo.", "Set models[].repo (owner/name).")
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import (GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError,
+                                        RevisionNotFoundError)
+
+    cache = cache_dir or (settings.cache_dir if settings is not None else None)
+    hub_cache = Path(cache) / "models" if cache else None
+    try:
+        path = snapshot_download(model.repo, revision=model.revision, cache_dir=hub_cache,
+                                 allow_patterns=WEIGHT_PATTERNS, token=os.environ.get("HF_TOKEN") or None)
+    except GatedRepoError:
+        has_token = bool(os.environ.get("HF_TOKEN"))
+        raise ModelError(
+            f"model {model.key}: {model.repo} is a gated repository and "
+            + ("the HF_TOKEN given has no access to it." if has_token else "no HF_TOKEN is set."),
+            f"Accept the license at https://huggingface.co/{model.repo} with your account, then "
+            "export HF_TOKEN=<a read token of that account> and run again.") from None
+    except RevisionNotFoundError:
+        raise ModelError(f"model {model.key}: revision {model.revision} does not exist in {model.repo}.",
+                         "Check models[].revision (run `bioeval lock` to resolve a branch to a commit).") from None
+    except RepositoryNotFoundError:
+        raise ModelError(f"model {model.key}: repository {model.repo} not found (or private).",
+                         "Check models[].repo; for a private repo export HF_TOKEN.") from None
+    except LocalEntryNotFoundError:
+        raise ModelError(f"model {model.key}: {model.repo}@{model.revision[:12]} is not cached and the Hub is "
+                         "unreachable (offline, or HF_HUB_OFFLINE=1).",
+                         "Connect to the internet or fill the cache (`bioeval fetch`) on a machine that can.") from None
+    return Path(path)

@@ -1,0 +1,243 @@
+"""One readable LoRA training loop with checkpoints every `eval_every` steps and resume.
+
+A "step" is one optimizer step (per-device batch x gradient accumulation examples), as in
+HF Trainer's max_steps.  The data order is a pure function of (shuffle_seed, epoch), so a
+resumed run sees the same batches it would have seen without the interruption.
+
+Checkpoint layout (``checkpoints/``):
+    step-000020/adapter.safetensors   LoRA weights
+    step-000020/state.pt              optimizer, scheduler, RNG states, step
+    progress.json                     {"last_step", "best_step", "history": [{step, metrics}]}
+A checkpoint folder is written under a temp name and renamed, then progress.json is
+rewritten atomically once its evaluation is scored: a kill -9 at any moment leaves the last
+fully evaluated checkpoint to resume from.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from bioeval.data.instances import Instance
+from bioeval.engine.prompts import train_text
+from bioeval.errors import EnvironmentProblem
+from bioeval.manifest.schema import Protocol
+from bioeval.runs.atomic import read_json, write_json
+
+IGNORE = -100
+
+
+@dataclass
+class Example:
+    ids: list[int]
+    labels: list[int]
+
+
+def tokenize_train(instances: list[Instance], tokenizer, protocol: Protocol) -> list[Example]:
+    """Training text + EOS, cut to max_seq_length; loss on all of it (the authors' SFT) or the response only."""
+    spec = protocol.prompt
+    max_len = protocol.training.max_seq_length.value
+    response_only = protocol.training.loss_on.value == "response"
+    out = []
+    for inst in instances:
+        prompt, full = train_text(spec, inst)
+        ids = tokenizer(full)["input_ids"] + [tokenizer.eos_token_id]
+        ids = ids[:max_len]
+        labels = list(ids)
+        if response_only:
+            n = len(tokenizer(prompt)["input_ids"])
+            labels[:n] = [IGNORE] * min(n, len(labels))
+        out.append(Example(ids, labels))
+    return out
+
+
+def batch_indices(n: int, step: int, per_step: int, seed: int) -> list[int]:
+    """The example indices of optimizer step ``step`` (0-based): a seeded permutation per epoch."""
+    out = []
+    for k in range(step * per_step, (step + 1) * per_step):
+        epoch, pos = divmod(k, n)
+        out.append(_permutation(n, seed + epoch)[pos])
+    return out
+
+
+_PERMS: dict[tuple[int, int], list[int]] = {}
+
+
+def _permutation(n: int, seed: int) -> list[int]:
+    if (n, seed) not in _PERMS:
+        order = list(range(n))
+        random.Random(seed).shuffle(order)
+        _PERMS[(n, seed)] = order
+    return _PERMS[(n, seed)]
+
+
+def collate(examples: list[Example], pad_id: int, device) -> dict:
+    width = max(len(e.ids) for e in examples)
+    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), width), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for row, e in enumerate(examples):  # right padding for training; pads never count in the loss
+        ids[row, :len(e.ids)] = torch.tensor(e.ids)
+        labels[row, :len(e.labels)] = torch.tensor(e.labels)
+        mask[row, :len(e.ids)] = 1
+    return {"input_ids": ids.to(device), "attention_mask": mask.to(device), "labels": labels.to(device)}
+
+
+def make_optimizer(model, protocol: Protocol):
+    t = protocol.training
+    params = [p for p in model.parameters() if p.requires_grad]
+    if t.optimizer.value == "paged_adamw_8bit":
+        if not torch.cuda.is_available():
+            raise EnvironmentProblem("training.optimizer paged_adamw_8bit needs a CUDA GPU; this machine has none.",
+                                     "Use optimizer adamw_torch for a CPU run.")
+        try:
+            import bitsandbytes as bnb
+        except ImportError:
+            raise EnvironmentProblem("training.optimizer paged_adamw_8bit needs bitsandbytes, which is not installed.",
+                                     "pip install 'bioeval[gpu]'.") from None
+        return bnb.optim.PagedAdamW8bit(params, lr=t.learning_rate.value, weight_decay=0.0)
+    # HF Trainer's defaults: betas (0.9, 0.999), eps 1e-8, weight decay 0
+    return torch.optim.AdamW(params, lr=t.learning_rate.value, weight_decay=0.0)
+
+
+def make_scheduler(optimizer, protocol: Protocol):
+    from transformers import get_scheduler
+
+    t = protocol.training
+    warmup = math.ceil(t.warmup_ratio.value * t.max_steps.value)
+    return get_scheduler(t.lr_scheduler.value, optimizer, num_warmup_steps=warmup,
+                         num_training_steps=t.max_steps.value)
+
+
+def rng_state() -> dict:
+    state = {"python": random.getstate(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def step_dir(checkpoints: Path, step: int) -> Path:
+    return checkpoints / f"step-{step:06d}"
+
+
+def save_checkpoint(checkpoints: Path, step: int, model, optimizer, scheduler) -> Path:
+    from peft import get_peft_model_state_dict
+    from safetensors.torch import save_file
+
+    final = step_dir(checkpoints, step)
+    tmp = checkpoints / f".tmp-{final.name}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    weights = {k: v.detach().cpu().contiguous() for k, v in get_peft_model_state_dict(model).items()}
+    save_file(weights, tmp / "adapter.safetensors")
+    torch.save({"step": step, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "rng": rng_state()}, tmp / "state.pt")
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    return final
+
+
+def load_adapter(model, checkpoint: Path) -> None:
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    set_peft_model_state_dict(model, load_file(checkpoint / "adapter.safetensors"))
+
+
+def read_progress(checkpoints: Path) -> dict:
+    try:
+        return read_json(checkpoints / "progress.json")
+    except FileNotFoundError:
+        return {"last_step": 0, "best_step": None, "history": []}
+
+
+Evaluate = Callable[[int], dict]  # step -> metrics on the selection split
+
+
+def train(model, examples: list[Example], protocol: Protocol, checkpoints: Path, evaluate: Evaluate,
+          pad_id: int, select_metric: str = "f1", progress=None, log=print) -> dict:
+    """Train to max_steps, evaluating and checkpointing every eval_every steps; returns progress.json."""
+    t = protocol.training
+    max_steps, every = t.max_steps.value, protocol.evaluation.eval_every.value
+    bs, accum = t.per_device_batch_size.value, t.gradient_accumulation_steps.value
+    dev = next(model.parameters()).device
+    optimizer = make_optimizer(model, protocol)
+    scheduler = make_scheduler(optimizer, protocol)
+    state = read_progress(checkpoints)
+    start = state["last_step"]
+    if start:
+        saved = torch.load(step_dir(checkpoints, start) / "state.pt", weights_only=False)
+        load_adapter(model, step_dir(checkpoints, start))
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        set_rng_state(saved["rng"])
+        log(f"resumed from checkpoint step {start} of {max_steps}")
+    autocast = _autocast(t.precision.value, dev)
+    scaler = torch.amp.GradScaler("cuda") if t.precision.value == "fp16" and dev.type == "cuda" else None
+    task = progress.add_task("train", total=max_steps, completed=start) if progress else None
+    model.train()
+    for step in range(start, max_steps):
+        optimizer.zero_grad(set_to_none=True)
+        idx = batch_indices(len(examples), step, bs * accum, t.shuffle_seed.value)
+        loss_sum = 0.0
+        for micro in range(accum):
+            batch = collate([examples[i] for i in idx[micro * bs:(micro + 1) * bs]], pad_id, dev)
+            with autocast:
+                loss = model(**batch).loss / accum
+            (scaler.scale(loss) if scaler else loss).backward()
+            loss_sum += loss.item()
+        if scaler:
+            scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], t.max_grad_norm.value)
+        if scaler:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        scheduler.step()
+        done = step + 1
+        if progress:
+            progress.update(task, completed=done, description=f"train loss {loss_sum:.3f}")
+        if done % every == 0 or done == max_steps:
+            ckpt = save_checkpoint(checkpoints, done, model, optimizer, scheduler)
+            metrics = evaluate(done)
+            model.train()
+            state["history"].append({"step": done, "loss": loss_sum, "metrics": metrics})
+            best = state["best_step"]
+            best_value = next((h["metrics"][select_metric] for h in state["history"] if h["step"] == best), None)
+            if best is None or metrics[select_metric] > best_value:  # ties keep the earlier checkpoint
+                state["best_step"] = done
+            state["last_step"] = done
+            write_json(checkpoints / "progress.json", state)
+            _prune(checkpoints, keep={done, state["best_step"]})
+            log(f"step {done}: loss {loss_sum:.4f}, selection {select_metric} {metrics[select_metric]:.4f}"
+                f" (best step {state['best_step']}) -> {ckpt.name}")
+    if progress:
+        progress.remove_task(task)
+    return state
+
+
+def _prune(checkpoints: Path, keep: set[int]) -> None:
+    """Keep the newest (to resume) and the best (to test) checkpoints; drop the rest's weights."""
+    for d in checkpoints.glob("step-*"):
+        if int(d.name.split("-")[1]) not in keep:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _autocast(precision: str, dev):
+    if precision == "fp32":
+        return torch.autocast(dev.type, enabled=False)
+    return torch.autocast(dev.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)

@@ -1,0 +1,80 @@
+"""The local runtime: run cells one after another in this process.
+
+Every runtime module exports ``run_cells(loaded, cells, settings, options) -> list[dict]``
+(one row per cell: run_id, name, state = done | skipped | failed, seconds, error).
+A finished cell is skipped by reading its status file only: torch and the engine are
+imported when a cell really has to run, so a warm rerun costs well under a second.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+
+from bioeval.errors import BioevalError, EnvironmentProblem
+from bioeval.runs import RunDir
+
+
+def gpus_available() -> int:
+    import torch  # only reached when some cell needs a GPU
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def check_gpus(loaded, cells) -> None:
+    """Stop before any work when a cell's model needs more GPUs than this machine has."""
+    need = max((c.model.resources.gpus for c in cells), default=0)
+    if need == 0:
+        return
+    have = gpus_available()
+    if have < need:
+        worst = next(c for c in cells if c.model.resources.gpus == need)
+        raise EnvironmentProblem(
+            f"{loaded.path}: cell {worst.name} needs {need} GPU(s) (models[{worst.model.key}].resources.gpus), "
+            f"this machine has {have}.",
+            f"Without GPUs you can still run `bioeval plan {loaded.path}`, `bioeval audit {loaded.path}` and "
+            f"`bioeval verify {loaded.path} --results DIR` on results computed elsewhere; or use "
+            "--runtime slurm / docker on a GPU machine.")
+
+
+def pending(cells, settings, force: bool = False) -> list:
+    return [c for c in cells if force or not RunDir(settings.workdir, c.run_id).is_done()]
+
+
+def run_cells(loaded, cells, settings, options: dict) -> list[dict]:
+    force = bool(options.get("force"))
+    todo = {c.run_id for c in pending(cells, settings, force)}
+    rows = [{"run_id": c.run_id, "name": c.name, "state": "skipped", "seconds": 0.0, "error": None}
+            for c in cells if c.run_id not in todo]
+    if not todo:
+        return rows
+    check_gpus(loaded, [c for c in cells if c.run_id in todo])
+    from rich.console import Console
+
+    from bioeval.engine.cell import run_cell  # imports torch: only now that a cell must run
+
+    console = Console(stderr=True)
+    for c in cells:
+        if c.run_id not in todo:
+            continue
+        console.print(f"[bold]run[/] {c.name} ({c.run_id})")
+        t0 = time.perf_counter()
+        row = {"run_id": c.run_id, "name": c.name, "state": "done", "seconds": 0.0, "error": None}
+        try:
+            scores = run_cell(loaded, c, settings, force=force, show_progress=options.get("progress", True))
+            m = scores["metrics"]
+            console.print(f"  done: P {m['precision']:.4f}  R {m['recall']:.4f}  F1 {m['f1']:.4f} "
+                          f"({time.perf_counter() - t0:.1f}s)")
+        except EnvironmentProblem:
+            raise  # the same for every cell: stop at once
+        except BioevalError as exc:
+            row.update(state="failed", error=str(exc))
+            console.print(f"  [red]failed[/]: {exc}")
+        except Exception as exc:  # a bug: keep going with the other cells, keep the traceback in the log
+            row.update(state="failed", error=f"{type(exc).__name__}: {exc}")
+            with open(RunDir(settings.workdir, c.run_id).log, "a", encoding="utf-8") as f:
+                f.write(traceback.format_exc())
+            console.print(f"  [red]failed[/]: {type(exc).__name__}: {exc} (traceback in the cell's log.txt)")
+        row["seconds"] = round(time.perf_counter() - t0, 3)
+        rows.append(row)
+    return rows
