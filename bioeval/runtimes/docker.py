@@ -89,12 +89,11 @@ def inside(path: Path | str) -> str:
 
 
 def cell_command(loaded, cell, settings, workdir: Path, force: bool = False) -> list[str]:
-    """What runs inside: the local runtime, on this one cell."""
+    """What runs inside: exactly this cell, by run id, with the local runtime."""
     cmd = ["--workdir", inside(workdir)]
     if settings.data_mirror:
         cmd += ["--data-mirror", inside(settings.data_mirror)]
-    cmd += ["run", inside(loaded.path), "--only",
-            f"model={cell.model.key},dataset={cell.dataset.key}", "--runtime", "local"]
+    cmd += ["run-cell", inside(loaded.path), "--run-id", cell.run_id]
     return cmd + (["--force"] if force else [])
 
 

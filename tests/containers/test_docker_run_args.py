@@ -52,21 +52,20 @@ def test_mounts_sit_under_host_prefix_with_the_right_modes(smoke, settings, tmp_
     assert vols[cache] == {"bind": "/host" + cache, "mode": "rw"}
     assert kw["environment"]["BIOEVAL_CACHE"] == "/host" + cache
     # the manifest is reached through the read-only mount, at the same relative place
-    manifest_inside = kw["command"][kw["command"].index("run") + 1]
+    manifest_inside = kw["command"][kw["command"].index("run-cell") + 1]
     assert manifest_inside == "/host" + str(SMOKE.resolve())
     assert manifest_inside.startswith(vols[str(root)]["bind"] + "/")
     assert kw["environment"]["HF_HOME"] == "/hf-cache"
 
 
-def test_command_runs_one_cell_locally_inside(smoke, settings):
+def test_command_runs_exactly_this_cell_inside(smoke, settings):
     loaded, cell = smoke
     cmd = kwargs_for(loaded, cell, settings, {})["command"]
     assert cmd[:2] == ["--workdir", "/host" + str(settings.workdir.resolve())]
     assert cmd[cmd.index("--data-mirror") + 1] == "/host" + str(settings.data_mirror.resolve())
-    assert cmd[cmd.index("--only") + 1] == f"model={cell.model.key},dataset={cell.dataset.key}"
-    assert cmd[-2:] == ["--runtime", "local"]  # no recursion into docker
+    assert cmd[cmd.index("run-cell") + 1:] == ["/host" + str(SMOKE.resolve()), "--run-id", cell.run_id]
     forced = kwargs_for(loaded, cell, settings, {}, force=True)["command"]
-    assert forced[-3:] == ["--runtime", "local", "--force"]
+    assert forced[-1] == "--force"
 
 
 def test_user_is_never_root(smoke, settings):
