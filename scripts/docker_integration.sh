@@ -88,9 +88,15 @@ if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
 fi
 
 # ---------------------------------------------------------------------- wheelhouse
-log "wheelhouse $WHEELHOUSE (from containers/requirements-cpu.lock, hashes checked)"
-"$PYTHON" -m pip download --quiet --only-binary=:all: --no-deps --require-hashes \
-    -r "$REPO/containers/requirements-cpu.lock" -d "$WHEELHOUSE"
+lock_sha="$(sha256sum "$REPO/containers/requirements-cpu.lock" | cut -d' ' -f1)"
+if [[ "$(cat "$WHEELHOUSE/.lock-sha256" 2>/dev/null)" != "$lock_sha" ]]; then
+    log "wheelhouse $WHEELHOUSE (from containers/requirements-cpu.lock, hashes checked)"
+    "$PYTHON" -m pip download --quiet --only-binary=:all: --no-deps --require-hashes \
+        -r "$REPO/containers/requirements-cpu.lock" -d "$WHEELHOUSE"
+    echo "$lock_sha" >"$WHEELHOUSE/.lock-sha256"
+else
+    log "wheelhouse $WHEELHOUSE is complete for this lock"
+fi
 
 # ---------------------------------------------------------------------- build + reproduce
 cd "$REPO"
