@@ -30,7 +30,7 @@ DOCKERD_PID=""
 # Own caches: a root run hands the folders the container writes to uid 1000; never root's real ones.
 export HF_HOME="$WORK/hf" BIOEVAL_CACHE="$WORK/cache" HF_HUB_OFFLINE=1
 unset BIOEVAL_WORKDIR HF_TOKEN
-base_how="reused image"
+base_how="not reached"
 
 log() { printf '[docker-it %4ss] %s\n' "$(( $(date +%s) - started ))" "$*" >&2; }
 bioeval() { PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m bioeval --workdir "$WORK/runs" "$@"; }
@@ -68,6 +68,7 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 # ---------------------------------------------------------------------- base image
+base_how="reused image"
 if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
     mkdir -p "$CACHE"
     if [[ ! -s "$BASE_TAR" ]]; then
