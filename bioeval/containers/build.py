@@ -131,12 +131,17 @@ def inputs_sha256(dockerfile: Path, lock: Path, wheel: Path, base_image_id: str,
 
 
 def git_sha(repo: Path = REPO) -> str:
+    """HEAD of the checkout the image is built from, with -dirty for uncommitted changes."""
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=10)
     try:
-        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=10)
+        head = git("rev-parse", "HEAD")
+        if head.returncode != 0:
+            return "unknown"
+        dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
-    return out.stdout.strip() if out.returncode == 0 else "unknown"
+    return head.stdout.strip() + ("-dirty" if dirty else "")
 
 
 # ----------------------------------------------------------------------------- docker client
@@ -166,15 +171,26 @@ def _short(exc: BaseException) -> str:
 
 # ----------------------------------------------------------------------------- planning
 
+WHEEL_SOURCES = ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in", "bioeval")
+
+
 def build_wheel(out_dir: Path) -> Path:
-    """Build bioeval's wheel from this source tree (no network: setuptools is already here)."""
+    """Build bioeval's wheel from a clean copy of the package sources: an in-tree build reuses
+    build/lib, where a deleted module would live on."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("bioeval-*.whl"):
         old.unlink()
-    # build isolation: the PEP 639 license string needs a newer setuptools than a fresh venv has
-    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps",
-           "-w", str(out_dir), str(REPO)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "SOURCE_DATE_EPOCH": "315532800"})
+    with tempfile.TemporaryDirectory(prefix="bioeval-src-") as tmp:
+        for name in WHEEL_SOURCES:
+            src = REPO / name
+            if src.is_dir():
+                shutil.copytree(src, Path(tmp) / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            elif src.is_file():
+                shutil.copy2(src, Path(tmp) / name)
+        # build isolation: the PEP 639 license string needs a newer setuptools than a fresh venv has
+        cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(out_dir), tmp]
+        proc = subprocess.run(cmd, capture_output=True, text=True,
+                              env={**os.environ, "SOURCE_DATE_EPOCH": "315532800"})
     wheels = list(out_dir.glob("bioeval-*.whl"))
     if proc.returncode != 0 or not wheels:
         raise BioevalError(f"building the bioeval wheel failed ({' '.join(cmd)}):\n{proc.stderr[-2000:]}",

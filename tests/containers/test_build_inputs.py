@@ -139,3 +139,14 @@ def test_sif_command_is_exact(tmp_path):
         "apptainer", "build", "--force", str(out.resolve()), "docker-daemon://bioeval:0.1.0-gpu-abc"]
     archive = tmp_path / "bioeval.tar"
     assert sif_command(out, "x", archive=archive)[-1] == f"docker-archive://{archive.resolve()}"
+
+
+def test_rebuilt_wheel_of_unchanged_tree_hashes_the_same(tmp_path):
+    """What makes a second `bioeval build` a no-op: the wheel is rebuilt each time, its content hash is not new."""
+    first = b.build_wheel(tmp_path / "one")
+    second = b.build_wheel(tmp_path / "two")
+    assert b.wheel_content_sha256(first) == b.wheel_content_sha256(second)
+    with zipfile.ZipFile(first) as z:
+        names = set(z.namelist())
+    assert {"bioeval/runtimes/docker.py", "bioeval/containers/build.py", "bioeval/cli/__init__.py"} <= names
+    assert not any("__pycache__" in n for n in names)
