@@ -5,12 +5,15 @@ from __future__ import annotations
 import functools
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
 @functools.cache
 def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False)
+    # pipes and CI logs get a wide console so file:line:field lines are not wrapped
+    probe = Console(stderr=stderr)
+    return Console(stderr=stderr, highlight=False, width=None if probe.is_terminal else 160)
 
 
 def fmt(value, digits: int = 4) -> str:
@@ -19,7 +22,7 @@ def fmt(value, digits: int = 4) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     text = repr(value) if isinstance(value, str) and ("\n" in value or value == "") else str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return escape(text if len(text) <= 80 else text[:77] + "...")
 
 
 def render_summary(s: dict) -> None:
@@ -29,8 +32,14 @@ def render_summary(s: dict) -> None:
     c.print(f"  {s['models']} models ({s['models_verified']} revisions verified), {s['datasets']} datasets, "
             f"{s['cells']} cells, {s['expected_values']} expected values; mode {'/'.join(s['modes'])}")
     c.print(f"  protocol values by source: {src}")
+    unhashed = [w for w in s["warnings"] if "no sha256 yet" in w]
     for w in s["warnings"]:
-        c.print(f"  [yellow]warning[/yellow] {w}")
+        if w not in unhashed:
+            c.print(f"  [yellow]warning[/yellow] {escape(w)}")
+    if unhashed:  # one line, not fourteen: these are expected until `bioeval lock` runs
+        names = ", ".join(w.split(": ")[2] for w in unhashed)
+        c.print(f"  [yellow]warning[/yellow] {len(unhashed)} splits have no sha256 yet ({escape(names)}); "
+                "`bioeval lock` fills them where the files are reachable.")
 
 
 def render_plan(data: dict) -> None:
@@ -49,8 +58,8 @@ def render_plan(data: dict) -> None:
         p.add_column(col, overflow="fold")
     colors = {"paper": "green", "authors-code": "cyan", "assumed": "yellow", "unstated": "red"}
     for row in data["protocol"]:
-        p.add_row(row["field"].removeprefix("protocol."), fmt(row["value"]),
-                  f"[{colors.get(row['source'], 'white')}]{row['source']}[/]", row["note"])
+        p.add_row(escape(row["field"].removeprefix("protocol.")), fmt(row["value"]),
+                  f"[{colors.get(row['source'], 'white')}]{row['source']}[/]", escape(row["note"]))
     c.print(p)
     for w in data["warnings"]:
-        c.print(f"[yellow]warning[/yellow] {w}")
+        c.print(f"[yellow]warning[/yellow] {escape(w)}")

@@ -62,6 +62,8 @@ def _pydantic_problems(exc: ValidationError, file: str, positions: dict, root: t
             message = _unknown_key_message(root, tuple(_clean_loc(err["loc"])))
         elif err["type"] == "missing":
             message = "required field is missing; add it."
+        elif err["type"] == "string_type" and isinstance(err.get("input"), (int, float)):
+            message = f"expected text, but YAML read a number ({err['input']!r}); quote the value."
         elif "input" in err and not isinstance(err["input"], (dict, list)) and err["type"] != "value_error":
             message += f" (got {err['input']!r})"
         problems.append(Problem(file, line, col, dotted(loc), message))

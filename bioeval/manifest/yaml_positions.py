@@ -64,6 +64,9 @@ class _Builder:
                     self.file, line, key_node.start_mark.column + 1, _dotted(path + (key,)),
                     f"duplicate key {key!r} (first defined on line {first}); remove one of them."))
                 continue
+            # a key's position is where its key is written, not where its (block) value starts
+            mark = key_node.start_mark
+            self.positions.setdefault(path + (key,), (mark.line + 1, mark.column + 1))
             out[key] = self.build(value_node, path + (key,))
         for key, value in merged.items():
             out.setdefault(key, value)

@@ -1,1 +1,1 @@
-"""report stage."""
+"""report stage: Markdown report and PNG figures of a verification."""

@@ -9,19 +9,21 @@ work the same for every scorer, and over arrays (fast for a million predictions)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Iterable, NamedTuple, Protocol
 
 
-@dataclass(frozen=True)
-class Prediction:
+class Prediction(NamedTuple):
+    """One scored instance (a tuple, so reading a million of them stays cheap)."""
+
     id: str
     prediction: str
     reference: str
     prompt_truncated: bool = False
 
 
-@dataclass(frozen=True)
-class Counts:
+class Counts(NamedTuple):
+    """One instance's contribution to the micro sums (a tuple: a million of them stay cheap)."""
+
     correct: int
     predicted: int
     gold: int
@@ -79,6 +81,54 @@ def score(scorer: Scorer, predictions: Iterable[Prediction]) -> Score:
         invalid += k.invalid
     precision, recall, f1 = prf(c, p, g)
     return Score(precision, recall, f1, n, skipped, invalid, c, p, g)
+
+
+@dataclass
+class InstanceCounts:
+    """Per-instance counts of the scored (not skipped) instances, in input order.
+
+    ``rows`` holds one ``(correct, predicted, gold, invalid)`` tuple per scored instance and
+    ``ids`` its instance id; the bootstrap turns the rows into a numpy array.
+    """
+
+    ids: list[str]
+    rows: list[Counts]
+    skipped: int = 0
+
+    def total(self) -> Score:
+        c = sum(r[0] for r in self.rows)
+        p = sum(r[1] for r in self.rows)
+        g = sum(r[2] for r in self.rows)
+        invalid = sum(1 for r in self.rows if r[3])
+        precision, recall, f1 = prf(c, p, g)
+        return Score(precision, recall, f1, len(self.rows), self.skipped, invalid, c, p, g)
+
+
+MEMO_LIMIT = 100_000
+
+
+def instance_counts(scorer: Scorer, predictions: Iterable[Prediction]) -> InstanceCounts:
+    """Counts of every instance.  Scorers are pure functions of (prediction, reference,
+    prompt_truncated), and answers repeat a lot (label sets, class phrases), so identical
+    instances are scored once; the memo stops growing at MEMO_LIMIT distinct answers."""
+    ids: list[str] = []
+    rows: list[Counts] = []
+    skipped = 0
+    counts = scorer.counts
+    memo: dict[tuple, Counts | None] = {}
+    for pred in predictions:
+        key = (pred[1], pred[2], pred[3])
+        k = memo.get(key, memo)
+        if k is memo:
+            k = counts(pred)
+            if len(memo) < MEMO_LIMIT:
+                memo[key] = k
+        if k is None:
+            skipped += 1
+            continue
+        ids.append(pred[0])
+        rows.append(k)
+    return InstanceCounts(ids, rows, skipped)
 
 
 ScorerFactory = Callable[..., Scorer]

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import difflib
 import importlib
+from typing import TYPE_CHECKING
 
 from bioeval.errors import UsageError
 from bioeval.scoring.base import Scorer
 
+if TYPE_CHECKING:
+    from bioeval.manifest.schema import Dataset, Protocol
+
 # name -> "module:factory"; factories take keyword options (labels, phrases) and ignore none
 SCORERS: dict[str, str] = {
     "zhan2024-set-f1": "bioeval.scoring.set_f1:SetF1",
+    "ner-entity-f1": "bioeval.scoring.ner_f1:NerEntityF1",
+    "binary-prf": "bioeval.scoring.binary:BinaryPRF",
 }
 
 
@@ -22,3 +28,25 @@ def get_scorer(name: str, **options) -> Scorer:
     module, _, attr = SCORERS[name].partition(":")
     factory = getattr(importlib.import_module(module), attr)
     return factory(**options)
+
+
+def scorer_for(protocol: "Protocol", dataset: "Dataset") -> Scorer:
+    """The scorer a cell uses, with its options from the protocol and the dataset."""
+    return get_scorer(protocol.scoring.scorer.value, **options_for(
+        protocol.scoring.positive_phrases.value, protocol.scoring.negative_phrases.value, dataset.labels))
+
+
+def scorer_from_spec(spec: dict, name: str | None = None) -> Scorer:
+    """The same from a run's spec.json (what `compare` and re-scoring have without a manifest)."""
+    scoring = spec.get("protocol", {}).get("scoring", {})
+    name = name or scoring.get("scorer")
+    if not name:
+        raise UsageError("the run's spec.json names no scorer (protocol.scoring.scorer).",
+                         "Re-create the run with a current bioeval, or score it with `bioeval score --scorer`.")
+    return get_scorer(name, **options_for(scoring.get("positive_phrases") or [], scoring.get("negative_phrases") or [],
+                                          spec.get("dataset", {}).get("labels")))
+
+
+def options_for(positive, negative, labels) -> dict:
+    return {"positive_phrases": list(positive or []), "negative_phrases": list(negative or []),
+            "labels": list(labels) if labels else None}

@@ -17,6 +17,9 @@ def first_line(completion: str) -> str:
 class SetF1:
     name = "zhan2024-set-f1"
 
+    def __init__(self, **_ignored):  # options of other scorers (labels, phrases) do not apply
+        pass
+
     def counts(self, pred: Prediction) -> Counts | None:
         if pred.prompt_truncated:
             return None

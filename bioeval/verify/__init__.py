@@ -1,1 +1,1 @@
-"""verify stage."""
+"""verify stage: published vs reproduced values with tolerances; compare two result folders."""

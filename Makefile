@@ -1,0 +1,37 @@
+# Two commands do all set-up on a fresh machine (see README):
+#   make smoke   install into .venv, then run the embedded default reproduction on CPU
+#   make test    run the whole test suite (integration tests included)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# A GPU host sets e.g. TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128".
+# Installing torch first matters: an unpinned torch pulls the newest build with GBs of CUDA.
+TORCH_SPEC ?= torch==2.13.0
+PYTEST_ARGS ?=
+
+.PHONY: install smoke test test-fast bench clean
+
+$(BIN)/bioeval: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(TORCH_SPEC)
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(BIN)/bioeval
+
+smoke: install
+	$(BIN)/bioeval reproduce manifests/smoke.yaml
+
+# pytest exits 5 when it collects nothing; that is not a failure of the suite
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -eq 5 ] && echo "no tests collected" || exit $$rc; }
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/bench_cli.py
+
+clean:
+	rm -rf $(VENV) bioeval-runs .pytest_cache

@@ -1,0 +1,58 @@
+"""`bioeval fetch`: every split of every selected dataset, with where it came from."""
+
+from __future__ import annotations
+
+from bioeval.data.splits import count_problem, fetch_split, instances_of
+from bioeval.errors import BioevalError, ChecksumMismatch
+
+
+def selected_datasets(loaded, only: str | None):
+    from bioeval.manifest import cells
+
+    keys = {c.dataset.key for c in cells(loaded, only)}
+    return [d for d in loaded.manifest.datasets if d.key in keys]
+
+
+def fetch_all(loaded, settings, only: str | None = None) -> list[dict]:
+    rows = []
+    for dataset in selected_datasets(loaded, only):
+        for split_name, split in dataset.splits.items():
+            row = {"dataset": dataset.key, "split": split_name, "origin": "unavailable", "sha256": None,
+                   "sha256_ok": None, "records": None, "expected": split.records, "ok": False, "detail": ""}
+            try:
+                fetched = fetch_split(dataset, split_name, loaded, settings)
+                row.update(origin=fetched.origin, sha256=fetched.sha256, sha256_ok=fetched.sha256_ok, ok=True,
+                           path=str(fetched.path))
+                row["records"] = len(instances_of(fetched, dataset, split_name))
+                row["detail"] = count_problem(dataset, split_name, row["records"]) or ""
+                if fetched.sha256_ok is None:
+                    row["detail"] = (row["detail"] + "; " if row["detail"] else "") + "no sha256: run `bioeval lock`"
+            except ChecksumMismatch as exc:
+                row.update(origin="refused", sha256=exc.actual, sha256_ok=False, detail=str(exc))
+            except BioevalError as exc:
+                row["detail"] = str(exc)
+            rows.append(row)
+    return rows
+
+
+def render_fetch(rows: list[dict], console) -> None:
+    from rich.table import Table
+
+    t = Table(title="Data files", title_justify="left")
+    for col in ("dataset", "split", "origin", "sha256", "records", "expected", "detail"):
+        t.add_column(col, justify="right" if col in ("records", "expected") else "left", overflow="fold")
+    for r in rows:
+        sha = {True: "[green]ok[/green]", False: "[red]MISMATCH[/red]", None: "[yellow]not pinned[/yellow]"}[r["sha256_ok"]]
+        if r["origin"] == "unavailable":
+            sha = "-"
+        origin = r["origin"] if r["ok"] else f"[red]{r['origin']}[/red]"
+        records = "-" if r["records"] is None else f"{r['records']:,}"
+        if r["records"] is not None and r["expected"] is not None and r["records"] != r["expected"]:
+            records = f"[yellow]{records}[/yellow]"
+        detail = r["detail"] if r["ok"] else "see below"
+        t.add_row(r["dataset"], r["split"], origin, sha, records,
+                  "-" if r["expected"] is None else f"{r['expected']:,}", detail)
+    console.print(t)
+    for r in rows:
+        if not r["ok"]:  # full messages outside the table, so they are never cut into columns
+            console.print(f"[red]{r['origin']}[/red] {r['dataset']}/{r['split']}: {r['detail']}", soft_wrap=True)

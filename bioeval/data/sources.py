@@ -1,0 +1,139 @@
+"""Fetch one split's file: cache, then mirror, then its source (url, Hugging Face, local path).
+
+Every path that returns a file has checked its sha256 against the manifest (or, when the
+manifest has none yet, reports ``sha256_ok=None`` so the user is told to run `bioeval lock`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from bioeval.data import cache, mirror
+from bioeval.data.download import Unavailable, download, unresolvable
+from bioeval.errors import ChecksumMismatch
+from bioeval.manifest.schema import Source
+
+ORIGINS = ("cache", "mirror", "url", "hf", "local")
+
+
+@dataclass(frozen=True)
+class FetchedFile:
+    path: Path
+    sha256: str  # of the bytes at path
+    origin: str  # one of ORIGINS
+    expected_sha256: str | None
+    filename: str
+
+    @property
+    def sha256_ok(self) -> bool | None:
+        """True when it matches the manifest; None when the manifest has no sha256 yet."""
+        return None if self.expected_sha256 is None else self.sha256 == self.expected_sha256
+
+
+def describe(source: Source) -> str:
+    if source.url:
+        return source.url
+    if source.hf:
+        h = source.hf
+        return f"hf://{h.repo_type}s/{h.repo}@{h.revision}/{h.filename}"
+    return f"local:{source.local}"
+
+
+def fetch_source(source: Source, base_dir: Path, settings, label: str = "") -> FetchedFile:
+    """The file of one source, verified. Raises Unavailable, ChecksumMismatch or DataError."""
+    name, expected = source.filename, source.sha256
+    if source.kind != "local":
+        hit = cache.lookup(settings.cache_dir, expected, name)
+        if hit:
+            return FetchedFile(hit, expected, "cache", expected, name)
+        found = mirror.find(settings.data_mirror, name, expected)
+        if found:
+            path, actual = found
+            if expected:
+                path = cache.store_copy(settings.cache_dir, path, actual, name)
+            return FetchedFile(path, actual, "mirror", expected, name)
+    if source.url:
+        return _fetch_url(source, settings, label)
+    if source.hf:
+        return _fetch_hf(source)
+    return _fetch_local(source, base_dir, label)
+
+
+def _fetch_url(source: Source, settings, label: str) -> FetchedFile:
+    name, expected = source.filename, source.sha256
+    if expected:
+        dest = cache.pinned_path(settings.cache_dir, expected, name)
+    else:
+        dest = cache.unpinned_path(settings.cache_dir, source.url, name)
+        if dest.is_file():  # unpinned: reuse but hash again, so the report shows what was used
+            return FetchedFile(dest, cache.sha256_file(dest), "cache", None, name)
+    if os.environ.get("BIOEVAL_OFFLINE") == "1":
+        raise Unavailable(f"{source.url}: not in the cache or mirror and BIOEVAL_OFFLINE=1.",
+                          "Give --data-mirror DIR with the file, or unset BIOEVAL_OFFLINE.")
+    actual = download(source.url, dest, expected, label=label or name)
+    return FetchedFile(dest, actual, "url", expected, name)
+
+
+def _fetch_hf(source: Source) -> FetchedFile:
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub import errors as hf_errors
+
+    from huggingface_hub import constants
+
+    h = source.hf
+    endpoint = os.environ.get("HF_ENDPOINT") or None
+    # no DNS for the Hub: go straight to the HF cache instead of huggingface_hub's ~25 s of retries
+    offline = unresolvable(endpoint or constants.ENDPOINT)
+    try:
+        path = Path(hf_hub_download(h.repo, h.filename, revision=h.revision, repo_type=h.repo_type,
+                                    endpoint=endpoint, local_files_only=offline))
+    except hf_errors.GatedRepoError:
+        raise Unavailable(f"{describe(source)}: the repository is gated.",
+                          "Accept its terms on the Hub, then set HF_TOKEN (or run `hf auth login`).") from None
+    except hf_errors.LocalEntryNotFoundError:
+        why = "the Hub's host name does not resolve (offline?)" if offline else "offline, or the Hub is unreachable"
+        raise Unavailable(f"{describe(source)}: {why}, and the file is not in the HF cache (HF_HOME).",
+                          "Fetch it once with internet (`bioeval fetch`), or give --data-mirror DIR holding "
+                          f"{h.filename}.") from None
+    except (hf_errors.RepositoryNotFoundError, hf_errors.RevisionNotFoundError,
+            hf_errors.EntryNotFoundError) as exc:
+        raise Unavailable(f"{describe(source)}: {type(exc).__name__} ({_first_line(exc)}).",
+                          "Check repo, revision and filename in the manifest.") from None
+    except Exception as exc:  # offline mode, network: huggingface_hub has many error types
+        why = "the Hub's host name does not resolve (offline?) and the file is not in the HF cache" if offline \
+            else _first_line(exc)
+        raise Unavailable(f"{describe(source)}: {why}.",
+                          "With HF_HUB_OFFLINE=1 the file must already be in the HF cache (HF_HOME); "
+                          "or give --data-mirror DIR holding it.") from None
+    actual = cache.sha256_file(path)
+    if source.sha256 and actual != source.sha256:
+        raise ChecksumMismatch(describe(source), source.sha256, actual)
+    return FetchedFile(path, actual, "hf", source.sha256, source.filename)
+
+
+def expand_local(local: str, base_dir: Path) -> Path:
+    expanded = os.path.expanduser(os.path.expandvars(local))
+    path = Path(expanded)
+    return path if path.is_absolute() else Path(base_dir) / path
+
+
+def _fetch_local(source: Source, base_dir: Path, label: str) -> FetchedFile:
+    path = expand_local(source.local, base_dir)
+    unset = re.findall(r"\$\{?(\w+)\}?", os.path.expandvars(source.local))
+    if not path.is_file():
+        why = f" (environment variable {', '.join(unset)} is not set)" if unset else ""
+        access = source.access or "The manifest gives no access instructions for this file."
+        raise Unavailable(f"local file {path} does not exist{why}.",
+                          f"How to obtain it: {access}")
+    actual = cache.sha256_file(path)
+    if source.sha256 and actual != source.sha256:
+        raise ChecksumMismatch(str(path), source.sha256, actual)
+    return FetchedFile(path, actual, "local", source.sha256, source.filename)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,155 @@
+"""PNG figures of a verification (matplotlib, Agg backend: no display needed).
+
+- published vs reproduced bars per model, one panel per dataset (the paper's Figure 1 style);
+- reproduced - published heatmap, models x datasets.
+matplotlib is imported inside the functions: the CLI stays fast and nothing else needs it.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+from bioeval.runs.atomic import write_bytes
+
+PUBLISHED, REPRODUCED = "#9e9e9e", "#1f77b4"
+
+
+def _save(fig, path: Path) -> Path:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=130, bbox_inches="tight")
+    write_bytes(path, buf.getvalue())
+    return path
+
+
+def _rows(verification: dict, metric: str) -> list[dict]:
+    return [r for r in verification["cells"] if r["metric"] == metric]
+
+
+def _order(values) -> list:
+    return list(dict.fromkeys(values))
+
+
+def bars_figure(verification: dict, path: Path, metric: str = "f1", title: str = "") -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = _rows(verification, metric)
+    datasets = _order(r["dataset"] for r in rows)
+    models = _order(r["model"] for r in rows)
+    names = {r["model"]: r["paper_model"] for r in rows}
+    dnames = {r["dataset"]: f"{r['paper_dataset']} ({r['task']})" for r in rows}
+    ncols = min(3, len(datasets)) or 1
+    nrows = math.ceil(len(datasets) / ncols) or 1
+    width = max(4.5, 0.55 * len(models) + 1.5)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, 3.6 * nrows), squeeze=False, sharey=True)
+    by_key = {(r["model"], r["dataset"]): r for r in rows}
+    for ax, dataset in zip(axes.flat, datasets):
+        xs = range(len(models))
+        for i, model in enumerate(models):
+            r = by_key.get((model, dataset))
+            if r is None:
+                continue
+            ax.bar(i - 0.2, r["expected"], 0.4, color=PUBLISHED)
+            top = r["expected"]
+            if r.get("published_ci"):  # the paper's 95% interval (Guo & Sarker)
+                lo, hi = r["published_ci"]
+                ax.errorbar(i - 0.2, r["expected"], yerr=[[r["expected"] - lo], [hi - r["expected"]]],
+                            fmt="none", ecolor="black", elinewidth=0.8, capsize=2)
+                top = hi
+            ax.text(i - 0.2, top + 0.02, f"{r['expected']:.2f}", ha="center", va="bottom", fontsize=6, rotation=90)
+            if r["observed"] is None:
+                ax.text(i + 0.2, 0.02, "not run", ha="center", va="bottom", fontsize=6, rotation=90, color="#555555")
+            else:
+                color = "#d62728" if r["verdict"] == "FAIL" else REPRODUCED
+                ax.bar(i + 0.2, r["observed"], 0.4, color=color)
+                top = r["observed"]
+                if r.get("observed_ci"):  # our bootstrap interval
+                    lo, hi = r["observed_ci"]
+                    ax.errorbar(i + 0.2, r["observed"], yerr=[[max(0, r["observed"] - lo)], [max(0, hi - r["observed"])]],
+                                fmt="none", ecolor="black", elinewidth=0.8, capsize=2)
+                    top = hi
+                ax.text(i + 0.2, top + 0.02, f"{r['observed']:.2f}", ha="center", va="bottom", fontsize=6,
+                        rotation=90)
+        ax.set_title(dnames[dataset], fontsize=10)
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels([names[m] for m in models], rotation=45, ha="right", fontsize=7)
+        ax.set_xlim(-0.6, len(models) - 0.4)  # keep "not run" labels inside their own panel
+        ax.set_ylim(0, 1.22)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes.flat[len(datasets):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(metric.upper() if metric == "f1" else metric)
+    from matplotlib.patches import Patch
+
+    fig.legend(handles=[Patch(color=PUBLISHED, label="published"), Patch(color=REPRODUCED, label="reproduced (pass)"),
+                        Patch(color="#d62728", label="reproduced (outside tolerance)")],
+               loc="lower center", ncol=3, fontsize=9, frameon=False)
+    fig.suptitle((title or f"Published vs reproduced {metric}") + "  (error bars: 95% intervals where known)",
+                 fontsize=12, x=0.01, ha="left")
+    fig.tight_layout(rect=(0, 0.035, 1, 0.96))
+    try:
+        return _save(fig, Path(path))
+    finally:
+        plt.close(fig)
+
+
+def delta_heatmap(verification: dict, path: Path, metric: str = "f1", title: str = "") -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows = _rows(verification, metric)
+    datasets = _order(r["dataset"] for r in rows)
+    models = _order(r["model"] for r in rows)
+    names = {r["model"]: r["paper_model"] for r in rows}
+    dnames = {r["dataset"]: r["paper_dataset"] for r in rows}
+    grid = np.full((len(models), len(datasets)), np.nan)
+    verdict = {}
+    for r in rows:
+        i, j = models.index(r["model"]), datasets.index(r["dataset"])
+        if r["delta"] is not None:
+            grid[i, j] = r["delta"]
+        verdict[i, j] = r["verdict"]
+    finite = np.abs(grid[np.isfinite(grid)])
+    span = max(0.05, float(finite.max()) if finite.size else 0.05)
+    fig, ax = plt.subplots(figsize=(1.0 * len(datasets) + 3.5, 0.45 * len(models) + 2.0))
+    cmap = plt.get_cmap("RdBu").with_extremes(bad="#eeeeee")
+    image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=-span, vmax=span, aspect="auto")
+    for (i, j), v in verdict.items():
+        value = grid[i, j]
+        label = "not run" if np.isnan(value) else f"{value:+.3f}" + ("\nFAIL" if v == "FAIL" else "")
+        dark = not np.isnan(value) and abs(value) > 0.6 * span
+        ax.text(j, i, label, ha="center", va="center", fontsize=7, color="white" if dark else "black")
+    ax.set_xticks(range(len(datasets)))
+    ax.set_xticklabels([dnames[d] for d in datasets], rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(models)))
+    ax.set_yticklabels([names[m] for m in models], fontsize=8)
+    bar = fig.colorbar(image, ax=ax, fraction=0.04)
+    bar.set_label(f"reproduced − published {metric.upper() if metric == 'f1' else metric}")
+    ax.set_title(title or f"Reproduced − published {metric}", fontsize=11, loc="left")
+    fig.tight_layout()
+    try:
+        return _save(fig, Path(path))
+    finally:
+        plt.close(fig)
+
+
+def render_figures(verification: dict, out_dir: str | Path, stem: str, metric: str = "f1",
+                   title: str = "") -> list[Path]:
+    """Both figures for one manifest; the heatmap only when some cell was reproduced."""
+    out_dir = Path(out_dir)
+    if not _rows(verification, metric):
+        return []
+    paths = [bars_figure(verification, out_dir / f"{stem}-bars-{metric}.png", metric,
+                         f"{title}: published vs reproduced {metric.upper()}" if title else "")]
+    if any(r["delta"] is not None for r in _rows(verification, metric)):
+        paths.append(delta_heatmap(verification, out_dir / f"{stem}-delta-{metric}.png", metric,
+                                   f"{title}: reproduced − published {metric.upper()}" if title else ""))
+    return paths

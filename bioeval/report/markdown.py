@@ -1,0 +1,243 @@
+"""The Markdown report of one manifest: published vs reproduced per task, the protocol ledger,
+deviations, the data audit and the environment receipts.
+
+Each manifest's section starts with a level-2 heading, so the sections of several manifests
+concatenate into one document (`bioeval report A.yaml B.yaml --out RESULTS.md` does that).
+Cells without results say "not reproduced here (needs a GPU host)" (or "not run here" for
+CPU cells) instead of a wall of MISSING.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from bioeval.manifest.load import LoadedManifest
+
+METRIC_SHORT = {"precision": "P", "recall": "R", "f1": "F1"}
+NOT_GPU = "not reproduced here (needs a GPU host)"
+NOT_RUN = "not run here"
+AUDIT_HIDDEN = {"dataset", "split", "findings", "key", "source", "origin", "available", "path"}  # in the manifest
+SECRET_KEY = re.compile(r"token|secret|password|passwd|api[_-]?key|credential", re.I)
+
+
+def _cell(text) -> str:
+    """A Markdown table cell: no newlines, escaped pipes."""
+    return str(text).replace("\n", "\\n").replace("|", "\\|")
+
+
+def _num(x, digits: int = 4) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def group_cells(verification: dict) -> dict[tuple[str, str], dict]:
+    """(model, dataset) -> {"task", "metrics": {metric: row}, "verdict", "reproduced"}."""
+    cells: dict[tuple[str, str], dict] = {}
+    for row in verification["cells"]:
+        c = cells.setdefault((row["model"], row["dataset"]), {"task": row["task"], "metrics": {}, "row": row})
+        c["metrics"][row["metric"]] = row
+    for c in cells.values():
+        verdicts = {r["verdict"] for r in c["metrics"].values()}
+        c["reproduced"] = verdicts != {"MISSING"}
+        c["verdict"] = "FAIL" if "FAIL" in verdicts else "MISSING" if "MISSING" in verdicts else "PASS"
+    return cells
+
+
+def _as_printed(x: float) -> str:
+    """A published value with the decimals the paper printed (at least 2): 0.84, 0.741, 0.9587."""
+    text = f"{x:.4f}".rstrip("0")
+    return text if len(text.split(".")[1]) >= 2 else f"{x:.2f}"
+
+
+def _published(row: dict) -> str:
+    text = _as_printed(row["expected"])
+    if row.get("published_ci"):
+        lo, hi = row["published_ci"]
+        text += f" ({_as_printed(lo)}–{_as_printed(hi)})"
+    return text
+
+
+def render_report(loaded: LoadedManifest, verification: dict, audit: dict | None = None,
+                  receipts: dict[str, dict] | None = None, figures: list[Path] | None = None,
+                  out_dir: Path | None = None, audit_note: str | None = None) -> str:
+    m = loaded.manifest
+    p = m.paper
+    cite = f"{p.authors} {p.year or ''}".strip()
+    arxiv = f", arXiv {p.arxiv}{p.version or ''}" if p.arxiv else ""
+    s = verification["summary"]
+    cells = group_cells(verification)
+    reproduced = [c for c in cells.values() if c["reproduced"]]
+    lines = [f"## {p.title}", "",
+             f"{cite}{arxiv}. Published values: {p.tables or 'see the manifest'}. "
+             f"Manifest `{loaded.path}` (sha256 `{loaded.sha256[:16]}…`); results `{verification['results']}`.", ""]
+    if cells:
+        lines += [f"**{len(reproduced)} of {len(cells)} cells reproduced here**: "
+                  f"{s['pass']} values pass, {s['fail']} fail their tolerance, "
+                  f"{s['missing']} values not reproduced here.", ""]
+    else:
+        ran = len(verification.get("unexpected") or [])
+        lines += [f"**The manifest has no published values to verify**; {ran} cell(s) have results here.", ""]
+    gpu_of = {x.key: x.resources.gpus for x in m.models}
+    tasks = list(dict.fromkeys(d.task for d in m.datasets))
+    for task in tasks if cells else []:
+        lines += _task_section(task, [(k, c) for k, c in cells.items() if c["task"] == task], gpu_of)
+    if verification.get("unexpected"):
+        lines += _unexpected_section(verification["unexpected"])
+    if figures:
+        lines += ["### Figures", ""]
+        for fig in figures:
+            rel = os.path.relpath(fig, out_dir) if out_dir else str(fig)
+            lines += [f"![{fig.stem}]({Path(rel).as_posix()})", ""]
+    lines += _ledger_section(loaded)
+    lines += ["### Deviations from the paper", ""]
+    lines += [f"- **{d.what}**" + (f": {d.why}" if d.why else "") for d in m.deviations] or ["- none recorded"]
+    lines += [""]
+    lines += _audit_section(audit, audit_note)
+    lines += _receipts_section(receipts or {})
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _task_section(task: str, cells: list, gpu_of: dict) -> list[str]:
+    lines = [f"### {task}", ""]
+    if not cells:
+        return lines + ["No cells with published values.", ""]
+    metrics = [mt for mt in ("precision", "recall", "f1") if any(mt in c["metrics"] for _, c in cells)]
+    if not any(c["reproduced"] for _, c in cells):
+        needs_gpu = any(gpu_of.get(k[0], 0) > 0 for k, _ in cells)
+        lines += [f"_{NOT_GPU if needs_gpu else NOT_RUN}_: {len(cells)} cells. The paper's values:", ""]
+        header = ["Model", "Dataset"] + [METRIC_SHORT[mt] for mt in metrics]
+        rows = [[c["row"]["paper_model"], c["row"]["paper_dataset"]] +
+                [_published(c["metrics"][mt]) if mt in c["metrics"] else "–" for mt in metrics] for _, c in cells]
+        return lines + _table(header, rows)
+    short = "/".join(METRIC_SHORT[mt] for mt in metrics)
+    header = ["Model", "Dataset", f"Published {short}", f"Reproduced {short}", "Δ " + short, "Verdict", "n", "Notes"]
+    rows = []
+    for (model, _), c in cells:
+        ms = c["metrics"]
+        pub = " / ".join(_published(ms[mt]) for mt in metrics)
+        if not c["reproduced"]:
+            rows.append([c["row"]["paper_model"], c["row"]["paper_dataset"], pub,
+                         NOT_GPU if gpu_of.get(model, 0) > 0 else NOT_RUN, "–", "–", "–", ""])
+            continue
+        rep = " / ".join(_num(ms[mt]["observed"]) for mt in metrics)
+        delta = " / ".join("–" if ms[mt]["delta"] is None else f"{ms[mt]['delta']:+.4f}" for mt in metrics)
+        verdict = c["verdict"]
+        failed = [METRIC_SHORT[mt] for mt in metrics if ms[mt]["verdict"] == "FAIL"]
+        if failed:
+            verdict += " (" + ", ".join(failed) + ")"
+        notes = sorted({n for r in ms.values() for n in r.get("notes", [])})
+        tol = ms[metrics[-1]]
+        notes.insert(0, f"tolerance ±{tol['tolerance']:.4f} ({tol['rule']})")
+        in_ci = [METRIC_SHORT[mt] for mt in metrics if ms[mt].get("in_published_ci") is False]
+        if in_ci:
+            notes.append("outside the published CI: " + ", ".join(in_ci))
+        rows.append([c["row"]["paper_model"], c["row"]["paper_dataset"], pub, rep, delta, f"**{verdict}**",
+                     c["row"]["n"] if c["row"]["n"] is not None else "–", "; ".join(notes)])
+    return lines + _table(header, rows)
+
+
+def _unexpected_section(rows: list[dict]) -> list[str]:
+    lines = ["### Reproduced cells without published values", "",
+             "These cells ran here; the manifest has no expected values for them, so there is no verdict.", ""]
+    body = []
+    for r in rows:
+        ms, ci = r["metrics"], r.get("ci") or {}
+        cell = [r["paper_model"], r["paper_dataset"], r["task"]]
+        for mt in ("precision", "recall", "f1"):
+            text = _num(ms.get(mt))
+            if ci.get(mt):
+                text += f" [{ci[mt][0]:.3f}, {ci[mt][1]:.3f}]"
+            cell.append(text)
+        body.append(cell + [r["n"] if r["n"] is not None else "–", f"`{r['run_id']}`"])
+    return lines + _table(["Model", "Dataset", "Task", "P", "R", "F1", "n", "Run"], body)
+
+
+def _value(v) -> str:
+    text = json.dumps(v, ensure_ascii=False) if isinstance(v, (str, list, dict)) else str(v)
+    return f"`{text}`" if "`" not in text else text
+
+
+def _ledger_section(loaded: LoadedManifest) -> list[str]:
+    from bioeval.manifest.summary import ledger
+
+    rows = ledger(loaded)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["source"]] = counts.get(r["source"], 0) + 1
+    lines = ["### Protocol ledger", "",
+             "Every protocol value with where it comes from: `paper` (stated in the paper), `authors-code` "
+             "(the authors' public code), `assumed` (our choice where both are silent). Counts: "
+             + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ".", ""]
+    return lines + _table(["Field", "Value", "Source", "Note"],
+                          [[r["field"].removeprefix("protocol."), _value(r["value"]), r["source"], r["note"]]
+                           for r in rows])
+
+
+def _finding(f) -> str:
+    if isinstance(f, str):
+        return f
+    if isinstance(f, dict):
+        head = f.get("check") or f.get("kind") or f.get("code") or ""
+        body = f.get("detail") or f.get("message") or json.dumps({k: v for k, v in f.items() if k != "check"},
+                                                                 ensure_ascii=False, default=str)
+        return f"{head}: {body}" if head else str(body)
+    return str(f)
+
+
+def _audit_section(audit: dict | None, note: str | None) -> list[str]:
+    lines = ["### Data audit", ""]
+    if audit is None:
+        return lines + [f"_The data audit was not run: {note or 'no audit given'}._", ""]
+    for entry in audit.get("datasets", []):
+        title = f"{entry.get('dataset', '?')}" + (f" / {entry['split']}" if entry.get("split") else "")
+        facts = [f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in entry.items()
+                 if k not in AUDIT_HIDDEN and isinstance(v, (int, float, str, bool)) and v != ""]
+        findings = entry.get("findings") or []
+        lines.append(f"- **{title}**" + (f" ({', '.join(facts)})" if facts else "") +
+                     (":" if findings else ": no findings"))
+        lines += [f"  - {_cell(_finding(f))}" for f in findings]
+    if not audit.get("datasets"):
+        lines.append("- no datasets audited")
+    lines += ["", "Published-table checks (F1 against 2PR/(P+R), P = R = F1 for single-label tasks, values in [0, 1]):", ""]
+    table = audit.get("published_table") or []
+    if table:
+        lines += _table(["Model", "Dataset", "Check", "Detail"],
+                        [[f.get("model", ""), f.get("dataset", ""), f.get("check", ""), f.get("detail", "")] for f in table])
+    else:
+        lines += ["- no inconsistencies found", ""]
+    return lines
+
+
+def flatten(d: dict, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if SECRET_KEY.search(str(k)):
+            out[key] = "(redacted)"
+        elif isinstance(v, dict) and v:
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v if isinstance(v, str) else json.dumps(v, default=str)
+    return out
+
+
+def _receipts_section(receipts: dict[str, dict]) -> list[str]:
+    lines = ["### Environment of the runs", ""]
+    if not receipts:
+        return lines + ["No run receipts (no cell was run here).", ""]
+    groups: dict[str, list[str]] = {}
+    for run_id, receipt in sorted(receipts.items()):
+        groups.setdefault(json.dumps(flatten(receipt), sort_keys=True), []).append(run_id)
+    for key, run_ids in groups.items():
+        flat = json.loads(key)
+        lines += [f"Runs {', '.join(f'`{r}`' for r in run_ids)}:", ""]
+        lines += _table(["Key", "Value"], [[k, v] for k, v in flat.items()])
+    return lines

@@ -1,0 +1,115 @@
+"""report: Markdown sections, honest 'not reproduced here', audit and receipts; PNG figures."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from tests.verify.factory import MANIFEST, cell_of, write_manifest, write_run
+
+from bioeval.manifest import load_manifest
+from bioeval.report.figures import render_figures
+from bioeval.report.markdown import NOT_GPU, NOT_RUN, render_report
+from bioeval.verify.verify import verify_manifest
+
+AUDIT = {"datasets": [{"dataset": "ee", "split": "test", "records": 400,
+                       "findings": ["every gold response is empty", {"check": "duplicates", "detail": "3 duplicate inputs"}]},
+                      {"dataset": "tc", "split": "test", "findings": []}],
+         "published_table": [{"model": "big", "dataset": "tc", "check": "f1-consistency",
+                              "detail": "F1 0.50 vs 2PR/(P+R) 0.52"}]}
+
+
+@pytest.fixture
+def world(tmp_path):
+    manifest = write_manifest(tmp_path)
+    results = tmp_path / "results"
+    write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.80, "recall": 0.81, "f1": 0.83}, n=400,
+              receipt={"python": "3.11.7", "torch": "2.13.0", "HF_TOKEN": "hf_secret", "gpu": {"name": "cpu"}})
+    write_run(results, cell_of(manifest, "tiny", "ner"), {"precision": 0.75, "recall": 0.55, "f1": 0.60}, n=5000)
+    return manifest, results
+
+
+def png_size(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_markdown_sections(world, tmp_path):
+    manifest, results = world
+    loaded = load_manifest(manifest)
+    verification = verify_manifest(loaded, results)
+    receipts = {"r1": {"python": "3.11.7", "HF_TOKEN": "hf_secret", "gpu": {"name": "cpu"}}}
+    md = render_report(loaded, verification, AUDIT, receipts)
+    assert md.startswith("## Mini paper for verify tests")
+    assert "**2 of 6 cells reproduced here**" in md
+    # EE: tiny reproduced (FAIL on F1), big needs a GPU and says so instead of MISSING
+    ee = md.split("### EE")[1].split("###")[0]
+    assert "| Tiny-Model | EventSet | 0.80 / 0.80 / 0.80 | 0.8000 / 0.8100 / 0.8300 |" in ee
+    assert "+0.0300" in ee and "**FAIL (F1)**" in ee
+    assert f"| Big-Model-70B | EventSet | 0.90 / 0.90 / 0.90 | {NOT_GPU} |" in ee
+    assert "MISSING" not in md
+    # TC: nothing reproduced -> one line and the published values with their CI
+    tc = md.split("### TC")[1].split("###")[0]
+    assert NOT_GPU in tc.splitlines()[2] and "0.84 (0.80–0.88)" in tc
+    # ledger with provenance, deviations, audit, receipts (token redacted)
+    assert "| scoring.scorer | `\"zhan2024-set-f1\"` | authors-code |" in md
+    assert "| evaluation.test_subsample | `1000` | authors-code | random.sample without a seed |" in md
+    assert "- **No GPU in the test**: results are written by the test" in md
+    assert "every gold response is empty" in md and "duplicates: 3 duplicate inputs" in md
+    assert "| big | tc | f1-consistency | F1 0.50 vs 2PR/(P+R) 0.52 |" in md
+    assert "hf_secret" not in md and "| HF_TOKEN | (redacted) |" in md and "| gpu.name | cpu |" in md
+
+
+def test_cpu_cells_say_not_run(tmp_path):
+    manifest = write_manifest(tmp_path, MANIFEST.replace("resources: {gpus: 4}", "resources: {gpus: 0}"))
+    loaded = load_manifest(manifest)
+    md = render_report(loaded, verify_manifest(loaded, tmp_path / "none"), None, None, audit_note="no data here")
+    assert NOT_RUN in md and NOT_GPU not in md
+    assert "The data audit was not run: no data here" in md and "No run receipts" in md
+
+
+def test_figures_render(world, tmp_path):
+    manifest, results = world
+    verification = verify_manifest(load_manifest(manifest), results)
+    paths = render_figures(verification, tmp_path / "fig", "mini", title="Mini paper")
+    assert [p.name for p in paths] == ["mini-bars-f1.png", "mini-delta-f1.png"]
+    for p in paths:
+        w, h = png_size(p)
+        assert 400 <= w <= 5000 and 250 <= h <= 4000 and p.stat().st_size > 10_000
+    # nothing reproduced: only the bars of published values
+    none = verify_manifest(load_manifest(manifest), tmp_path / "empty")
+    assert [p.name for p in render_figures(none, tmp_path / "fig2", "mini")] == ["mini-bars-f1.png"]
+
+
+def test_cli_report_several_manifests(world, cli, tmp_path):
+    manifest, results = world
+    other = tmp_path / "other"
+    other.mkdir()
+    second = write_manifest(other, MANIFEST.replace("Mini paper for verify tests", "Second paper"))
+    out = tmp_path / "site" / "RESULTS.md"
+    r = cli("report", str(manifest), str(second), "--results", str(results), "--out", str(out))
+    assert r.returncode == 0, r.stderr  # a report never fails on FAIL or MISSING
+    md = out.read_text()
+    assert md.startswith("# Reproduction report") and md.count("\n## ") == 2
+    assert "## Mini paper for verify tests" in md and "## Second paper" in md
+    figs = sorted(p.name for p in (out.parent / "figures").iterdir())
+    assert "mini-bars-f1.png" in figs and "mini-delta-f1.png" in figs
+    assert "](figures/mini-bars-f1.png)" in md
+    assert "### Data audit" in md  # written whether or not the data audit could run
+    r = cli("report", str(manifest), "--results", str(results))  # stdout, no figures
+    assert r.returncode == 0 and "## Mini paper for verify tests" in r.stdout and "![" not in r.stdout
+
+
+def test_results_without_published_values_are_listed(tmp_path):
+    text = MANIFEST.split("expected:")[0] + "tolerance:" + MANIFEST.split("tolerance:")[1]
+    manifest = write_manifest(tmp_path, text)
+    results = tmp_path / "results"
+    write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.5, "recall": 0.25, "f1": 1 / 3}, n=40,
+              ci={"f1": [0.2, 0.45]})
+    loaded = load_manifest(manifest)
+    verification = verify_manifest(loaded, results)
+    assert verification["cells"] == [] and verification["summary"] == {"pass": 0, "fail": 0, "missing": 0}
+    md = render_report(loaded, verification)
+    section = md.split("### Reproduced cells without published values")[1]
+    assert "| Tiny-Model | EventSet | EE | 0.5000 | 0.2500 | 0.3333 [0.200, 0.450] | 40 |" in section

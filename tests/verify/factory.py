@@ -1,0 +1,114 @@
+"""Small manifests and result folders laid out as the engine writes them (shared by verify and report tests)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bioeval.manifest import cells, load_manifest
+from bioeval.runs import RunDir, write_json, write_jsonl
+
+MANIFEST = """\
+schema_version: 1
+paper:
+  title: "Mini paper for verify tests"
+  authors: "Tester et al."
+  year: 2025
+  tables: "Table 9"
+models:
+  - key: tiny
+    paper_name: Tiny-Model
+    revision: ./tiny
+    resources: {gpus: 0}
+  - key: big
+    paper_name: Big-Model-70B
+    revision: ./big
+    resources: {gpus: 4}
+datasets:
+  - key: ee
+    paper_name: EventSet
+    task: EE
+    splits:
+      test: {source: {local: ee_test.json}, records: 400}
+  - key: ner
+    paper_name: ChemNER
+    task: NER
+    labels: [O, B-Chemical, I-Chemical]
+    splits:
+      test: {source: {local: ner_test.json}, records: 5000}
+    protocol:
+      scoring: {scorer: {value: ner-entity-f1, source: assumed}}
+  - key: tc
+    paper_name: TweetClass
+    task: TC
+    splits:
+      test: {source: {local: tc_test.json}, records: 2500}
+    protocol:
+      scoring:
+        scorer: {value: binary-prf, source: paper}
+        positive_phrases: {value: ["the tweet is self-reporting"], source: paper}
+        negative_phrases: {value: ["the tweet is not self-reporting"], source: paper}
+protocol:
+  mode: {value: zero-shot, source: assumed}
+  seed: {value: 0, source: assumed}
+  prompt:
+    inference_template: {value: "### Input: \\n{inputsentence}\\n\\n### Response: \\n", source: paper}
+    max_prompt_tokens: {value: 1500, source: authors-code}
+  evaluation:
+    test_subsample: {value: 1000, source: authors-code, note: "random.sample without a seed"}
+  decoding:
+    max_new_tokens: {value: {EE: 10, RE: 20, NER: 200, TC: 10}, source: authors-code}
+  scoring:
+    scorer: {value: zhan2024-set-f1, source: authors-code}
+expected:
+  tiny:
+    ee: {precision: 0.80, recall: 0.80, f1: 0.80}
+    ner: {precision: 0.70, recall: 0.60, f1: 0.6462}
+    tc: {precision: {value: 0.84, ci: [0.80, 0.88]}, recall: 0.92, f1: 0.88}
+  big:
+    ee: {precision: 0.90, recall: 0.90, f1: 0.90}
+    ner: {precision: 0.50, recall: 0.50, f1: 0.50}
+    tc: {precision: 0.50, recall: 0.50, f1: 0.50}
+tolerance:
+  default: {kind: abs, value: 0.02}
+  overrides:
+    - {dataset: ner, kind: rel, value: 0.10}
+    - {dataset: tc, kind: auto, floor: 0.01, z: 1.96}
+    - {dataset: tc, metric: f1, kind: abs, value: 0.03}
+    - {model: tiny, dataset: tc, metric: f1, kind: abs, value: 0.001}
+deviations:
+  - {what: "No GPU in the test", why: "results are written by the test"}
+"""
+
+
+def write_manifest(tmp: Path, text: str = MANIFEST) -> Path:
+    path = tmp / "mini.yaml"
+    path.write_text(text)
+    return path
+
+
+def cell_of(manifest: Path, model: str, dataset: str):
+    return next(c for c in cells(load_manifest(manifest)) if c.model.key == model and c.dataset.key == dataset)
+
+
+def write_run(results: Path, cell, metrics: dict | None = None, predictions: list[dict] | None = None,
+              run_id: str | None = None, n: int | None = None, receipt: dict | None = None, state: str = "done",
+              ci: dict | None = None) -> Path:
+    """A run folder with spec.json, status.json, receipt.json and (optionally) scores/predictions."""
+    run = RunDir(results, run_id or cell.run_id)
+    run.create(cell.spec)
+    run.set_status(state)
+    write_json(run.receipt, receipt or {"python": "3.11.7", "torch": "2.13.0", "gpu": "none"})
+    if predictions is not None:
+        write_jsonl(run.predictions, [{"prompt_sha256": "0" * 64, "completion": p["prediction"],
+                                       "prompt_truncated": False, **p} for p in predictions])
+    if metrics is not None:
+        write_json(run.scores, {"run_id": run.run_id, "model": cell.model.key, "dataset": cell.dataset.key,
+                                "task": cell.dataset.task, "scorer": cell.protocol.scoring.scorer.value,
+                                "metrics": metrics, "n": n, "skipped": 0, "invalid": 0, "ci": ci or {},
+                                "selected_checkpoint": None, "select_on": None})
+    return run.path
+
+
+def read_json(path: Path):
+    return json.loads(Path(path).read_text())

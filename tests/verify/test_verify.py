@@ -1,0 +1,163 @@
+"""verify over result folders the tests write: PASS, FAIL, MISSING, tolerances, exit codes, JUnit."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from tests.verify.factory import cell_of, write_manifest, write_run
+
+from bioeval.manifest import load_manifest
+from bioeval.manifest.schema import Tolerance
+from bioeval.verify.tolerance import allowed, rule_for
+from bioeval.verify.verify import verify_manifest
+
+
+@pytest.fixture
+def world(tmp_path):
+    manifest = write_manifest(tmp_path)
+    results = tmp_path / "results"
+    c = lambda m, d: cell_of(manifest, m, d)  # noqa: E731
+    write_run(results, c("tiny", "ee"), {"precision": 0.80, "recall": 0.81, "f1": 0.83}, n=400)
+    write_run(results, c("tiny", "ner"), {"precision": 0.75, "recall": 0.55, "f1": 0.60}, n=5000)
+    write_run(results, c("tiny", "tc"), {"precision": 0.87, "recall": 0.95, "f1": 0.885}, n=400)
+    # big x ner: an older run (other run id), no scores.json, only predictions -> re-scored
+    write_run(results, c("big", "ner"), None, run_id="0ldrun0000000000", predictions=[
+        {"id": "a", "prediction": "[1, 2, 0]", "reference": "[1, 2, 0]"},
+        {"id": "b", "prediction": "[0, 0, 0]", "reference": "[0, 1, 0]"}])
+    write_run(results, c("big", "tc"), None, state="failed")
+    return manifest, results
+
+
+def rows_by(report):
+    return {(r["model"], r["dataset"], r["metric"]): r for r in report["cells"]}
+
+
+def test_verdicts_tolerances_and_notes(world):
+    manifest, results = world
+    report = verify_manifest(load_manifest(manifest), results)
+    r = rows_by(report)
+    assert r["tiny", "ee", "precision"]["verdict"] == "PASS"
+    assert r["tiny", "ee", "recall"]["verdict"] == "PASS"  # |0.01| <= abs 0.02
+    assert r["tiny", "ee", "f1"]["verdict"] == "FAIL"  # |0.03| > abs 0.02
+    assert r["tiny", "ee", "f1"]["delta"] == pytest.approx(0.03)
+    # rel 0.10 for dataset ner: 0.70 +- 0.07, 0.60 +- 0.06
+    assert r["tiny", "ner", "precision"]["tolerance"] == pytest.approx(0.07)
+    assert {r["tiny", "ner", m]["verdict"] for m in ("precision", "recall", "f1")} == {"PASS"}
+    # auto for tc with n from scores.json (400): 1.96 sqrt(f(1-f)/n)
+    prec = r["tiny", "tc", "precision"]
+    assert prec["n"] == 400 and prec["tolerance"] == pytest.approx(1.96 * (0.84 * 0.16 / 400) ** 0.5)
+    assert prec["verdict"] == "PASS" and prec["in_published_ci"] is True and prec["published_ci"] == [0.80, 0.88]
+    assert r["tiny", "tc", "recall"]["verdict"] == "FAIL"  # 0.03 > 1.96 sqrt(.92 .08 / 400) = 0.0266
+    # model+dataset+metric (abs 0.001) beats dataset+metric (abs 0.03) and dataset (auto)
+    f1 = r["tiny", "tc", "f1"]
+    assert f1["tolerance"] == pytest.approx(0.001) and f1["verdict"] == "FAIL"
+    # missing cells: no run at all, and a failed run
+    assert r["big", "ee", "f1"]["verdict"] == "MISSING" and "no run" in r["big", "ee", "f1"]["notes"][0]
+    missing_tc = r["big", "tc", "precision"]
+    assert missing_tc["verdict"] == "MISSING" and "state failed" in " ".join(missing_tc["notes"])
+    # auto without scores: n = test records capped by test_subsample (min(2500, 1000))
+    assert missing_tc["n"] == 1000 and missing_tc["tolerance"] == pytest.approx(1.96 * (0.25 / 1000) ** 0.5)
+    # re-scored from predictions, matched by keys: P 1/1, R 1/2
+    ner = r["big", "ner", "precision"]
+    assert ner["observed"] == 1.0 and r["big", "ner", "recall"]["observed"] == 0.5
+    assert ner["matched_by"] == "keys" and ner["run_id"] == "0ldrun0000000000"
+    assert any("model/dataset keys" in n for n in ner["notes"]) and any("re-scored" in n for n in ner["notes"])
+    assert (ner["verdict"], r["big", "ner", "recall"]["verdict"]) == ("FAIL", "PASS")
+    assert report["summary"] == {"pass": 7, "fail": 5, "missing": 6}
+    assert set(report["cells"][0]) >= {"run_id", "model", "dataset", "task", "metric", "expected", "observed",
+                                       "tolerance", "delta", "verdict", "n"}
+
+
+def test_override_precedence_rules():
+    tol = Tolerance.model_validate({
+        "default": {"kind": "abs", "value": 0.02},
+        "overrides": [
+            {"metric": "f1", "kind": "abs", "value": 0.1},
+            {"dataset": "d", "kind": "abs", "value": 0.2},
+            {"model": "m", "kind": "abs", "value": 0.3},
+            {"dataset": "d", "metric": "f1", "kind": "abs", "value": 0.4},
+            {"model": "m", "metric": "f1", "kind": "abs", "value": 0.5},
+            {"model": "m", "dataset": "d", "kind": "abs", "value": 0.6},
+            {"model": "m", "dataset": "d", "metric": "f1", "kind": "abs", "value": 0.7},
+            {"model": "m", "dataset": "d", "metric": "f1", "kind": "abs", "value": 0.8},  # same fields: later wins
+        ]})
+    v = lambda *k: rule_for(tol, *k).value  # noqa: E731
+    assert v("m", "d", "f1") == 0.8
+    assert v("m", "d", "recall") == 0.6
+    assert v("m", "x", "f1") == 0.5  # model+metric
+    assert v("x", "d", "f1") == 0.4
+    assert v("m", "x", "recall") == 0.3  # one field: model beats dataset beats metric
+    assert v("x", "d", "recall") == 0.2
+    assert v("x", "x", "f1") == 0.1
+    assert v("x", "x", "recall") == 0.02
+
+
+def test_allowed_kinds():
+    from bioeval.manifest.schema import ToleranceRule
+
+    assert allowed(ToleranceRule(kind="abs", value=0.02), 0.5, None) == 0.02
+    assert allowed(ToleranceRule(kind="rel", value=0.1), 0.5, None) == pytest.approx(0.05)
+    auto = ToleranceRule(kind="auto", floor=0.05, z=2)
+    assert allowed(auto, 0.5, 100) == pytest.approx(0.1)  # 2 * sqrt(.25 / 100)
+    assert allowed(auto, 0.5, 10_000) == 0.05  # the floor
+    assert allowed(auto, 0.5, None) == 0.05  # unknown n: only the floor
+
+
+def test_cli_verify_exit_codes_json_and_junit(world, cli, tmp_path):
+    manifest, results = world
+    junit = tmp_path / "out" / "verify.xml"
+    r = cli("verify", str(manifest), "--results", str(results), "--json", "--junit", str(junit))
+    assert r.returncode == 1, r.stderr
+    data = json.loads(r.stdout)
+    assert data["summary"] == {"pass": 7, "fail": 5, "missing": 6} and data["manifest"] == str(manifest)
+    root = ET.parse(junit).getroot()
+    cases = root.findall(".//testcase")
+    assert len(cases) == 18 and root.get("tests") == "18"
+    assert len(root.findall(".//testcase/failure")) == 5 and len(root.findall(".//testcase/skipped")) == 6
+    names = {c.get("name") for c in cases if c.find("failure") is not None}
+    assert "tiny x tc f1" in names and "tiny x ee f1" in names
+    assert {s.get("name").rsplit(".", 1)[1] for s in root.findall("testsuite")} == {"EE", "NER", "TC"}
+    # the rich table, grouped by task
+    r = cli("verify", str(manifest), "--results", str(results))
+    assert r.returncode == 1 and "EE: expected vs observed" in r.stdout and "FAIL" in r.stdout
+    assert "outside tolerance" in r.stderr
+    # only PASS cells: exit 0
+    r = cli("verify", str(manifest), "--results", str(results), "--only", "model=tiny,dataset=ner")
+    assert r.returncode == 0, r.stdout + r.stderr
+    # only MISSING cells: exit 1, unless --allow-missing
+    only = ["--only", "model=big,dataset=ee"]
+    assert cli("verify", str(manifest), "--results", str(results), *only).returncode == 1
+    assert cli("verify", str(manifest), "--results", str(results), *only, "--allow-missing").returncode == 0
+    # a FAIL still fails with --allow-missing
+    assert cli("verify", str(manifest), "--results", str(results), "--allow-missing").returncode == 1
+
+
+def test_cli_verify_default_results_is_workdir(world, cli):
+    manifest, results = world
+    r = cli("--workdir", str(results), "verify", str(manifest), "--json", "--only", "model=tiny,dataset=ner")
+    assert r.returncode == 0 and json.loads(r.stdout)["summary"]["pass"] == 3
+
+
+def test_cli_verify_bad_manifest_is_usage_error(cli, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("paper: {title: x}\nmodels: []\n")
+    r = cli("verify", str(bad), "--results", str(tmp_path))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_cli_verify_warns_on_absent_results_folder(world, cli, tmp_path):
+    manifest, _ = world
+    r = cli("verify", str(manifest), "--results", str(tmp_path / "nowhere"), "--allow-missing")
+    assert r.returncode == 0 and "does not exist" in r.stderr
+
+
+def test_unreadable_scores_fall_back_to_predictions(tmp_path):
+    manifest = write_manifest(tmp_path)
+    cell = cell_of(manifest, "tiny", "ee")
+    run = write_run(tmp_path / "r", cell, None, predictions=[{"id": "1", "prediction": "A", "reference": "A"}])
+    (run / "scores.json").write_text('{"metrics": ')  # a crash mid-write by some other tool
+    rows = rows_by(verify_manifest(load_manifest(manifest), tmp_path / "r"))
+    row = rows["tiny", "ee", "f1"]
+    assert row["observed"] == 1.0 and any("unreadable" in n for n in row["notes"])
