@@ -107,9 +107,16 @@ def run_cell_command(settings, manifest: Path, run_id: str, force: bool) -> None
 @click.command("reproduce", context_settings=RUN_CONTEXT)
 @_common
 @click.option("--no-progress", is_flag=True, help="No progress bars (logs only).")
+@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Where the Markdown report goes (default: <workdir>/reports/<manifest>.md, figures beside it).")
 @click.pass_context
-def reproduce_command(ctx, manifest: Path, only: str | None, runtime: str, no_progress: bool) -> None:
-    """Fetch, run, verify and report MANIFEST: the paper's numbers against ours (exit 1 on a mismatch)."""
+def reproduce_command(ctx, manifest: Path, only: str | None, runtime: str, no_progress: bool,
+                      report_path: Path | None) -> None:
+    """Fetch, run, verify and report MANIFEST: the paper's numbers against ours.
+
+    Exit 0 when every expected value is reproduced within tolerance, 1 when not, 3 when a cell
+    cannot run here (e.g. it needs GPUs this machine lacks: see `plan`, `audit`, `verify --results`).
+    """
     from bioeval.manifest import cells as resolve_cells, load_manifest
 
     settings = ctx.obj
@@ -120,53 +127,61 @@ def reproduce_command(ctx, manifest: Path, only: str | None, runtime: str, no_pr
         from bioeval.runtimes.local import check_gpus, pending
         todo = pending(cells, settings)
         check_gpus(loaded, todo)  # stop before fetching anything on a machine that cannot run it
-        fetch_models(loaded, todo, settings)
+        fetch_inputs(loaded, todo, settings)
     rows = dispatch(loaded, cells, settings, runtime, options)
     _print_rows(rows)
-    verify_and_report(loaded, cells, settings)
+    from bioeval.cli.scoring_cmds import report
+
+    report_path = report_path or Path(settings.workdir) / "reports" / f"{loaded.path.stem}.md"
+    if report_is_current(report_path, manifest, cells, settings):
+        click.echo(f"report {report_path} is up to date.", err=True)
+    else:
+        ctx.invoke(report, manifests=(manifest,), results=None, out=report_path, figures_dir=None, metric="f1")
+    verify_results(loaded, settings, only)
 
 
-def fetch_models(loaded, cells, settings) -> None:
-    """Model snapshots at their pinned revisions for cells that still have to run (data: read at run time)."""
-    from bioeval.manifest.schema import is_local_path
+def report_is_current(report_path: Path, manifest: Path, cells, settings) -> bool:
+    """Newer than the manifest and every cell's scores: rewriting it (matplotlib) would change nothing."""
+    from bioeval.runs import RunDir
 
-    seen = set()
-    for c in cells:
-        if is_local_path(c.model.revision) or c.model.key in seen:
-            continue
-        seen.add(c.model.key)
-        from bioeval.engine.model_fetch import fetch_model
-        fetch_model(c.model, cache_dir=settings.cache_dir)
+    if not report_path.is_file():
+        return False
+    inputs = [Path(manifest)] + [RunDir(settings.workdir, c.run_id).scores for c in cells]
+    if not all(p.is_file() for p in inputs):
+        return False
+    return report_path.stat().st_mtime >= max(p.stat().st_mtime for p in inputs)
 
 
-def verify_and_report(loaded, cells, settings) -> None:
-    """Interim verify + report (swap for bioeval.verify / bioeval.report when they land)."""
-    from rich.console import Console
-    from rich.table import Table
+def fetch_inputs(loaded, cells, settings) -> None:
+    """Data splits and model snapshots of the cells that still have to run (none when all are done)."""
+    if not cells:
+        return
+    from bioeval.data.fetch_all import fetch_all
+    from bioeval.engine.model_fetch import fetch_model_rows
+    from bioeval.errors import DataError
 
-    from bioeval.engine.check import compare
+    keys = ",".join(sorted({f"dataset={c.dataset.key}" for c in cells} | {f"model={c.model.key}" for c in cells}))
+    rows = fetch_all(loaded, settings, keys) + fetch_model_rows(loaded, settings, keys)
+    missing = [r for r in rows if not r["ok"]]
+    if missing:
+        lines = "; ".join(f"{r['dataset']}/{r['split']}: {r['detail'] or r['origin']}" for r in missing)
+        raise DataError(f"{len(missing)} input(s) of {loaded.path} missing or refused: {lines}",
+                        f"See `bioeval fetch {loaded.path}` for details.")
 
-    rows = compare(loaded, cells, settings)
-    table = Table(title="expected vs observed (P / R / F1)")
-    for col in ("cell", "expected", "observed", "tol", "result"):
-        table.add_column(col, no_wrap=True)
-    fmt = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
-    by_cell: dict[str, list[dict]] = {}
-    for r in rows:
-        by_cell.setdefault(f"{r['model']} x {r['dataset']}", []).append(r)
-    for name, rs in by_cell.items():
-        oks = [r["ok"] for r in rs]
-        result = ("no expected values" if all(o is None for o in oks) else
-                  "[red]MISMATCH[/]" if False in oks else "[green]ok[/]")
-        table.add_row(name, " / ".join(fmt(r["expected"]) for r in rs), " / ".join(fmt(r["observed"]) for r in rs),
-                      fmt(max((r["tolerance"] or 0) for r in rs)), result)
-    Console(width=max(100, Console().width)).print(table)
-    bad = [r for r in rows if r["ok"] is False]
-    checked = sum(r["ok"] is not None for r in rows)
-    if bad:
-        raise VerificationFailed(f"{len(bad)} of {checked} expected value(s) not reproduced within tolerance "
-                                 f"(manifest {loaded.path}).", "See the table above; run logs are in the workdir.")
-    click.echo(f"verified: {checked} value(s) within tolerance.")
+
+def verify_results(loaded, settings, only: str | None) -> None:
+    """The paper's values against this workdir's results (bioeval.verify); exit 1 on FAIL or MISSING."""
+    from bioeval.cli.scoring_cmds import _render_verify
+    from bioeval.verify.verify import verify_manifest
+
+    result = verify_manifest(loaded, settings.workdir, only)
+    _render_verify(result)
+    s = result["summary"]
+    if s["fail"] or s["missing"]:
+        raise VerificationFailed(f"{s['fail']} value(s) outside tolerance, {s['missing']} without results "
+                                 f"(of {len(result['cells'])}) for {loaded.path}.",
+                                 "See the table above; each cell's log.txt is in the workdir.")
+    click.echo(f"verified: {s['pass']} value(s) within tolerance.")
 
 
 def _print_rows(rows: list[dict]) -> None:

@@ -29,7 +29,9 @@ from bioeval.engine.train import load_adapter, step_dir, tokenize_train, train
 from bioeval.manifest.load import LoadedManifest
 from bioeval.manifest.resolve import Cell
 from bioeval.runs import RunDir, read_json, write_json, write_jsonl
-from bioeval.scoring import Prediction, get_scorer, score
+from bioeval.data import subsample
+from bioeval.scoring import Prediction, score, scorer_for
+from bioeval.scoring.files import score_with_ci
 
 
 def cpu_threads() -> int:
@@ -50,25 +52,6 @@ def seed_everything(seed: int) -> None:
         pass
 
 
-def make_scorer(cell: Cell):
-    """The protocol's scorer with the options it takes (labels for NER, phrases for zero-shot)."""
-    s = cell.protocol.scoring
-    options = {"labels": list(cell.dataset.labels) if cell.dataset.labels else None,
-               "positive_phrases": s.positive_phrases.value or None,
-               "negative_phrases": s.negative_phrases.value or None}
-    options = {k: v for k, v in options.items() if v}
-    try:
-        return get_scorer(s.scorer.value, **options)
-    except TypeError:  # a scorer without options (zhan2024-set-f1)
-        return get_scorer(s.scorer.value)
-
-
-def subsample(instances: list[Instance], n: int | None, seed: int) -> tuple[list[Instance], list[int] | None]:
-    """Seeded test subsample (the authors sampled 1,000 without a seed); indices kept in input order."""
-    if not n or len(instances) <= n:
-        return instances, None
-    idx = sorted(random.Random(seed).sample(range(len(instances)), n))
-    return [instances[i] for i in idx], idx
 
 
 def run_cell(loaded: LoadedManifest, cell: Cell, settings, *, force: bool = False, show_progress: bool = True) -> dict:
@@ -130,7 +113,7 @@ def _run(loaded: LoadedManifest, cell: Cell, settings, rd: RunDir, log, show_pro
         data[split], pins[split] = load_split(loaded, cell.dataset, split, settings)
     sub_seed = p.evaluation.subsample_seed.value if p.evaluation.subsample_seed.value is not None else seed
     test, test_idx = subsample(data["test"], p.evaluation.test_subsample.value, sub_seed)
-    if test_idx is not None:
+    if len(test) < len(data["test"]):  # the authors sampled 1,000 without a seed; ours is seeded and saved
         write_json(rd.path / "test_subsample.json", {"seed": sub_seed, "n": len(test_idx), "indices": test_idx})
     timings["data"] = time.perf_counter() - t0
 
@@ -143,7 +126,7 @@ def _run(loaded: LoadedManifest, cell: Cell, settings, rd: RunDir, log, show_pro
         from bioeval.errors import ManifestError, Problem
         raise ManifestError([Problem(str(loaded.path), None, None, "protocol.decoding.max_new_tokens",
                                      f"no entry for task type {task_type}.")])
-    scorer = make_scorer(cell)
+    scorer = scorer_for(p, cell.dataset)
     _, decoding_record = gen.generation_config(model, tokenizer, p.decoding, max_new)
 
     def encode(instances: list[Instance]):
@@ -189,7 +172,9 @@ def _run(loaded: LoadedManifest, cell: Cell, settings, rd: RunDir, log, show_pro
          "prediction": o.completion.split("\n", 1)[0].strip(), "reference": pr.reference,
          "prompt_truncated": e.truncated}
         for pr, o, e in zip(preds, outs, test_encoded)])
-    result = score(scorer, preds)
+    sc = p.scoring
+    result = score_with_ci(scorer, preds, resamples=sc.bootstrap_resamples.value, level=sc.ci_level.value,
+                           seed=sc.bootstrap_seed.value)
     scores = {"run_id": cell.run_id, "model": cell.model.key, "dataset": cell.dataset.key, "task": task_type,
               "scorer": p.scoring.scorer.value, "metrics": result.metrics(), "n": result.n,
               "skipped": result.skipped, "invalid": result.invalid, "ci": result.ci,

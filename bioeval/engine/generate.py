@@ -56,11 +56,20 @@ def generation_config(model, tokenizer, spec: DecodingSpec, max_new_tokens: int)
 class StopAtNewline:
     """Marks a row finished once it emits a token whose text holds a newline (the scorer reads line 1)."""
 
+    _cache: dict[int, torch.Tensor] = {}
+
     def __init__(self, tokenizer, prompt_len: int):
-        vocab = range(len(tokenizer))
-        newline_ids = [i for i in vocab if "\n" in tokenizer.decode([i])]
-        self.newline = torch.tensor(newline_ids, dtype=torch.long)
+        self.newline = self.newline_ids(tokenizer)
         self.prompt_len = prompt_len
+
+    @classmethod
+    def newline_ids(cls, tokenizer) -> torch.Tensor:
+        """Ids of every token whose text holds a newline (decoded once per tokenizer: 150k tokens take seconds)."""
+        key = id(tokenizer)
+        if key not in cls._cache:
+            ids = [i for i in range(len(tokenizer)) if "\n" in tokenizer.decode([i])]
+            cls._cache[key] = torch.tensor(ids, dtype=torch.long)
+        return cls._cache[key]
 
     def __call__(self, input_ids, scores, **kwargs):
         last = input_ids[:, -1]

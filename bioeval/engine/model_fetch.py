@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bioeval.errors import ModelError
+from bioeval.errors import BioevalError, ModelError
 from bioeval.manifest.schema import Model, is_local_path
 
 WEIGHT_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "tokenizer*"]
@@ -48,3 +48,30 @@ def fetch_model(model: Model, settings=None, cache_dir: Path | None = None) -> P
                          "unreachable (offline, or HF_HUB_OFFLINE=1).",
                          "Connect to the internet or fill the cache (`bioeval fetch`) on a machine that can.") from None
     return Path(path)
+
+
+def fetch_model_rows(loaded, settings, only: str | None = None) -> list[dict]:
+    """Every selected model's snapshot, as rows like the data stage's fetch rows (local models: checked)."""
+    from bioeval.manifest import cells
+
+    rows, seen = [], set()
+    for c in cells(loaded, only):
+        m = c.model
+        if m.key in seen:
+            continue
+        seen.add(m.key)
+        row = {"dataset": m.key, "split": "model", "origin": "unavailable", "sha256": None, "sha256_ok": None,
+               "records": None, "expected": None, "ok": False, "detail": ""}
+        try:
+            if is_local_path(m.revision):
+                path = (loaded.base_dir / m.revision).expanduser().resolve()
+                ok = (path / "config.json").is_file()
+                row.update(origin="local", ok=ok, path=str(path),
+                           detail="" if ok else f"{path} holds no config.json (models[{m.key}].revision)")
+            else:
+                path = fetch_model(m, settings)
+                row.update(origin="hub", ok=True, path=str(path), detail=f"{m.repo}@{m.revision[:12]}")
+        except BioevalError as exc:
+            row["detail"] = str(exc)
+        rows.append(row)
+    return rows
