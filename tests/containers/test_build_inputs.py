@@ -150,3 +150,21 @@ def test_rebuilt_wheel_of_unchanged_tree_hashes_the_same(tmp_path):
         names = set(z.namelist())
     assert {"bioeval/runtimes/docker.py", "bioeval/containers/build.py", "bioeval/cli/__init__.py"} <= names
     assert not any("__pycache__" in n for n in names)
+
+
+def test_locks_cover_every_runtime_dependency():
+    """A dependency added to pyproject.toml without recompiling the locks would fail `pip check` in the build."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    for lock_name in ("requirements-cpu.lock", "requirements-gpu.lock"):
+        lock = (REPO / "containers" / lock_name).read_text()
+        pinned = {canonicalize_name(n): v for n, v in re.findall(r"^([A-Za-z0-9._-]+)==(\S+) \\$", lock, flags=re.M)}
+        for dep in deps:
+            req = Requirement(dep)
+            name = canonicalize_name(req.name)
+            assert name in pinned, f"{req.name} missing from {lock_name}: recompile (docs/containers.md)"
+            assert req.specifier.contains(pinned[name], prereleases=True), f"{lock_name}: {name}=={pinned[name]} vs {req}"
