@@ -72,7 +72,10 @@ base_how="reused image"
 if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
     mkdir -p "$CACHE"
     if [[ ! -s "$BASE_TAR" ]]; then
-        command -v debootstrap >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y debootstrap >/dev/null
+        if ! command -v debootstrap >/dev/null 2>&1; then
+            DEBIAN_FRONTEND=noninteractive apt-get install -y debootstrap >/dev/null 2>&1 \
+                || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y debootstrap >/dev/null; }
+        fi
         log "debootstrap bookworm (minbase + python3) -> $BASE_TAR"
         root="$WORK/rootfs"
         debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates \
