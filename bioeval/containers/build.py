@@ -165,8 +165,9 @@ def docker_client():
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return text[:200]
+    """The daemon's own explanation where there is one (not the request URL), first line, capped."""
+    text = str(getattr(exc, "explanation", None) or exc)
+    return (text.splitlines()[0] if text else type(exc).__name__)[:300]
 
 
 # ----------------------------------------------------------------------------- planning
