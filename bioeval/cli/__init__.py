@@ -41,9 +41,9 @@ def main(ctx: click.Context, workdir: Path, data_mirror: Path | None) -> None:
 
 
 def _register() -> None:
-    from bioeval.cli import data_cmds, manifest_cmds, run_cmds, scoring_cmds, container_cmds
+    from bioeval.cli import data_cmds, manifest_cmds, run_cmds, scoring_cmds, container_cmds, slurm_cmds
 
-    for module in (manifest_cmds, data_cmds, scoring_cmds, run_cmds, container_cmds):
+    for module in (manifest_cmds, data_cmds, scoring_cmds, run_cmds, container_cmds, slurm_cmds):
         for command in module.COMMANDS:
             main.add_command(command)
 

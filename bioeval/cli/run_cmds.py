@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from bioeval.cli.slurm_cmds import RUN_EPILOG
 from bioeval.errors import UsageError, VerificationFailed
 
 RUNTIMES = ("local", "docker", "slurm")
@@ -71,7 +72,7 @@ def _common(f):
     return f
 
 
-@click.command("run", context_settings=RUN_CONTEXT)
+@click.command("run", context_settings=RUN_CONTEXT, epilog=RUN_EPILOG)
 @_common
 @click.option("--force", is_flag=True, help="Rerun cells even when they are finished (drops their checkpoints).")
 @click.option("--no-progress", is_flag=True, help="No progress bars (logs only).")
@@ -104,7 +105,7 @@ def run_cell_command(settings, manifest: Path, run_id: str, force: bool) -> None
     dispatch(loaded, match, settings, "local", {"force": force, "progress": False})
 
 
-@click.command("reproduce", context_settings=RUN_CONTEXT)
+@click.command("reproduce", context_settings=RUN_CONTEXT, epilog=RUN_EPILOG)
 @_common
 @click.option("--no-progress", is_flag=True, help="No progress bars (logs only).")
 @click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False), default=None,

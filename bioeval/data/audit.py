@@ -8,7 +8,6 @@ baselines scored with the manifest's own scorer; then the published-table checks
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections import Counter
 
@@ -16,6 +15,7 @@ from bioeval.data.sources import describe
 from bioeval.data.splits import count_problem, fetch_split, instances_of
 from bioeval.data.table_audit import audit_table
 from bioeval.errors import BioevalError, ChecksumMismatch
+from bioeval.scoring import scorer_for
 
 TOP_CONSTANTS = 20
 TAG_LIST = re.compile(r"^\[(\d+(, \d+)*)?\]$")
@@ -29,25 +29,6 @@ def scoring_spec(loaded, dataset):
     if not dataset.protocol:
         return loaded.manifest.protocol.scoring
     return Protocol.model_validate(merge_protocol(loaded.raw["protocol"], dataset.protocol)).scoring
-
-
-def scorer_for(spec, dataset):
-    from bioeval.scoring import get_scorer
-    from bioeval.scoring.registry import SCORERS
-
-    options = {"labels": list(dataset.labels) if dataset.labels else None,
-               "positive_phrases": list(spec.positive_phrases.value),
-               "negative_phrases": list(spec.negative_phrases.value)}
-    if "positive_label" in (dataset.format_options or {}):
-        options["positive_label"] = str(dataset.format_options["positive_label"])
-    name = spec.scorer.value
-    if name in SCORERS:  # pass only the options this scorer's factory takes
-        import importlib
-        module, _, attr = SCORERS[name].partition(":")
-        params = inspect.signature(getattr(importlib.import_module(module), attr)).parameters
-        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            options = {k: v for k, v in options.items() if k in params}
-    return get_scorer(name, **options)
 
 
 def answer_for(spec, dataset):

@@ -10,7 +10,7 @@ from bioeval.errors import UsageError
 from bioeval.scoring.base import Scorer
 
 if TYPE_CHECKING:
-    from bioeval.manifest.schema import Dataset, Protocol
+    from bioeval.manifest.schema import Dataset, Protocol, ScoringSpec
 
 # name -> "module:factory"; factories take keyword options (labels, phrases) and ignore none
 SCORERS: dict[str, str] = {
@@ -30,10 +30,11 @@ def get_scorer(name: str, **options) -> Scorer:
     return factory(**options)
 
 
-def scorer_for(protocol: "Protocol", dataset: "Dataset") -> Scorer:
-    """The scorer a cell uses, with its options from the protocol and the dataset."""
-    return get_scorer(protocol.scoring.scorer.value, **options_for(
-        protocol.scoring.positive_phrases.value, protocol.scoring.negative_phrases.value, dataset.labels))
+def scorer_for(protocol: "Protocol | ScoringSpec", dataset: "Dataset") -> Scorer:
+    """The scorer a cell uses, with its options from the protocol (or its scoring section) and the dataset."""
+    scoring = getattr(protocol, "scoring", protocol)
+    return get_scorer(scoring.scorer.value, **options_for(
+        scoring.positive_phrases.value, scoring.negative_phrases.value, dataset.labels))
 
 
 def scorer_from_spec(spec: dict, name: str | None = None) -> Scorer:
