@@ -13,26 +13,16 @@ from bioeval.errors import EXIT_OK, EXIT_RUNTIME, EXIT_VERIFY_FAILED
 MANIFEST = click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 
 
-def fetch_models(loaded, settings, only: str | None) -> list[dict]:
-    """Model snapshots for `bioeval fetch` (rows like the data rows). The engine stage wires this.
-
-    Returns [] until ``bioeval.engine.fetch.fetch_models(loaded, settings, only) -> list[dict]``
-    exists; each dict: {"dataset": <model key>, "split": "model", "origin", "sha256", "records", "ok", "detail"}.
-    """
-    try:
-        from bioeval.engine.fetch import fetch_models as engine_fetch_models  # type: ignore
-    except ImportError:
-        return []
-    return engine_fetch_models(loaded, settings, only)
-
-
 @click.command()
 @MANIFEST
 @click.option("--only", default=None, help="Restrict to some datasets: dataset=KEY[,dataset=KEY] (model= and task= too).")
+@click.option("--data-only", is_flag=True, help="Fetch the data splits but not the model snapshots.")
 @click.pass_obj
-def fetch(settings, manifest: Path, only: str | None) -> None:
-    """Fetch every data file a manifest needs (cache, mirror, url, hf or local), sha256-checked.
+def fetch(settings, manifest: Path, only: str | None, data_only: bool) -> None:
+    """Fetch every data file and model snapshot a manifest needs, pinned and checked.
 
+    Data: cache, mirror, url, hf or local, sha256-checked. Models: Hugging Face snapshots at
+    their pinned revisions (HF_TOKEN for gated repos), or the shipped local folder.
     Prints what came from where; exits 3 when a required file is missing or refused.
     """
     from bioeval.cli.render import console
@@ -40,7 +30,11 @@ def fetch(settings, manifest: Path, only: str | None) -> None:
     from bioeval.manifest import load_manifest
 
     loaded = load_manifest(manifest)
-    rows = fetch_all(loaded, settings, only) + fetch_models(loaded, settings, only)
+    rows = fetch_all(loaded, settings, only)
+    if not data_only:
+        from bioeval.engine.model_fetch import fetch_model_rows  # huggingface_hub only, no torch
+
+        rows += fetch_model_rows(loaded, settings, only)
     render_fetch(rows, console())
     missing = [r for r in rows if not r["ok"]]
     if missing:

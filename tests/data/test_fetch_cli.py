@@ -23,17 +23,17 @@ def phee(url: str, sha: str | None = PHEE_SHA) -> str:
 
 def test_fetch_table_and_cache_reuse(cli, hub, tmp_path):
     path = write_manifest(tmp_path, phee(f"{hub.url}/files/EE_phee_test.json"))
-    first = cli("fetch", str(path), env=FAST)
+    first = cli("fetch", "--data-only", str(path), env=FAST)
     assert first.returncode == 0, first.stderr
     assert "url" in first.stdout and "ok" in first.stdout and "968" in first.stdout
-    second = cli("fetch", str(path), env=FAST)
+    second = cli("fetch", "--data-only", str(path), env=FAST)
     assert second.returncode == 0 and "cache" in second.stdout
     assert hub.count("/files/EE_phee_test.json") == 1
 
 
 def test_fetch_refuses_a_corrupted_download_with_exit_3(cli, hub, tmp_path):
     path = write_manifest(tmp_path, phee(f"{hub.url}/bad/EE_phee_test.json"))
-    r = cli("fetch", str(path), env=FAST)
+    r = cli("fetch", "--data-only", str(path), env=FAST)
     assert r.returncode == 3
     assert "refused" in r.stdout and "sha256 mismatch" in r.stdout and PHEE_SHA in r.stdout.replace("\n", "")
     assert "Traceback" not in r.stderr
@@ -41,7 +41,7 @@ def test_fetch_refuses_a_corrupted_download_with_exit_3(cli, hub, tmp_path):
 
 def test_fetch_reports_missing_files_as_unavailable_exit_3(cli, hub, tmp_path, mirror):
     path = write_manifest(tmp_path, phee(f"{hub.url}/files/does-not-exist.json"))
-    r = cli("--data-mirror", str(mirror), "fetch", str(path), env=FAST)
+    r = cli("--data-mirror", str(mirror), "fetch", "--data-only", str(path), env=FAST)
     assert r.returncode == 3 and "unavailable" in r.stdout and "HTTP 404" in r.stdout.replace("\n", "")
     assert "Traceback" not in r.stderr
 
@@ -54,7 +54,7 @@ def test_fetch_only_unknown_dataset_is_a_usage_error(cli, tmp_path):
 
 def test_fetch_offline_from_mirror_only(cli, mirror, tmp_path):
     path = write_manifest(tmp_path, phee("https://raw.githubusercontent.invalid/x/EE_phee_test.json"))
-    r = cli("--data-mirror", str(mirror), "fetch", str(path), env=FAST)
+    r = cli("--data-mirror", str(mirror), "fetch", "--data-only", str(path), env=FAST)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "mirror" in r.stdout
 
@@ -73,16 +73,23 @@ def test_fetch_hf_source_through_huggingface_hub(cli, hub, tmp_path, mirror):
               records: 100
         """)
     env = {"HF_ENDPOINT": hub.url, "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_TELEMETRY": "1", **FAST}
-    r = cli("fetch", str(path), env=env)
+    r = cli("fetch", "--data-only", str(path), env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     assert " hf " in r.stdout and "ok" in r.stdout
     assert hub.count("/datasets/org/biored/resolve/" + commit + "/RE_BioRED_test.json", "GET") == 1
     wrong = path.with_name("wrong.yaml")
     wrong.write_text(path.read_text().replace("filename: RE_BioRED_test.json", "filename: nope.json"))
-    missing = cli("fetch", str(wrong), env=env)
+    missing = cli("fetch", "--data-only", str(wrong), env=env)
     assert missing.returncode == 3 and "EntryNotFoundError" in missing.stdout and "Traceback" not in missing.stderr
     # HF_HUB_OFFLINE=1 then serves it from the HF cache (HF_HOME) without the server
     before = len(hub.requests)
     off = cli("fetch", str(path), env={**env, "HF_HUB_OFFLINE": "1"})
     assert off.returncode == 0, off.stdout + off.stderr
     assert len(hub.requests) == before
+
+
+def test_fetch_includes_the_shipped_model(cli):
+    r = cli("fetch", "manifests/smoke.yaml")
+    assert r.returncode == 0, r.stdout + r.stderr
+    line = next(x for x in r.stdout.splitlines() if "tiny-llama" in x)
+    assert "model" in line and "local" in line
