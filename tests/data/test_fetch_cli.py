@@ -83,7 +83,7 @@ def test_fetch_hf_source_through_huggingface_hub(cli, hub, tmp_path, mirror):
     assert missing.returncode == 3 and "EntryNotFoundError" in missing.stdout and "Traceback" not in missing.stderr
     # HF_HUB_OFFLINE=1 then serves it from the HF cache (HF_HOME) without the server
     before = len(hub.requests)
-    off = cli("fetch", str(path), env={**env, "HF_HUB_OFFLINE": "1"})
+    off = cli("fetch", "--data-only", str(path), env={**env, "HF_HUB_OFFLINE": "1"})
     assert off.returncode == 0, off.stdout + off.stderr
     assert len(hub.requests) == before
 
