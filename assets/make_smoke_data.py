@@ -97,7 +97,7 @@ def main() -> None:
         rng = random.Random(f"{SEED}-{task}")
         for split, n in SIZES.items():
             rows = [make(rng) for _ in range(n)]
-            path = OUT / f"{task}_smoke_{split}.json"
+            path = OUT / f"smoke_{task}_{split}.json"
             path.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
             print(f"{path.relative_to(OUT.parent.parent)}: {n} records")
 

@@ -39,8 +39,8 @@ def baselines(data_dir: Path = REPO / "assets" / "smoke-data") -> dict[str, dict
     scorer = get_scorer("zhan2024-set-f1")
     out = {}
     for task in ("EE", "RE", "NER", "TC"):
-        train = json.loads((data_dir / f"{task}_smoke_train.json").read_text())
-        test = json.loads((data_dir / f"{task}_smoke_test.json").read_text())
+        train = json.loads((data_dir / f"smoke_{task}_train.json").read_text())
+        test = json.loads((data_dir / f"smoke_{task}_test.json").read_text())
         answer, f1 = best_constant(train, test, scorer)
         row = {"best_constant": answer, "best_constant_f1": f1}
         if task == "NER":

@@ -55,7 +55,7 @@ def test_zero_shot_cell_runs_without_training(tmp_path):
     rd = RunDir(settings.workdir, cell.run_id)
     assert not (rd.checkpoints).exists()  # nothing trained
     preds = read_jsonl(rd.predictions)
-    test = json.loads((SMOKE.parents[1] / "assets" / "smoke-data" / "TC_smoke_test.json").read_text())
+    test = json.loads((SMOKE.parents[1] / "assets" / "smoke-data" / "smoke_TC_test.json").read_text())
     first = ("<|system|>Answer with related or not-related.\n<|user|>Is this sentence ADE-related? "
              f"{test[0]['inputsentence']}\n<|assistant|>")
     assert preds[0]["prompt_sha256"] == sha256_text(first)  # the chat-templated prompt was used
