@@ -27,6 +27,8 @@ def library_versions() -> dict[str, str | None]:
 
 
 def git_sha() -> str | None:
+    if os.environ.get("BIOEVAL_GIT_SHA"):  # inside a container there is no .git: the build passes it
+        return os.environ["BIOEVAL_GIT_SHA"]
     root = Path(bioeval.__file__).resolve().parent.parent
     try:
         res = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
