@@ -99,6 +99,7 @@ class NerEntityF1:
         outside = [str(i) for i, label in enumerate(self.labels) if label == "O"]
         self._non_o = re.compile(f"[^{outside[0]}]+" if outside else ".+")  # O -> O never starts/ends a chunk
         self._by_digits: dict[str, list[Entity]] = {}
+        self._chunk_re = self._bio_regex() if self._digits_ok else None
         self._cache: dict[tuple[int, ...], list[Entity]] = {}
 
     def _entities(self, ids: list[int]) -> list[Entity] | None:
@@ -146,9 +147,33 @@ class NerEntityF1:
                 self._by_digits[digits] = hit
         return hit
 
+    def _bio_regex(self) -> "re.Pattern | None":
+        """For plain BIO label maps, seqeval's chunks are the matches of ``B I* | I+`` per type,
+        so one regex (run in C) decodes a digit string. None for BIOES/other schemes."""
+        by_type: dict[str, dict[str, str]] = {}
+        for i, label in enumerate(self.labels):
+            if label == "O":
+                continue
+            prefix, type_ = _split(label)
+            if prefix not in ("B", "I") or (len(label) > 1 and label[1] != "-"):
+                return None
+            by_type.setdefault(type_, {})[prefix] = str(i)
+        if not by_type:
+            return None
+        self._group_types = {f"t{n}": t for n, t in enumerate(by_type)}
+        parts = []
+        for n, ids in enumerate(by_type.values()):
+            b, i = ids.get("B"), ids.get("I")
+            alts = ([f"{b}{i}*" if i else b] if b else []) + ([f"{i}+"] if i else [])
+            parts.append(f"(?P<t{n}>{'|'.join(alts)})")
+        return re.compile("|".join(parts))
+
     def _decode_runs(self, digits: str) -> list[Entity]:
-        """_decode() over the runs of non-O tags only: the tokens around a run are O, and O
-        behaves exactly as the outside sentinel."""
+        """_decode() over a digit string: by regex for BIO maps, else over the runs of non-O
+        tags (the tokens around a run are O, and O behaves exactly as the outside sentinel)."""
+        if self._chunk_re is not None:
+            types = self._group_types
+            return [(types[m.lastgroup], m.start(), m.end() - 1) for m in self._chunk_re.finditer(digits)]
         table, width, types = self._table, self._width, self._types
         outside = width - 1
         chunks: list[Entity] = []
