@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: install smoke test test-fast bench clean
+.PHONY: install smoke test test-fast bench results clean
 
 $(BIN)/bioeval: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ test: install
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# RESULTS.md says only what ran here: the smoke reproduction, the audit of the paper's data
+# (from the lab's files in ../shared) and the papers' numbers marked as not reproduced.
+results: smoke
+	$(BIN)/bioeval --data-mirror ../shared/data/zhan2024 report manifests/smoke.yaml \
+	    manifests/deepseek_bionlp.yaml manifests/guo_sarker_classification.yaml \
+	    --results bioeval-runs --out RESULTS.md --figures docs/figures/results
 
 bench: install
 	$(BIN)/python bench/bench_cli.py
