@@ -31,16 +31,20 @@ def _order(values) -> list:
     return list(dict.fromkeys(values))
 
 
+def _grid(verification: dict, metric: str) -> tuple[list[dict], list[str], list[str], dict[str, str]]:
+    """The rows of one metric, datasets and models in manifest order, model display names."""
+    rows = _rows(verification, metric)
+    return (rows, _order(r["dataset"] for r in rows), _order(r["model"] for r in rows),
+            {r["model"]: r["paper_model"] for r in rows})
+
+
 def bars_figure(verification: dict, path: Path, metric: str = "f1", title: str = "") -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = _rows(verification, metric)
-    datasets = _order(r["dataset"] for r in rows)
-    models = _order(r["model"] for r in rows)
-    names = {r["model"]: r["paper_model"] for r in rows}
+    rows, datasets, models, names = _grid(verification, metric)
     dnames = {r["dataset"]: f"{r['paper_dataset']} ({r['task']})" for r in rows}
     ncols = min(3, len(datasets)) or 1
     nrows = math.ceil(len(datasets) / ncols) or 1
@@ -105,10 +109,7 @@ def delta_heatmap(verification: dict, path: Path, metric: str = "f1", title: str
     import matplotlib.pyplot as plt
     import numpy as np
 
-    rows = _rows(verification, metric)
-    datasets = _order(r["dataset"] for r in rows)
-    models = _order(r["model"] for r in rows)
-    names = {r["model"]: r["paper_model"] for r in rows}
+    rows, datasets, models, names = _grid(verification, metric)
     dnames = {r["dataset"]: r["paper_dataset"] for r in rows}
     grid = np.full((len(models), len(datasets)), np.nan)
     verdict = {}

@@ -96,8 +96,6 @@ class NerEntityF1:
         # Fast path for the files' usual form "[0, 1, 2]" with single-digit ids: the ids as the
         # bytes of a digit string, cached by that string (gold sequences recur across runs).
         self._digits_ok = len(self.labels) <= 10
-        outside = [str(i) for i, label in enumerate(self.labels) if label == "O"]
-        self._non_o = re.compile(f"[^{outside[0]}]+" if outside else ".+")  # O -> O never starts/ends a chunk
         self._by_digits: dict[str, list[Entity]] = {}
         self._chunk_re = self._bio_regex() if self._digits_ok else None
         self._cache: dict[tuple[int, ...], list[Entity]] = {}
@@ -113,7 +111,7 @@ class NerEntityF1:
                 self._cache[key] = hit
         return hit
 
-    def _decode(self, ids: list[int]) -> list[Entity]:
+    def _decode(self, ids) -> list[Entity]:
         """entities() over tag ids via the transition table (same result, ~5x faster)."""
         table, width, types = self._table, self._width, self._types
         outside = width - 1
@@ -169,28 +167,11 @@ class NerEntityF1:
         return re.compile("|".join(parts))
 
     def _decode_runs(self, digits: str) -> list[Entity]:
-        """_decode() over a digit string: by regex for BIO maps, else over the runs of non-O
-        tags (the tokens around a run are O, and O behaves exactly as the outside sentinel)."""
+        """_decode() over a digit string; for BIO maps one regex (run in C) does it."""
         if self._chunk_re is not None:
             types = self._group_types
             return [(types[m.lastgroup], m.start(), m.end() - 1) for m in self._chunk_re.finditer(digits)]
-        table, width, types = self._table, self._width, self._types
-        outside = width - 1
-        chunks: list[Entity] = []
-        for run in self._non_o.finditer(digits):
-            prev, begin = outside, 0
-            i = run.start()
-            for cur in run.group().encode().translate(_DIGIT_TO_ID):
-                end, start = table[prev * width + cur]
-                if end:
-                    chunks.append((types[prev], begin, i - 1))
-                if start:
-                    begin = i
-                prev = cur
-                i += 1
-            if table[prev * width + outside][0]:
-                chunks.append((types[prev], begin, i - 1))
-        return chunks
+        return self._decode(digits.encode().translate(_DIGIT_TO_ID))
 
     def counts(self, pred: Prediction) -> Counts | None:
         if pred.prompt_truncated:
