@@ -28,7 +28,7 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -eq 5 ] && echo "no tests collected" || exit $$rc; }
 
 test-fast: install
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow and not docker and not slurm" $(PYTEST_ARGS)
 
 # RESULTS.md says only what ran here: the smoke reproduction, the audit of the paper's data
 # (from the lab's files in ../shared) and the papers' numbers marked as not reproduced.

@@ -14,7 +14,6 @@ import random
 import shutil
 import time
 from contextlib import nullcontext
-from pathlib import Path
 
 import torch
 

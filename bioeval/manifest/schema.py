@@ -365,8 +365,5 @@ class Manifest(Strict):
             raise ValueError("list at least one entry")
         return v
 
-    def model_by_key(self, key: str) -> Model:
-        return next(m for m in self.models if m.key == key)
-
     def dataset_by_key(self, key: str) -> Dataset:
         return next(d for d in self.datasets if d.key == key)

@@ -6,7 +6,7 @@ from collections import Counter
 
 from bioeval.manifest.load import LoadedManifest
 from bioeval.manifest.resolve import Cell, cells, protocol_ledger
-from bioeval.manifest.schema import Prov, Protocol
+from bioeval.manifest.schema import Prov
 
 
 def plan_json(loaded: LoadedManifest, cell_list: list[Cell]) -> dict:
@@ -80,6 +80,3 @@ def summary(loaded: LoadedManifest) -> dict:
         "warnings": [str(w) for w in loaded.warnings],
     }
 
-
-def unlabelled_fields(protocol: Protocol) -> list[str]:
-    return [row["field"] for row in protocol_ledger(protocol) if row["source"] == "unstated"]

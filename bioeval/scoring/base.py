@@ -9,7 +9,7 @@ work the same for every scorer, and over arrays (fast for a million predictions)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, NamedTuple, Protocol
+from typing import Iterable, NamedTuple, Protocol
 
 
 class Prediction(NamedTuple):
@@ -130,5 +130,3 @@ def instance_counts(scorer: Scorer, predictions: Iterable[Prediction]) -> Instan
         rows.append(k)
     return InstanceCounts(ids, rows, skipped)
 
-
-ScorerFactory = Callable[..., Scorer]

@@ -15,7 +15,7 @@ import pytest
 
 from bioeval.errors import BioevalError, UsageError
 from bioeval.manifest import cells, load_manifest
-from bioeval.runs import RunDir, read_json
+from bioeval.runs import RunDir
 from bioeval.runtimes import slurm_client as client
 from bioeval.runtimes.slurm import run_cells
 from bioeval.runtimes.slurm_script import GridRow, Group, Request, split_arrays
