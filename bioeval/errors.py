@@ -94,3 +94,7 @@ class EnvironmentProblem(BioevalError):
 
 class VerificationFailed(BioevalError):
     exit_code = EXIT_VERIFY_FAILED
+
+
+class NothingToCompare(UsageError):
+    """A comparison or check where no cell could be paired or found: never a silent pass."""

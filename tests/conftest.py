@@ -44,3 +44,24 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture
+def bioeval_cli(capsys):
+    """`bioeval ARGS` in this process (as the console entry point: exit codes, one-paragraph errors).
+
+    Returns (exit code, stdout, stderr); faster than a subprocess where imports are not under test."""
+    from bioeval.cli import run
+
+    def call(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            run(list(map(str, args)))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 0
+        else:
+            code = 0
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return call

@@ -40,11 +40,15 @@ def main(ctx: click.Context, workdir: Path, data_mirror: Path | None) -> None:
     ctx.obj = Settings(workdir=workdir, data_mirror=data_mirror)
 
 
-def _register() -> None:
-    from bioeval.cli import data_cmds, manifest_cmds, run_cmds, scoring_cmds, container_cmds, slurm_cmds
+COMMAND_MODULES = ("validate", "plan", "schema", "lock", "fetch", "audit", "run", "reproduce", "score", "show",
+                   "verify", "compare", "report", "build", "status")
 
-    for module in (manifest_cmds, data_cmds, scoring_cmds, run_cmds, container_cmds, slurm_cmds):
-        for command in module.COMMANDS:
+
+def _register() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:  # one module per command: bioeval/cli/commands/<command>.py
+        for command in importlib.import_module(f"bioeval.cli.commands.{name}").COMMANDS:
             main.add_command(command)
 
 

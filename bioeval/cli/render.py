@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-
-@functools.cache
-def console(stderr: bool = False) -> Console:
-    # pipes and CI logs get a wide console so file:line:field lines are not wrapped
-    probe = Console(stderr=stderr)
-    return Console(stderr=stderr, highlight=False, width=None if probe.is_terminal else 160)
+from bioeval.console import console
 
 
 def fmt(value, digits: int = 4) -> str:
@@ -42,6 +34,27 @@ def render_summary(s: dict) -> None:
                 "`bioeval lock` fills them where the files are reachable.")
 
 
+def plain(value) -> str:
+    """A protocol value in full: floats without rounding (2e-05, not 0.0000), strings with visible newlines."""
+    import json
+
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, float):
+        return format(value, ".6g")
+    if isinstance(value, (str, list, dict, tuple)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def ledger_note(row: dict) -> str:
+    """The note, plus every alternative value another source gives."""
+    parts = [row["note"]] if row.get("note") else []
+    for alt in row.get("alternatives") or []:
+        parts.append(f"alternative: {plain(alt['value'])} ({alt['source']}{': ' + alt['note'] if alt.get('note') else ''})")
+    return "; ".join(parts)
+
+
 def render_plan(data: dict) -> None:
     c = console()
     t = Table(title=f"{data['paper']['title']}: {len(data['runs'])} cells", title_justify="left")
@@ -49,8 +62,10 @@ def render_plan(data: dict) -> None:
         t.add_column(col, justify="right" if col in ("GPUs", "P", "R", "F1") else "left")
     for r in data["runs"]:
         e = r["expected"]
-        model = r["model"] + ("" if r["verified"] else " [dim](unverified)[/dim]")
-        t.add_row(r["run_id"], model, r["dataset"], r["task"], r["mode"], str(r["gpus"]),
+        model = escape(r["model"]) + ("" if r["verified"] else " [dim](unverified)[/dim]")
+        if r.get("added"):
+            model += " [cyan](added: new)[/cyan]"
+        t.add_row(r["run_id"], model, escape(r["dataset"]), r["task"], r["mode"], str(r["gpus"]),
                   fmt(e.get("precision")), fmt(e.get("recall")), fmt(e.get("f1")))
     c.print(t)
     p = Table(title="Protocol (value and where it comes from)", title_justify="left")
@@ -58,8 +73,129 @@ def render_plan(data: dict) -> None:
         p.add_column(col, overflow="fold")
     colors = {"paper": "green", "authors-code": "cyan", "assumed": "yellow", "unstated": "red"}
     for row in data["protocol"]:
-        p.add_row(escape(row["field"].removeprefix("protocol.")), fmt(row["value"]),
-                  f"[{colors.get(row['source'], 'white')}]{row['source']}[/]", escape(row["note"]))
+        p.add_row(escape(row["field"].removeprefix("protocol.")), escape(plain(row["value"])),
+                  f"[{colors.get(row['source'], 'white')}]{row['source']}[/]", escape(ledger_note(row)))
     c.print(p)
+    if data.get("tolerance"):
+        tt = Table(title="Tolerances (how far a reproduced value may be from the published one)", title_justify="left")
+        for col in ("applies to", "rule", "note"):
+            tt.add_column(col, overflow="fold")
+        for row in data["tolerance"]:
+            tt.add_row(escape(row["applies_to"]), escape(row["rule"]), escape(row["note"]))
+        c.print(tt)
+    if data.get("datasets"):
+        dt = Table(title="Datasets", title_justify="left")
+        for col in ("key", "paper name", "task", "records", "notes"):
+            dt.add_column(col, overflow="fold")
+        for d in data["datasets"]:
+            records = ", ".join(f"{k} {v:,}" if v is not None else f"{k} ?" for k, v in d["records"].items())
+            dt.add_row(escape(d["key"]) + (" [cyan](added)[/cyan]" if d.get("added") else ""), escape(d["paper_name"]),
+                       d["task"], records, escape("; ".join(d["notes"])))
+        c.print(dt)
+    c.print("[bold]Deviations from the paper[/bold]")
+    for d in data.get("deviations") or []:
+        c.print(f"  - {escape(d['what'])}" + (f": {escape(d['why'])}" if d.get("why") else ""), soft_wrap=True)
+    if not data.get("deviations"):
+        c.print("  - none recorded")
+    for e in data.get("exclude") or []:
+        c.print(f"  excluded: {escape(e['model'])} x {escape(e['dataset'])}" + (f": {escape(e['reason'])}" if e.get("reason") else ""))
     for w in data["warnings"]:
         c.print(f"[yellow]warning[/yellow] {escape(w)}")
+
+
+def f4(x) -> str:
+    return "-" if x is None else f"{x:.4f}"
+
+
+def ci_text(ci) -> str:
+    return "-" if not ci else f"[{ci[0]:.4f}, {ci[1]:.4f}]"
+
+
+VERDICT_COLORS = {"PASS": "green", "REPRODUCED": "green", "FAIL": "red", "DISCREPANT": "red", "MISSING": "yellow",
+                  "INVALID": "magenta", "NEW": "cyan", "OK": "green", "REGRESSED": "red", "IMPROVED": "cyan"}
+
+
+def verdict(v: str) -> str:
+    return f"[{VERDICT_COLORS.get(str(v).upper(), 'white')}]{v}[/]"
+
+
+def render_verify(report: dict) -> None:
+    by_task: dict[str, list[dict]] = {}
+    for r in report["cells"]:
+        by_task.setdefault(r["task"], []).append(r)
+    for task, rows in by_task.items():
+        t = Table(title=f"{task}: expected vs observed", title_justify="left")
+        for col in ("model", "dataset", "metric", "expected", "observed", "delta", "tolerance", "n", "verdict", "note"):
+            t.add_column(col, justify="right" if col in ("expected", "observed", "delta", "tolerance", "n") else "left",
+                         overflow="fold")
+        for r in rows:
+            expected = f4(r["expected"]) + (f" {ci_text(r['published_ci'])}" if r.get("published_ci") else "")
+            note = "; ".join(r["notes"])
+            if r.get("in_published_ci") is False:
+                note = "outside published CI; " + note
+            if r.get("added"):
+                note = (f"added model (like {r['like']}); " if r.get("like") else "added; ") + note
+            tol = "-" if r.get("tolerance") is None else f"±{r['tolerance']:.4f} {r['rule']}"
+            t.add_row(r["model"], r["dataset"], r["metric"], expected, f4(r["observed"]),
+                      "-" if r["delta"] is None else f"{r['delta']:+.4f}", tol, str(r["n"] or "-"),
+                      verdict(r["verdict"]), escape(note))
+        console().print(t)
+    s = report["summary"]
+    parts = [f"[{VERDICT_COLORS.get(k.upper(), 'white')}]{v} {k}[/]" for k, v in s.items() if isinstance(v, int)]
+    console().print(", ".join(parts) + f"  ({report['manifest']} vs {report['results']})")
+
+
+def render_compare(data: dict) -> None:
+    pairs = data.get("pairs") or {}
+    title = f"{data['metric']}: {data['b']} (B) - {data['a']} (A), threshold {data['threshold']}"
+    if pairs:
+        title += "; pairs " + ", ".join(f"{o} (A) -> {n} (B)" for o, n in pairs.items())
+    t = Table(title=title, title_justify="left")
+    for col in ("model", "dataset", "A", "B", "delta", f"{int(data.get('level', 0.95) * 100)}% CI", "n", "verdict", "note"):
+        t.add_column(col, justify="right" if col in ("A", "B", "delta", "n") else "left", overflow="fold")
+    for r in data["cells"]:
+        model = str(r["model"]) + (f" -> {r['model_b']}" if r.get("model_b") not in (None, r["model"]) else "")
+        t.add_row(model, str(r["dataset"]), f4(r["a"]), f4(r["b"]),
+                  "-" if r["delta"] is None else f"{r['delta']:+.4f}", ci_text(r["ci"]), str(r["n_shared"] or "-"),
+                  verdict(r["verdict"]), escape("; ".join(r["notes"])))
+    console().print(t)
+    for r in data["cells"]:
+        if r.get("flips"):
+            f = Table(title=f"{r['model']} x {r['dataset']}: {len(r['flips'])} instance(s) changed", title_justify="left")
+            for col in ("id", "direction", "gold", "A", "B"):
+                f.add_column(col, overflow="fold")
+            for x in r["flips"]:
+                color = "red" if x["direction"] in ("broken", "worse") else "green"
+                f.add_row(escape(str(x["id"])), f"[{color}]{x['direction']}[/]", escape(str(x["gold"])),
+                          escape(str(x["a"])), escape(str(x["b"])))
+            console().print(f)
+
+
+def render_score(data: dict, title: str) -> None:
+    t = Table(title=title, title_justify="left")
+    for col in ("metric", "value", f"{int(data.get('level', 0.95) * 100)}% CI"):
+        t.add_column(col, justify="right" if col != "metric" else "left")
+    for m in ("precision", "recall", "f1"):
+        t.add_row(m, f4(data[m]), ci_text(data["ci"].get(m)))
+    console().print(t)
+    console().print(f"n {data['n']} scored, {data['skipped']} skipped (truncated prompt), {data['invalid']} invalid; "
+                    f"correct {data['correct']}, predicted {data['predicted']}, gold {data['gold']}")
+
+
+def render_show(data: dict) -> None:
+    c = console()
+    c.print(f"[bold]{data['model']} x {data['dataset']}[/bold] ({data['task']}, scorer {data['scorer']})  {data['run']}")
+    c.print(f"{data['total']} instances: {data['errors']} with errors, {data['skipped']} skipped, "
+            f"{data['truncated']} with a truncated prompt, {data['invalid']} unparseable answers; showing {data['shown']}")
+    t = Table(show_lines=True)
+    for col in ("id", "gold", "prediction", "completion", "correct/pred/gold", "flags"):
+        t.add_column(col, overflow="fold", justify="right" if col == "correct/pred/gold" else "left")
+    for r in data["instances"]:
+        counts = "skipped" if r["skipped"] else f"{r['correct']}/{r['predicted']}/{r['gold_items']}"
+        flags = [x for x, on in (("ERROR", r["error"]), ("truncated prompt", r["prompt_truncated"]),
+                                 ("unparseable", r["invalid"]), ("completion cut", r["completion_cut"])) if on]
+        color = "red" if r["error"] else "green"
+        t.add_row(escape(str(r["id"])), escape(repr(r["gold"]) if isinstance(r["gold"], str) else str(r["gold"])),
+                  escape(repr(r["prediction"])), escape(repr(r["completion"])), f"[{color}]{counts}[/]",
+                  ", ".join(flags))
+    c.print(t)

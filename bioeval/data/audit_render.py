@@ -13,7 +13,7 @@ def strict_failures(report: dict) -> list[str]:
 def render_audit(report: dict) -> None:
     from rich.table import Table
 
-    from bioeval.cli.render import console
+    from bioeval.console import console
 
     c = console()
     t = Table(title=f"Data audit of {report['manifest']}", title_justify="left")

@@ -115,7 +115,7 @@ class _progress:
     def __enter__(self):
         from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
                                    TransferSpeedColumn)
-        from bioeval.cli.render import console
+        from bioeval.console import console
 
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                                  TransferSpeedColumn(), TimeRemainingColumn(), console=console(stderr=True),

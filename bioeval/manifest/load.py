@@ -35,6 +35,9 @@ def load_manifest(path: str | Path) -> LoadedManifest:
     """Parse and validate; raise ManifestError listing every problem."""
     path = Path(path)
     raw, positions, problems = load_yaml(path)
+    from bioeval.manifest.extend import resolve_extends  # `extends: PAPER_MANIFEST`
+
+    raw, positions, base_bytes = resolve_extends(path, raw, positions)
     file = str(path)
     if not isinstance(raw, dict):
         raise ManifestError(problems + [Problem(file, 1, 1, "", "a manifest is a YAML mapping (paper:, models:, ...).")])
@@ -45,7 +48,7 @@ def load_manifest(path: str | Path) -> LoadedManifest:
     problems += _cross_check(manifest, raw, file, positions)
     if problems:
         raise ManifestError(problems)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256(path.read_bytes() + base_bytes).hexdigest()
     return LoadedManifest(path, manifest, raw, positions, digest, _warnings(manifest, file, positions))
 
 
@@ -162,11 +165,15 @@ def _cross_check(m: Manifest, raw: dict, file: str, positions: dict) -> list[Pro
             if (mk, dk) in excluded:
                 add(("expected", mk, dk), "this cell is excluded but has expected values; remove one of the two.")
     if m.expected:
+        added = {x.key for x in m.models if x.added} | {x.key for x in m.datasets if x.added}
         for mk in model_keys:
             for dk in dataset_keys:
-                if (mk, dk) not in excluded and dk not in m.expected.get(mk, {}):
+                if (mk, dk) not in excluded and dk not in m.expected.get(mk, {}) and not {mk, dk} & added:
                     add(("expected",), f"no expected values for cell {mk} x {dk}; add them or list the cell under exclude.")
 
+    for i, x in enumerate(m.models):
+        if x.like is not None:
+            check_key(("models", i, "like"), x.like, model_keys, "model")
     for i, rule in enumerate(m.tolerance.overrides):
         check_key(("tolerance", "overrides", i, "model"), rule.model, model_keys, "model")
         check_key(("tolerance", "overrides", i, "dataset"), rule.dataset, dataset_keys, "dataset")

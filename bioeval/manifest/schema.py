@@ -110,6 +110,9 @@ class Model(Strict):
     candidates: tuple[Candidate, ...] = ()
     resources: Resources = Resources()
     protocol: dict[str, Any] = Field(default_factory=dict, description="protocol overrides for this model")
+    added: bool = Field(False, description="not in the paper (--add-model / extends): no published values, verdict new")
+    like: str | None = Field(None, description="an added model's counterpart: its overrides and resources are "
+                                               "inherited and comparisons pair the two")
     note: str = ""
 
     @field_validator("revision")
@@ -192,6 +195,7 @@ class Dataset(Strict):
     splits: dict[SplitName, Split]
     license: str = ""
     protocol: dict[str, Any] = Field(default_factory=dict, description="protocol overrides for this dataset")
+    added: bool = Field(False, description="not in the paper (extends): no published values, verdict new")
     note: str = ""
 
     @model_validator(mode="after")
@@ -348,6 +352,8 @@ class Deviation(Strict):
 
 class Manifest(Strict):
     schema_version: Literal[1] = 1
+    extends: str | None = Field(None, description="a paper manifest this one adds models or datasets to "
+                                                  "(relative path; see bioeval.manifest.extend)")
     paper: Paper
     models: tuple[Model, ...]
     datasets: tuple[Dataset, ...]

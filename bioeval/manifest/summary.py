@@ -17,8 +17,44 @@ def plan_json(loaded: LoadedManifest, cell_list: list[Cell]) -> dict:
         "paper": loaded.manifest.paper.model_dump(),
         "runs": [_run_row(c) for c in cell_list],
         "protocol": ledger(loaded),
+        "tolerance": tolerance_rows(loaded),
+        "deviations": [d.model_dump() for d in loaded.manifest.deviations],
+        "exclude": [e.model_dump() for e in loaded.manifest.exclude],
+        "datasets": dataset_rows(loaded),
+        "models": model_rows(loaded),
+        "extends": loaded.manifest.extends,
         "warnings": [str(w) for w in loaded.warnings],
     }
+
+
+def tolerance_rows(loaded: LoadedManifest) -> list[dict]:
+    """The default tolerance rule and every override, in words and as data."""
+    from bioeval.verify.tolerance import describe
+
+    t = loaded.manifest.tolerance
+    rows = [{"applies_to": "default", "rule": describe(t.default), "note": t.default.note}]
+    for o in t.overrides:
+        scope = ", ".join(f"{k}={getattr(o, k)}" for k in ("model", "dataset", "metric") if getattr(o, k) is not None)
+        rows.append({"applies_to": scope or "all", "rule": describe(o), "note": o.note})
+    return rows
+
+
+def dataset_rows(loaded: LoadedManifest) -> list[dict]:
+    rows = []
+    for d in loaded.manifest.datasets:
+        notes = [d.note] if d.note else []
+        notes += [f"{name}: {s.note}" for name, s in d.splits.items() if s.note]
+        notes += [f"{name} carve: {s.carve.note}" for name, s in d.splits.items() if s.carve and s.carve.note]
+        rows.append({"key": d.key, "paper_name": d.paper_name, "task": d.task, "format": d.format,
+                     "records": {name: s.records for name, s in d.splits.items()}, "license": d.license,
+                     "added": d.added, "notes": notes})
+    return rows
+
+
+def model_rows(loaded: LoadedManifest) -> list[dict]:
+    return [{"key": m.key, "paper_name": m.paper_name, "repo": m.repo, "revision": m.revision, "verified": m.verified,
+             "gpus": m.resources.gpus, "added": m.added, "like": m.like, "note": m.note}
+            for m in loaded.manifest.models]
 
 
 def _run_row(c: Cell) -> dict:
@@ -35,6 +71,7 @@ def _run_row(c: Cell) -> dict:
         "mode": c.protocol.mode.value,
         "scorer": c.protocol.scoring.scorer.value,
         "gpus": c.model.resources.gpus,
+        "added": c.model.added or c.dataset.added,
         "expected": {k: v.value for k, v in c.expected.items()},
         "expected_ci": {k: list(v.ci) for k, v in c.expected.items() if v.ci},
     }

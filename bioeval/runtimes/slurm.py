@@ -196,7 +196,7 @@ def run_cells(loaded, cells, settings, options: dict, *, console: Console | None
         _explain_skipped(console, before, chosen, opts)
         submission = None
         if chosen and opts.fetch and not opts.dry_run:
-            from bioeval.cli.run_cmds import fetch_inputs  # the engine's: data splits and model snapshots
+            from bioeval.pipeline.inputs import fetch_inputs  # data splits and model snapshots
 
             fetch_inputs(loaded, chosen, settings)
         if chosen:

@@ -1,22 +1,28 @@
 """`bioeval compare A B`: did anything get worse from results folder A (old) to B (new)?
 
-Cells are matched by their (model, dataset) keys.  Where both runs saved predictions, the
-delta B - A is recomputed over the instance ids both scored, with a paired-bootstrap interval.
+Cells are matched by their (model, dataset) keys, or across model keys with ``pairs``
+(``{"old-model": "new-model"}``, from `compare --pair OLD=NEW`): then the old model's cell in A
+is paired with the new model's cell of the same dataset in B (A and B may be one workdir).
+Where both runs saved predictions, the delta B - A is recomputed over the instance ids both
+scored, with a paired-bootstrap interval.
 
 A cell REGRESSED when its point delta is below -threshold.  We use the point delta, not the
 interval's upper end: the upper end below -threshold would need the drop to be certain, and
 on 1,000-instance test sets (intervals ~±0.03 wide) real drops of several points would pass
 unnoticed.  The interval is printed beside it, and "significant" says whether it excludes 0.
+A run whose predictions or scores cannot be read is INVALID (never OK).  Nothing paired at
+all raises NothingToCompare (exit 2): a gate that compared nothing must not pass.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bioeval.errors import BioevalError
+from bioeval.errors import BioevalError, NothingToCompare, UsageError
 from bioeval.verify.results import ResultIndex, _read, keys_of
 
-OK, REGRESSED, IMPROVED, MISSING = "OK", "REGRESSED", "IMPROVED", "MISSING"
+OK, REGRESSED, IMPROVED, MISSING, INVALID = "OK", "REGRESSED", "IMPROVED", "MISSING", "INVALID"
+VERDICTS = (OK, REGRESSED, IMPROVED, MISSING, INVALID)
 
 
 def _instance_counts(run: Path, spec: dict, scorer_name: str | None):
@@ -28,63 +34,120 @@ def _instance_counts(run: Path, spec: dict, scorer_name: str | None):
     return scorer.name, dict(zip(counts.ids, counts.rows))
 
 
+def parse_pairs(texts) -> dict[str, str]:
+    """`OLD=NEW` texts -> {"OLD": "NEW"}."""
+    pairs: dict[str, str] = {}
+    for text in texts or ():
+        old, sep, new = str(text).partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise UsageError(f"--pair {text!r}: expected OLD=NEW (two model keys).",
+                             "Example: --pair qwen2.5-7b=mynew pairs each dataset's qwen2.5-7b cell in A with mynew's in B.")
+        pairs[old.strip()] = new.strip()
+    return pairs
+
+
+def _keys(index: ResultIndex, pairs: dict[str, str], side: str) -> dict[tuple, Path]:
+    found = index.pairs()
+    if not pairs:
+        return found
+    wanted = set(pairs) if side == "a" else set(pairs.values())
+    return {k: v for k, v in found.items() if k[0] in wanted}
+
+
 def compare_results(a: str | Path, b: str | Path, metric: str = "f1", threshold: float = 0.02,
-                    resamples: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
-    from bioeval.scoring.bootstrap import paired_bootstrap
-
-    pairs_a, pairs_b = ResultIndex(a).pairs(), ResultIndex(b).pairs()
+                    resamples: int = 1000, level: float = 0.95, seed: int = 0,
+                    pairs: dict[str, str] | None = None, allow_empty: bool = False) -> dict:
+    pairs = dict(pairs or {})
+    side_a, side_b = _keys(ResultIndex(a), pairs, "a"), _keys(ResultIndex(b), pairs, "b")
+    # with pairs, B's (new, dataset) cells are compared under A's (old, dataset) key
+    renamed_b = {(old, d): side_b[(new, d)] for old, new in pairs.items() for (m, d) in list(side_b) if m == new}
+    b_by_key = renamed_b if pairs else side_b
     rows = []
-    for key in sorted(set(pairs_a) | set(pairs_b), key=lambda k: (str(k[0]), str(k[1]))):
+    for key in sorted(set(side_a) | set(b_by_key), key=lambda k: (str(k[0]), str(k[1]))):
         model, dataset = key
-        row: dict = {"model": model, "dataset": dataset, "metric": metric, "a": None, "b": None, "delta": None,
-                     "ci": None, "n_shared": None, "significant": None, "notes": []}
-        run_a, run_b = pairs_a.get(key), pairs_b.get(key)
-        row["run_a"], row["run_b"] = run_a and run_a.name, run_b and run_b.name
-        if run_a is None or run_b is None:
-            row["verdict"] = MISSING
-            row["notes"].append(f"only in {'B' if run_a is None else 'A'}")
-            rows.append(row)
-            continue
-        spec_a, spec_b = _read(run_a / "spec.json") or {}, _read(run_b / "spec.json") or {}
-        row["task"] = (spec_a.get("dataset") or {}).get("task")
-        scores_a, scores_b = _read(run_a / "scores.json") or {}, _read(run_b / "scores.json") or {}
-        if (run_a / "predictions.jsonl").is_file() and (run_b / "predictions.jsonl").is_file():
-            try:
-                name, ca = _instance_counts(run_a, spec_a, scores_a.get("scorer"))
-                _, cb = _instance_counts(run_b, spec_b, name)  # the same scorer on both sides
-            except BioevalError as exc:
-                row["notes"].append(f"predictions could not be scored: {exc}")
-            else:
-                shared = sorted(set(ca) & set(cb))
-                boot = paired_bootstrap([ca[i] for i in shared], [cb[i] for i in shared], resamples, level, seed)
-                from bioeval.scoring.base import prf
-
-                idx = {"precision": 0, "recall": 1, "f1": 2}[metric]
-                row["a"] = prf(*[sum(ca[i][j] for i in shared) for j in range(3)])[idx] if shared else None
-                row["b"] = prf(*[sum(cb[i][j] for i in shared) for j in range(3)])[idx] if shared else None
-                row["delta"], row["ci"] = boot[metric]["delta"], boot[metric]["ci"]
-                row["n_shared"] = len(shared)
-                if row["ci"]:
-                    row["significant"] = row["ci"][1] < 0 or row["ci"][0] > 0
-                if len(shared) < max(len(ca), len(cb)):
-                    row["notes"].append(f"{len(shared)} shared instance ids (A {len(ca)}, B {len(cb)})")
-        if row["delta"] is None and metric in scores_a.get("metrics", {}) and metric in scores_b.get("metrics", {}):
-            row["a"], row["b"] = scores_a["metrics"][metric], scores_b["metrics"][metric]
-            row["delta"] = row["b"] - row["a"]
-            row["notes"].append("no paired predictions: delta of scores.json values, no interval")
-        if row["delta"] is None:
-            row["verdict"] = MISSING
-            row["notes"].append("no scores or predictions on one side")
-        elif row["delta"] < -threshold:
-            row["verdict"] = REGRESSED
-        elif row["delta"] > threshold:
-            row["verdict"] = IMPROVED
-        else:
-            row["verdict"] = OK
+        row = compare_cell(side_a.get(key), b_by_key.get(key), metric, threshold, resamples, level, seed)
+        row.update(model=model, dataset=dataset, model_b=pairs.get(model, model) if model is not None else None)
         rows.append(row)
-    summary = {v.lower(): sum(r["verdict"] == v for r in rows) for v in (OK, REGRESSED, IMPROVED, MISSING)}
-    return {"a": str(a), "b": str(b), "metric": metric, "threshold": threshold, "level": level,
+    summary = {v.lower(): sum(r["verdict"] == v for r in rows) for v in VERDICTS}
+    summary["paired"] = sum(r["verdict"] in (OK, REGRESSED, IMPROVED) for r in rows)
+    if not summary["paired"] and not allow_empty:
+        where = (f"no dataset has a run of {', '.join(pairs)} in {a} and of {', '.join(pairs.values())} in {b}"
+                 if pairs else f"no (model, dataset) cell has a scored run in both {a} and {b}")
+        raise NothingToCompare(f"nothing to compare: {where} ({len(side_a)} run(s) in A, {len(side_b)} in B).",
+                               "Check both folders (`bioeval status DIR`); when the model keys differ, pair them "
+                               "with --pair OLD=NEW.")
+    return {"a": str(a), "b": str(b), "metric": metric, "threshold": threshold, "level": level, "pairs": pairs,
             "rule": "REGRESSED when the point delta (B - A) is below -threshold", "cells": rows, "summary": summary}
 
 
-__all__ = ["compare_results", "keys_of"]
+def compare_cell(run_a: Path | None, run_b: Path | None, metric: str = "f1", threshold: float = 0.02,
+                 resamples: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
+    """One cell: A's run against B's run (either may be None), with a verdict."""
+    from bioeval.scoring.base import prf
+    from bioeval.scoring.bootstrap import paired_bootstrap
+
+    row: dict = {"metric": metric, "a": None, "b": None, "delta": None, "ci": None, "n_shared": None,
+                 "significant": None, "notes": []}
+    row["run_a"], row["run_b"] = run_a and run_a.name, run_b and run_b.name
+    row["path_a"], row["path_b"] = run_a and str(run_a), run_b and str(run_b)
+    if run_a is None or run_b is None:
+        row["verdict"] = MISSING
+        row["notes"].append(f"only in {'B' if run_a is None else 'A'}")
+        return row
+    spec_a, spec_b = _read(run_a / "spec.json") or {}, _read(run_b / "spec.json") or {}
+    row["task"] = (spec_a.get("dataset") or {}).get("task")
+    scores_a, scores_b = _scores(run_a), _scores(run_b)
+    broken = []
+    if (run_a / "predictions.jsonl").is_file() and (run_b / "predictions.jsonl").is_file():
+        try:
+            name, ca = _instance_counts(run_a, spec_a, (scores_a or {}).get("scorer"))
+            _, cb = _instance_counts(run_b, spec_b, name)  # the same scorer on both sides
+        except BioevalError as exc:
+            broken.append(f"predictions could not be scored: {exc}")
+        else:
+            shared = sorted(set(ca) & set(cb))
+            boot = paired_bootstrap([ca[i] for i in shared], [cb[i] for i in shared], resamples, level, seed)
+            idx = {"precision": 0, "recall": 1, "f1": 2}[metric]
+            row["a"] = prf(*[sum(ca[i][j] for i in shared) for j in range(3)])[idx] if shared else None
+            row["b"] = prf(*[sum(cb[i][j] for i in shared) for j in range(3)])[idx] if shared else None
+            row["delta"], row["ci"] = boot[metric]["delta"], boot[metric]["ci"]
+            row["n_shared"] = len(shared)
+            if row["ci"]:
+                row["significant"] = row["ci"][1] < 0 or row["ci"][0] > 0
+            if len(shared) < max(len(ca), len(cb)):
+                row["notes"].append(f"{len(shared)} shared instance ids (A {len(ca)}, B {len(cb)})")
+            if not shared:
+                row["delta"] = None
+                broken.append("the two runs share no instance id")
+    for side, run, scores in (("A", run_a, scores_a), ("B", run_b, scores_b)):
+        if scores is False:
+            broken.append(f"{side}: {run / 'scores.json'} is unreadable or has no metrics")
+    if row["delta"] is None and scores_a and scores_b and metric in scores_a["metrics"] and metric in scores_b["metrics"]:
+        row["a"], row["b"] = scores_a["metrics"][metric], scores_b["metrics"][metric]
+        row["delta"] = row["b"] - row["a"]
+        row["notes"].append("no paired predictions: delta of scores.json values, no interval")
+    row["notes"] += broken
+    if row["delta"] is None:
+        row["verdict"] = INVALID if broken else MISSING
+        if not broken:
+            row["notes"].append("no scores or predictions on one side")
+    elif row["delta"] < -threshold:
+        row["verdict"] = REGRESSED
+    elif row["delta"] > threshold:
+        row["verdict"] = IMPROVED
+    else:
+        row["verdict"] = OK
+    return row
+
+
+def _scores(run: Path):
+    """scores.json; None when absent, False when unreadable or without metrics."""
+    scores = _read(run / "scores.json")
+    if scores is None:
+        return None
+    if not isinstance(scores, dict) or "_unreadable" in scores or not isinstance(scores.get("metrics"), dict):
+        return False
+    return scores
+
+
+__all__ = ["compare_results", "compare_cell", "parse_pairs", "keys_of"]

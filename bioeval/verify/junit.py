@@ -22,7 +22,7 @@ def junit_xml(report: dict) -> str:
         by_task.setdefault(row["task"], []).append(row)
     totals = {"tests": 0, "failures": 0, "skipped": 0}
     for task, rows in by_task.items():
-        failures = sum(r["verdict"] == "FAIL" for r in rows)
+        failures = sum(r["verdict"] in ("FAIL", "INVALID") for r in rows)
         skipped = sum(r["verdict"] == "MISSING" for r in rows)
         suite = ET.SubElement(root, "testsuite", name=f"{Path(report['manifest']).stem}.{task}", tests=str(len(rows)),
                               failures=str(failures), errors="0", skipped=str(skipped))
@@ -35,6 +35,9 @@ def junit_xml(report: dict) -> str:
             if r["verdict"] == "FAIL":
                 ET.SubElement(case, "failure", message=f"|delta| {abs(r['delta']):.4f} > tolerance {r['tolerance']:.4f}",
                               type="VerificationFailed").text = detail
+            elif r["verdict"] == "INVALID":  # a run that exists but cannot be trusted fails, never skips
+                ET.SubElement(case, "failure", message="; ".join(r["notes"]) or "invalid run",
+                              type="InvalidRun").text = detail
             elif r["verdict"] == "MISSING":
                 ET.SubElement(case, "skipped", message="; ".join(r["notes"]) or "no result")
             else:

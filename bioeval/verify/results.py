@@ -49,6 +49,8 @@ def _read(path: Path):
 def run_dirs(results: Path) -> list[Path]:
     if not results.is_dir():
         return []
+    if (results / "spec.json").is_file():  # one run's folder given where a workdir is expected
+        return [results]
     return sorted(p for p in results.iterdir() if p.is_dir() and (p / "spec.json").is_file())
 
 

@@ -22,6 +22,8 @@ from bioeval.verify.results import ResultIndex
 from bioeval.verify.tolerance import allowed, describe, rule_for, within
 
 PASS, FAIL, MISSING = "PASS", "FAIL", "MISSING"
+INVALID = "INVALID"  # a run exists but its scores cannot be trusted or read: never MISSING, never PASS
+NEW = "NEW"  # a cell of an added model or dataset: compared, not verified (no published value)
 
 
 def test_size(cell: Cell, scores: dict | None) -> int | None:
@@ -50,6 +52,9 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
         result = index.find(cell.run_id, cell.model.key, cell.dataset.key, scorer)
         scores = result.scores if result else None
         n = test_size(cell, scores)
+        if not cell.expected and (cell.model.added or cell.dataset.added):
+            rows.extend(_new_rows(cell, result, scores, n))
+            continue
         if not cell.expected:
             if scores:
                 unexpected.append({"run_id": result.run_id, "model": cell.model.key, "dataset": cell.dataset.key,
@@ -61,7 +66,7 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
             if metric not in cell.expected:
                 continue
             rows.append(_row(loaded, cell, metric, result, scores, n))
-    summary = {v.lower(): sum(r["verdict"] == v for r in rows) for v in (PASS, FAIL, MISSING)}
+    summary = {v.lower(): sum(r["verdict"] == v for r in rows) for v in (PASS, FAIL, MISSING, INVALID, NEW)}
     return {"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
             "unexpected": unexpected}
 
@@ -87,11 +92,37 @@ def _row(loaded: LoadedManifest, cell: Cell, metric: str, result, scores, n) -> 
     if ci:
         row["observed_ci"] = ci
     if observed is None:
-        row["verdict"] = MISSING
-        if result is None:
-            row["notes"].append("no run of this cell in the results folder")
-        else:
-            row["notes"].append(f"run {result.run_id} has no scores (state {result.state})")
+        row["verdict"] = _no_value(result, row["notes"])
     else:
         row["verdict"] = PASS if within(observed, mv.value, width) else FAIL
     return row
+
+
+def _no_value(result, notes: list) -> str:
+    """MISSING when the folder has no finished run of the cell; INVALID when it has one whose scores
+    are unreadable or absent (a finished run without usable scores is never just missing)."""
+    if result is None:
+        notes.append("no run of this cell in the results folder")
+        return MISSING
+    notes.append(f"run {result.run_id} has no usable scores (state {result.state})")
+    finished = result.state == "done" or (result.path / "scores.json").exists() or getattr(result, "invalid", None)
+    return INVALID if finished else MISSING
+
+
+def _new_rows(cell: Cell, result, scores, n) -> list[dict]:
+    """Rows of a cell of an added model or dataset: observed values, no expected value, verdict NEW."""
+    rows = []
+    for metric in METRICS:
+        observed = (scores or {}).get("metrics", {}).get(metric)
+        row = {"run_id": result.run_id if result else cell.run_id, "model": cell.model.key,
+               "dataset": cell.dataset.key, "task": cell.dataset.task, "metric": metric, "expected": None,
+               "observed": observed, "tolerance": None, "rule": "none (added: no published value)", "delta": None,
+               "n": n, "paper_model": cell.model.paper_name, "paper_dataset": cell.dataset.paper_name,
+               "matched_by": result.matched_by if result else None, "notes": list(result.notes) if result else [],
+               "added": True, "like": cell.model.like}
+        ci = (scores or {}).get("ci", {}).get(metric)
+        if ci:
+            row["observed_ci"] = ci
+        row["verdict"] = NEW if observed is not None else _no_value(result, row["notes"])
+        rows.append(row)
+    return rows

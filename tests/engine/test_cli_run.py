@@ -53,7 +53,7 @@ def test_mismatch_exits_1(tmp_path):
 
 
 def test_unknown_runtime_module_is_a_clear_error(tmp_path):
-    from bioeval.cli.run_cmds import load_runtime
+    from bioeval.pipeline.runner import load_runtime
     from bioeval.errors import UsageError
 
     with pytest.raises(UsageError, match="runtime 'nosuch' is not available"):
@@ -63,7 +63,7 @@ def test_unknown_runtime_module_is_a_clear_error(tmp_path):
 
 
 def test_runtime_options_pass_through():
-    from bioeval.cli.run_cmds import parse_extra
+    from bioeval.cli.commands.run import parse_extra
 
     assert parse_extra(["--image", "bioeval:1", "--dry-run", "--gpus=2"]) == {
         "image": "bioeval:1", "dry_run": True, "gpus": "2"}

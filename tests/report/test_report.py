@@ -109,7 +109,7 @@ def test_results_without_published_values_are_listed(tmp_path):
               ci={"f1": [0.2, 0.45]})
     loaded = load_manifest(manifest)
     verification = verify_manifest(loaded, results)
-    assert verification["cells"] == [] and verification["summary"] == {"pass": 0, "fail": 0, "missing": 0}
+    assert verification["cells"] == [] and verification["summary"] == {"pass": 0, "fail": 0, "missing": 0, "invalid": 0, "new": 0}
     md = render_report(loaded, verification)
     section = md.split("### Reproduced cells without published values")[1]
     assert "| Tiny-Model | EventSet | EE | 0.5000 | 0.2500 | 0.3333 [0.200, 0.450] | 40 |" in section

@@ -65,7 +65,7 @@ def test_verdicts_tolerances_and_notes(world):
     assert ner["matched_by"] == "keys" and ner["run_id"] == "0ldrun0000000000"
     assert any("model/dataset keys" in n for n in ner["notes"]) and any("re-scored" in n for n in ner["notes"])
     assert (ner["verdict"], r["big", "ner", "recall"]["verdict"]) == ("FAIL", "PASS")
-    assert report["summary"] == {"pass": 7, "fail": 5, "missing": 6}
+    assert report["summary"] == {"pass": 7, "fail": 5, "missing": 6, "invalid": 0, "new": 0}
     assert set(report["cells"][0]) >= {"run_id", "model", "dataset", "task", "metric", "expected", "observed",
                                        "tolerance", "delta", "verdict", "n"}
 
@@ -111,7 +111,7 @@ def test_cli_verify_exit_codes_json_and_junit(world, cli, tmp_path):
     r = cli("verify", str(manifest), "--results", str(results), "--json", "--junit", str(junit))
     assert r.returncode == 1, r.stderr
     data = json.loads(r.stdout)
-    assert data["summary"] == {"pass": 7, "fail": 5, "missing": 6} and data["manifest"] == str(manifest)
+    assert data["summary"] == {"pass": 7, "fail": 5, "missing": 6, "invalid": 0, "new": 0} and data["manifest"] == str(manifest)
     root = ET.parse(junit).getroot()
     cases = root.findall(".//testcase")
     assert len(cases) == 18 and root.get("tests") == "18"
@@ -126,10 +126,11 @@ def test_cli_verify_exit_codes_json_and_junit(world, cli, tmp_path):
     # only PASS cells: exit 0
     r = cli("verify", str(manifest), "--results", str(results), "--only", "model=tiny,dataset=ner")
     assert r.returncode == 0, r.stdout + r.stderr
-    # only MISSING cells: exit 1, unless --allow-missing
-    only = ["--only", "model=big,dataset=ee"]
-    assert cli("verify", str(manifest), "--results", str(results), *only).returncode == 1
-    assert cli("verify", str(manifest), "--results", str(results), *only, "--allow-missing").returncode == 0
+    # only MISSING cells: exit 1
+    assert cli("verify", str(manifest), "--results", str(results), "--only", "model=big,dataset=ee").returncode == 1
+    # ... but nothing checked at all is never a pass, --allow-missing or not
+    r = cli("verify", str(manifest), "--results", str(results), "--only", "model=big,dataset=ee", "--allow-missing")
+    assert r.returncode == 1 and "no value could be checked" in r.stderr
     # a FAIL still fails with --allow-missing
     assert cli("verify", str(manifest), "--results", str(results), "--allow-missing").returncode == 1
 
@@ -147,10 +148,10 @@ def test_cli_verify_bad_manifest_is_usage_error(cli, tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr
 
 
-def test_cli_verify_warns_on_absent_results_folder(world, cli, tmp_path):
+def test_cli_verify_refuses_absent_results_folder(world, cli, tmp_path):
     manifest, _ = world
     r = cli("verify", str(manifest), "--results", str(tmp_path / "nowhere"), "--allow-missing")
-    assert r.returncode == 0 and "does not exist" in r.stderr
+    assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_unreadable_scores_fall_back_to_predictions(tmp_path):

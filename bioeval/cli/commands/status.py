@@ -1,4 +1,4 @@
-"""status: where each cell of a workdir or manifest stands (local runs and Slurm arrays)."""
+"""`bioeval status`: where each cell of a workdir or manifest stands (local runs and Slurm arrays)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,6 @@ from pathlib import Path
 import click
 
 from bioeval.errors import UsageError
-
-# shown under `bioeval run --help` / `reproduce --help` (the options pass through to the runtime)
-RUN_EPILOG = """\b
---runtime slurm options (one job-array task per cell; docs/slurm.md):
-  --partition P  --account A  --time [D-]HH:MM:SS  --array-parallelism K
-  --container none|apptainer|docker  --image IMG
-  --dry-run       write grid, sbatch script(s) and submit.sh; submit nothing
-  --retry-failed  also resubmit failed and cancelled cells (done ones never are)
-  --no-wait       submit and return; follow with `bioeval status WORKDIR --watch`
-  --no-fetch      do not fetch data and models on this host before submitting"""
-
 
 @click.command()
 @click.argument("target", type=click.Path(path_type=Path))
@@ -38,7 +27,7 @@ def status(settings, target: Path, only: str | None, as_json: bool, watch: bool)
 
     workdir, cells = _resolve_target(settings, target, only)
     if watch:
-        from bioeval.cli.render import console
+        from bioeval.console import console
         from bioeval.runtimes.slurm_watch import watch as watch_cells
 
         keys = cells or [(s.run_id, s.model, s.dataset) for s in cell_states(workdir)]
@@ -67,7 +56,7 @@ def _resolve_target(settings, target: Path, only: str | None):
 
 
 def _render(workdir: Path, states) -> None:
-    from bioeval.cli.render import console
+    from bioeval.console import console
     from bioeval.runtimes.slurm_watch import summary, table
 
     c = console()

@@ -1,0 +1,38 @@
+"""`bioeval audit`: the paper's data and published tables."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from bioeval.errors import EXIT_OK, EXIT_VERIFY_FAILED
+
+
+@click.command()
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the audit as JSON (stdout).")
+@click.option("--strict", is_flag=True, help="Exit 1 when a count, a checksum or the published table is off.")
+@click.option("--only", default=None, help="Restrict to some datasets: dataset=KEY[,dataset=KEY].")
+@click.pass_obj
+def audit(settings, manifest: Path, as_json: bool, strict: bool, only: str | None) -> None:
+    """Audit a manifest's data and published table: counts vs the paper, sha256, label
+    distributions, empty gold, train/test overlap, trivial baselines, table consistency."""
+    from bioeval.data.audit import audit_manifest
+    from bioeval.data.audit_render import render_audit, strict_failures
+    from bioeval.manifest import load_manifest
+
+    loaded = load_manifest(manifest)
+    report = audit_manifest(loaded, settings, only)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        render_audit(report)
+    if strict and strict_failures(report):
+        sys.exit(EXIT_VERIFY_FAILED)
+    sys.exit(EXIT_OK)
+
+
+COMMANDS = [audit]

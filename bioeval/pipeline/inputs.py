@@ -1,0 +1,21 @@
+"""The inputs of the cells that still have to run: data splits and model snapshots."""
+
+from __future__ import annotations
+
+from bioeval.errors import DataError
+
+
+def fetch_inputs(loaded, cells, settings) -> None:
+    """Data splits and model snapshots of the cells that still have to run (none when all are done)."""
+    if not cells:
+        return
+    from bioeval.data.fetch_all import fetch_all
+    from bioeval.engine.model_fetch import fetch_model_rows  # huggingface_hub only, no torch
+
+    keys = ",".join(sorted({f"dataset={c.dataset.key}" for c in cells} | {f"model={c.model.key}" for c in cells}))
+    rows = fetch_all(loaded, settings, keys) + fetch_model_rows(loaded, settings, keys)
+    missing = [r for r in rows if not r["ok"]]
+    if missing:
+        lines = "; ".join(f"{r['dataset']}/{r['split']}: {r['detail'] or r['origin']}" for r in missing)
+        raise DataError(f"{len(missing)} input(s) of {loaded.path} missing or refused: {lines}",
+                        f"See `bioeval fetch {loaded.path}` for details.")

@@ -1,0 +1,68 @@
+"""`reproduce` in named steps: check the machine, fetch inputs, run, report, verify.
+
+The CLI calls `reproduce`; each step is a function a script or a runtime can call alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bioeval.errors import UsageError
+
+
+def prepare_local(loaded, cells, settings) -> None:
+    """Stop before fetching anything on a machine that cannot run the pending cells; then fetch their inputs."""
+    from bioeval.pipeline.inputs import fetch_inputs
+    from bioeval.runtimes.local import check_gpus, pending
+
+    todo = pending(cells, settings)
+    check_gpus(loaded, todo)
+    fetch_inputs(loaded, todo, settings)
+
+
+def check_additions_runtime(loaded, runtime: str) -> None:
+    """--add-model lives in this process only; other runtimes re-read the manifest file."""
+    if runtime != "local" and any(m.added and not _in_file(loaded, m.key) for m in loaded.manifest.models):
+        raise UsageError(f"--add-model works with --runtime local only (runtime {runtime} re-reads {loaded.path}).",
+                         "Write the added models into a small manifest with `extends: PAPER_MANIFEST` "
+                         "(docs/manifests.md) and run that one.")
+
+
+def _in_file(loaded, key: str) -> bool:
+    return any(isinstance(e, dict) and e.get("key") == key for e in loaded.raw.get("models") or [])
+
+
+def default_report_path(loaded, settings) -> Path:
+    return Path(settings.workdir) / "reports" / f"{loaded.path.stem}.md"
+
+
+def report_step(loaded, cells, settings, report_path: Path | None, html: Path | None = None) -> dict | None:
+    """Write the report unless it is newer than every input (None then)."""
+    from bioeval.report.assemble import report_is_current, write_report
+
+    report_path = report_path or default_report_path(loaded, settings)
+    if html is None and report_is_current(report_path, loaded.path, cells, settings):
+        return None
+    return write_report([loaded.path], Path(settings.workdir), settings, out=report_path, html=html,
+                        loaded_list=[loaded])
+
+
+def verify_step(loaded, settings, only: str | None) -> dict:
+    from bioeval.verify.verify import verify_manifest
+
+    return verify_manifest(loaded, settings.workdir, only)
+
+
+def reproduce(loaded, cells, settings, runtime: str, options: dict, report_path: Path | None = None,
+              html: Path | None = None) -> dict:
+    """Fetch, run, report, verify; returns {"rows", "report", "verification"} (the gate is the caller's)."""
+    from bioeval.pipeline.runner import dispatch
+
+    check_additions_runtime(loaded, runtime)
+    if runtime == "local":
+        prepare_local(loaded, cells, settings)
+    rows = dispatch(loaded, cells, settings, runtime, options)
+    report = report_step(loaded, cells, settings, report_path, html)
+    verification = verify_step(loaded, settings, options.get("only"))
+    return {"rows": rows, "report": report, "verification": verification,
+            "report_path": report_path or default_report_path(loaded, settings)}

@@ -1,0 +1,42 @@
+"""Run cells on a runtime (local, docker, slurm) and fail loudly when a cell fails."""
+
+from __future__ import annotations
+
+import importlib
+
+from bioeval.errors import BioevalError, UsageError
+
+RUNTIMES = ("local", "docker", "slurm")
+
+
+def load_runtime(name: str):
+    try:
+        module = importlib.import_module(f"bioeval.runtimes.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"bioeval.runtimes.{name}":
+            raise
+        raise UsageError(f"runtime {name!r} is not available in this installation (no module bioeval.runtimes.{name}).",
+                         "Use --runtime local, or install a bioeval version that ships it.") from None
+    if not hasattr(module, "run_cells"):
+        raise UsageError(f"runtime module bioeval.runtimes.{name} has no run_cells().")
+    return module
+
+
+def dispatch(loaded, cells, settings, runtime: str, options: dict) -> list[dict]:
+    rows = load_runtime(runtime).run_cells(loaded, cells, settings, options)
+    failed = [r for r in rows if r.get("state") == "failed"]
+    if failed:
+        names = "; ".join(f"{r['name']} ({r['run_id']}): {r.get('error')}" for r in failed)
+        raise BioevalError(f"{len(failed)} of {len(rows)} cell(s) failed: {names}",
+                           f"Logs are in {settings.workdir}/<run_id>/log.txt; rerun to resume.")
+    return rows
+
+
+def run_cell(loaded, run_id: str, settings, force: bool = False) -> list[dict]:
+    """Exactly one cell here, by run id (what container and Slurm tasks call)."""
+    from bioeval.manifest import cells as resolve_cells
+
+    match = [c for c in resolve_cells(loaded) if c.run_id == run_id]
+    if not match:
+        raise UsageError(f"no cell with run id {run_id} in {loaded.path}.", "List run ids with `bioeval plan MANIFEST`.")
+    return dispatch(loaded, match, settings, "local", {"force": force, "progress": False})

@@ -1,0 +1,60 @@
+"""The verification gate: one place decides whether a verification lets a pipeline pass.
+
+A gate never passes on nothing: results that are missing or invalid fail it (missing ones
+only unless allowed); cells of added models (verdict `new`) are compared, not verified, and
+neither pass nor fail it.
+"""
+
+from __future__ import annotations
+
+from bioeval.errors import VerificationFailed
+
+FAILING = ("fail", "discrepant")  # the verdict names before and after the statistics rework
+
+
+def counts(verification: dict) -> dict[str, int]:
+    s = verification.get("summary", {})
+    return {"fail": sum(int(s.get(k, 0)) for k in FAILING), "missing": int(s.get("missing", 0)),
+            "invalid": int(s.get("invalid", 0)), "pass": int(s.get("pass", 0)) + int(s.get("reproduced", 0)),
+            "new": int(s.get("new", 0))}
+
+
+def gate(verification: dict, allow_missing: bool = False, where: str = "") -> str:
+    """Raise VerificationFailed when a value fails, is invalid, or (unless allowed) is missing;
+    otherwise return a one-line summary of what passed."""
+    c = counts(verification)
+    total = len(verification.get("cells", []))
+    if c["fail"] or c["invalid"] or (c["missing"] and not allow_missing):
+        hint = None
+        if c["missing"] and not (c["fail"] or c["invalid"]):
+            hint = "Missing results only: pass --allow-missing, or point --results at the folder the runs were written to."
+        elif c["invalid"]:
+            hint = "Invalid runs are named in the table's notes; rerun those cells (`bioeval run --force --only ...`)."
+        raise VerificationFailed(f"{c['fail']} value(s) outside tolerance, {c['missing']} without results (of {total})"
+                                 f"{', ' + str(c['invalid']) + ' invalid' if c['invalid'] else ''}"
+                                 f"{' for ' + where if where else ''}.", hint)
+    if total and not c["pass"] and not c["new"]:  # --allow-missing with nothing found is no pass
+        raise VerificationFailed(f"no value could be checked: all {total} are without results"
+                                 f"{' for ' + where if where else ''}.",
+                                 "Point --results at the folder the runs were written to (a workdir, or one run folder).")
+    text = f"verified: {c['pass']} value(s) within tolerance"
+    if c["new"]:
+        text += f"; {c['new']} value(s) of added models compared, not verified"
+    return text + "."
+
+
+def results_folder(path) -> "Path":
+    """A results path the user named: it must exist (a workdir, or one run's folder)."""
+    from pathlib import Path
+
+    from bioeval.errors import UsageError
+
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"results folder {path} does not exist.",
+                         "Give --results DIR (or the global --workdir) where the runs were written: a workdir "
+                         "holding <run_id>/ folders, or one run's folder.")
+    if not path.is_dir():
+        raise UsageError(f"results path {path} is a file, not a folder.",
+                         "Give the workdir holding <run_id>/ folders, or one run's folder.")
+    return path

@@ -1,0 +1,122 @@
+"""Per-instance views of saved runs: what a model answered, what it got wrong, what flipped.
+
+Everything is computed from a run folder's own files (spec.json names the scorer and its
+labels; predictions.jsonl holds the answers) with the scoring package's public functions, so
+`show`, `score RUN_DIR`, `compare --instances` and the HTML report count exactly as the
+engine did.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bioeval.errors import UsageError
+
+COMPLETION_CHARS = 2000  # a runaway completion is cut for display (the file keeps all of it)
+
+
+def run_folder(path) -> Path:
+    """A run's folder (spec.json + predictions.jsonl), or a UsageError saying what to give instead."""
+    path = Path(path)
+    if path.is_file() and path.name in ("predictions.jsonl", "spec.json", "scores.json"):
+        path = path.parent
+    if not path.is_dir():
+        raise UsageError(f"{path}: no such run folder.", "Give a run's folder: <workdir>/<run_id> (see `bioeval status WORKDIR`).")
+    if not (path / "spec.json").is_file():
+        runs = sorted(p.name for p in path.iterdir() if (p / "spec.json").is_file())
+        hint = (f"{path} looks like a workdir with {len(runs)} run(s); give one of them, e.g. {path / runs[0]}."
+                if runs else "Give a run's folder: <workdir>/<run_id>, which holds spec.json and predictions.jsonl.")
+        raise UsageError(f"{path} is not a run folder (no spec.json).", hint)
+    if not (path / "predictions.jsonl").is_file():
+        raise UsageError(f"{path} has no predictions.jsonl (the run did not finish).",
+                         f"Check `bioeval status {path.parent}`; rerun the cell to finish it.")
+    return path
+
+
+def _spec(run: Path) -> dict:
+    from bioeval.verify.results import _read
+
+    spec = _read(run / "spec.json")
+    if not isinstance(spec, dict) or "_unreadable" in spec:
+        raise UsageError(f"{run / 'spec.json'} is unreadable.", "Rerun the cell, or score its predictions with "
+                         "`bioeval score --scorer NAME FILE`.")
+    return spec
+
+
+def scorer_of(run: Path, name: str | None = None):
+    from bioeval.scoring import scorer_from_spec
+
+    return scorer_from_spec(_spec(run), name)
+
+
+def instances(run, scorer=None) -> list[dict]:
+    """One row per test instance: id, gold, prediction, completion, truncation, counts (None when skipped)."""
+    from bioeval.scoring.files import read_records, to_prediction
+
+    run = run_folder(run)
+    scorer = scorer or scorer_of(run)
+    out = []
+    for row in read_records(run / "predictions.jsonl"):
+        pred = to_prediction(row, f"{run / 'predictions.jsonl'}: ")
+        k = scorer.counts(pred)
+        completion = str(row.get("completion", pred.prediction))
+        item = {"id": pred.id, "gold": pred.reference, "prediction": pred.prediction,
+                "completion": completion[:COMPLETION_CHARS], "completion_cut": len(completion) > COMPLETION_CHARS,
+                "prompt_truncated": pred.prompt_truncated, "skipped": k is None,
+                "correct": None if k is None else k.correct, "predicted": None if k is None else k.predicted,
+                "gold_items": None if k is None else k.gold, "invalid": None if k is None else bool(k.invalid)}
+        item["error"] = k is not None and not (k.correct == k.predicted == k.gold and not k.invalid)
+        out.append(item)
+    return out
+
+
+def show_run(run, errors: bool = False, limit: int | None = None) -> dict:
+    """`bioeval show` data: the run's keys and scorer, counts over all instances, and the rows asked for."""
+    run = run_folder(run)
+    spec = _spec(run)
+    scorer = scorer_of(run)
+    rows = instances(run, scorer)
+    chosen = [r for r in rows if r["error"]] if errors else rows
+    return {"run": str(run), "run_id": run.name, "model": (spec.get("model") or {}).get("key"),
+            "dataset": (spec.get("dataset") or {}).get("key"), "task": (spec.get("dataset") or {}).get("task"),
+            "scorer": scorer.name, "total": len(rows), "errors": sum(r["error"] for r in rows),
+            "skipped": sum(r["skipped"] for r in rows), "truncated": sum(bool(r["prompt_truncated"]) for r in rows),
+            "invalid": sum(bool(r["invalid"]) for r in rows), "shown": len(chosen[:limit] if limit else chosen),
+            "instances": chosen[:limit] if limit else chosen}
+
+
+def score_run(run, scorer_name: str | None = None, resamples: int | None = None, level: float | None = None,
+              seed: int | None = None):
+    """(scorer, Score) of a run folder, with the bootstrap settings of its spec unless given."""
+    from bioeval.scoring.files import score_file
+
+    run = run_folder(run)
+    scoring = _spec(run).get("protocol", {}).get("scoring", {})
+    scorer = scorer_of(run, scorer_name)
+    result = score_file(scorer, run / "predictions.jsonl",
+                        resamples=int(resamples if resamples is not None else scoring.get("bootstrap_resamples", 1000)),
+                        level=float(level if level is not None else scoring.get("ci_level", 0.95)),
+                        seed=int(seed if seed is not None else scoring.get("bootstrap_seed", 0)))
+    return scorer, result
+
+
+def flips(run_a, run_b, scorer=None) -> list[dict]:
+    """Instances both runs scored whose outcome changed: "fixed" (wrong in A, right in B) or "broken"."""
+    a = {r["id"]: r for r in instances(run_a, scorer) if not r["skipped"]}
+    b = {r["id"]: r for r in instances(run_b, scorer or scorer_of(run_folder(run_a))) if not r["skipped"]}
+    out = []
+    for i in a.keys() & b.keys():
+        ra, rb = a[i], b[i]
+        if ra["error"] == rb["error"] and (ra["correct"], ra["predicted"]) == (rb["correct"], rb["predicted"]):
+            continue
+        direction = ("fixed" if ra["error"] and not rb["error"] else "broken" if rb["error"] and not ra["error"]
+                     else "better" if rb["correct"] > ra["correct"] or rb["predicted"] < ra["predicted"] else "worse")
+        out.append({"id": i, "direction": direction, "gold": ra["gold"], "a": ra["prediction"], "b": rb["prediction"],
+                    "a_counts": [ra["correct"], ra["predicted"], ra["gold_items"]],
+                    "b_counts": [rb["correct"], rb["predicted"], rb["gold_items"]]})
+    order = {"broken": 0, "worse": 1, "better": 2, "fixed": 3}
+    return sorted(out, key=lambda r: (order[r["direction"]], _natural(r["id"])))
+
+
+def _natural(i: str):
+    return (0, int(i), "") if str(i).isdigit() else (1, 0, str(i))
