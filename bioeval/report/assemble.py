@@ -23,6 +23,7 @@ class Section:
     audit_note: str | None
     receipts: dict[str, dict]
     runs: dict[str, Path] = field(default_factory=dict)  # run id -> run folder of the cells with results
+    regression: list[dict] = field(default_factory=list)  # added models against the published ones
 
 
 def receipt_of(run_dir: Path) -> dict | None:
@@ -79,7 +80,39 @@ def collect(loaded, results: Path, settings, audit: bool = True) -> Section:
             receipt = receipt_of(index.by_id[run_id])
             if receipt is not None:
                 receipts[run_id] = receipt
-    return Section(loaded, verification, report_audit, note, receipts, runs)
+    return Section(loaded, verification, report_audit, note, receipts, runs,
+                   regression_blocks(loaded, verification, runs))
+
+
+def regression_blocks(loaded, verification: dict, runs: dict[str, Path], metric: str = "f1") -> list[dict]:
+    """Per added model and dataset: its value, every published model's value, its rank among them,
+    and the paired difference (bootstrap interval) against the model it replaces (`like`)."""
+    from bioeval.verify.compare import compare_cell
+
+    rows = [r for r in verification["cells"] if r["metric"] == metric]
+    blocks = []
+    for model in (m for m in loaded.manifest.models if m.added):
+        datasets = []
+        for r in (r for r in rows if r["model"] == model.key):
+            published = sorted((p for p in rows if p["dataset"] == r["dataset"] and p.get("expected") is not None),
+                               key=lambda p: -p["expected"])
+            entry = {"dataset": r["dataset"], "paper_dataset": r["paper_dataset"], "task": r["task"],
+                     "observed": r["observed"], "observed_ci": r.get("observed_ci"), "verdict": r["verdict"],
+                     "run_id": r["run_id"] if r["run_id"] in runs else None,
+                     "published": [{k: p.get(k) for k in ("model", "paper_model", "expected", "observed", "verdict")}
+                                   for p in published],
+                     "rank": None, "paired": None}
+            if r["observed"] is not None and published:
+                better = sum(p["expected"] > r["observed"] for p in published)
+                entry["rank"] = f"{better + 1} of {len(published) + 1}"
+            if model.like:
+                old = next((p for p in rows if p["model"] == model.like and p["dataset"] == r["dataset"]), None)
+                old_run = runs.get(old["run_id"]) if old else None
+                entry["paired"] = compare_cell(old_run, runs.get(r["run_id"]), metric)
+                entry["paired"]["model"], entry["paired"]["model_b"] = model.like, model.key
+            datasets.append(entry)
+        blocks.append({"model": model.key, "like": model.like, "metric": metric, "datasets": datasets})
+    return blocks
 
 
 def header(results: Path) -> str:
@@ -106,7 +139,7 @@ def markdown_report(sections: list[Section], results: Path, out: Path | None = N
                                      title=s.loaded.manifest.paper.title)
             written += figures
         parts.append(render_report(s.loaded, s.verification, s.audit, s.receipts, figures,
-                                   out.parent if out else None, s.audit_note))
+                                   out.parent if out else None, s.audit_note, s.regression))
     return "\n".join(parts), written
 
 

@@ -23,8 +23,19 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+FAIL_COLOR = "#d62728"
+FAILING = ("FAIL", "DISCREPANT", "INVALID")
+
+
 def _rows(verification: dict, metric: str) -> list[dict]:
-    return [r for r in verification["cells"] if r["metric"] == metric]
+    """The metric's rows of cells with published values (added models have none)."""
+    return [r for r in verification["cells"] if r["metric"] == metric and r.get("expected") is not None]
+
+
+def cell_failed(verification: dict) -> set[tuple[str, str]]:
+    """(model, dataset) of cells where any metric is outside tolerance: a cell that fails on P or R is not
+    drawn as passing in the F1 figure."""
+    return {(r["model"], r["dataset"]) for r in verification["cells"] if r["verdict"] in FAILING}
 
 
 def _order(values) -> list:
@@ -45,6 +56,9 @@ def bars_figure(verification: dict, path: Path, metric: str = "f1", title: str =
     import matplotlib.pyplot as plt
 
     rows, datasets, models, names = _grid(verification, metric)
+    if all(r["observed"] is None for r in rows):
+        return published_figure(verification, path, metric, title)
+    failed = cell_failed(verification)
     dnames = {r["dataset"]: f"{r['paper_dataset']} ({r['task']})" for r in rows}
     ncols = min(3, len(datasets)) or 1
     nrows = math.ceil(len(datasets) / ncols) or 1
@@ -68,7 +82,7 @@ def bars_figure(verification: dict, path: Path, metric: str = "f1", title: str =
             if r["observed"] is None:
                 ax.text(i + 0.2, 0.02, "not run", ha="center", va="bottom", fontsize=6, rotation=90, color="#555555")
             else:
-                color = "#d62728" if r["verdict"] == "FAIL" else REPRODUCED
+                color = FAIL_COLOR if (model, dataset) in failed else REPRODUCED
                 ax.bar(i + 0.2, r["observed"], 0.4, color=color)
                 top = r["observed"]
                 if r.get("observed_ci"):  # our bootstrap interval
@@ -91,7 +105,7 @@ def bars_figure(verification: dict, path: Path, metric: str = "f1", title: str =
     from matplotlib.patches import Patch
 
     fig.legend(handles=[Patch(color=PUBLISHED, label="published"), Patch(color=REPRODUCED, label="reproduced (pass)"),
-                        Patch(color="#d62728", label="reproduced (outside tolerance)")],
+                        Patch(color=FAIL_COLOR, label="reproduced (cell outside tolerance on any metric)")],
                loc="lower center", ncol=3, fontsize=9, frameon=False)
     fig.suptitle((title or f"Published vs reproduced {metric}") + "  (error bars: 95% intervals where known)",
                  fontsize=12, x=0.01, ha="left")
@@ -113,11 +127,12 @@ def delta_heatmap(verification: dict, path: Path, metric: str = "f1", title: str
     dnames = {r["dataset"]: r["paper_dataset"] for r in rows}
     grid = np.full((len(models), len(datasets)), np.nan)
     verdict = {}
+    failed = cell_failed(verification)
     for r in rows:
         i, j = models.index(r["model"]), datasets.index(r["dataset"])
         if r["delta"] is not None:
             grid[i, j] = r["delta"]
-        verdict[i, j] = r["verdict"]
+        verdict[i, j] = "FAIL" if (r["model"], r["dataset"]) in failed else r["verdict"]
     finite = np.abs(grid[np.isfinite(grid)])
     span = max(0.05, float(finite.max()) if finite.size else 0.05)
     fig, ax = plt.subplots(figsize=(1.0 * len(datasets) + 3.5, 0.45 * len(models) + 2.0))
@@ -134,8 +149,53 @@ def delta_heatmap(verification: dict, path: Path, metric: str = "f1", title: str
     ax.set_yticklabels([names[m] for m in models], fontsize=8)
     bar = fig.colorbar(image, ax=ax, fraction=0.04)
     bar.set_label(f"reproduced − published {metric.upper() if metric == 'f1' else metric}")
-    ax.set_title(title or f"Reproduced − published {metric}", fontsize=11, loc="left")
-    fig.tight_layout()
+    # a figure title (not the axes'): a long title then spans the colour bar instead of running into it
+    fig.suptitle(title or f"Reproduced − published {metric}", fontsize=11, x=0.01, ha="left")
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    try:
+        return _save(fig, Path(path))
+    finally:
+        plt.close(fig)
+
+
+def published_figure(verification: dict, path: Path, metric: str = "f1", title: str = "") -> Path:
+    """Nothing reproduced yet: the published values as an annotated models x datasets grid, the best
+    model per dataset outlined, so the figure still says what the paper found and what to run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.patches import Rectangle
+
+    rows, datasets, models, names = _grid(verification, metric)
+    dnames = {r["dataset"]: f"{r['paper_dataset']}\n({r['task']})" for r in rows}
+    grid = np.full((len(models), len(datasets)), np.nan)
+    for r in rows:
+        grid[models.index(r["model"]), datasets.index(r["dataset"])] = r["expected"]
+    fig, ax = plt.subplots(figsize=(1.0 * len(datasets) + 3.5, 0.45 * len(models) + 2.4))
+    image = ax.imshow(np.ma.masked_invalid(grid), cmap=plt.get_cmap("viridis").with_extremes(bad="#eeeeee"),
+                      vmin=0, vmax=1, aspect="auto")
+    for i in range(len(models)):
+        for j in range(len(datasets)):
+            if np.isfinite(grid[i, j]):
+                ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                        color="black" if grid[i, j] > 0.6 else "white")
+    for j in range(len(datasets)):
+        column = grid[:, j]
+        if np.isfinite(column).any():
+            i = int(np.nanargmax(column))
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="#d62728", linewidth=1.6))
+    ax.set_xticks(range(len(datasets)))
+    ax.set_xticklabels([dnames[d] for d in datasets], rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(models)))
+    ax.set_yticklabels([names[m] for m in models], fontsize=8)
+    bar = fig.colorbar(image, ax=ax, fraction=0.04)
+    bar.set_label(f"published {metric.upper() if metric == 'f1' else metric}")
+    fig.suptitle((title or f"Published {metric}") + f"\nnothing reproduced here yet ({len(rows)} cells): "
+                 "the paper's values, best per dataset outlined; `bioeval reproduce` fills in ours",
+                 fontsize=10, x=0.01, ha="left")
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     try:
         return _save(fig, Path(path))
     finally:

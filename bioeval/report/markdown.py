@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 
 from bioeval.manifest.load import LoadedManifest
+from bioeval.report.redact import REDACTED, is_secret_key, scrub
 
 METRIC_SHORT = {"precision": "P", "recall": "R", "f1": "F1"}
 NOT_GPU = "not reproduced here (needs a GPU host)"
 NOT_RUN = "not run here"
 AUDIT_HIDDEN = {"dataset", "split", "findings", "key", "source", "origin", "available", "path"}  # in the manifest
-SECRET_KEY = re.compile(r"token|secret|password|passwd|api[_-]?key|credential", re.I)
+FAILING = ("FAIL", "DISCREPANT")  # the verdict names before and after the statistics rework
 
 
 def _cell(text) -> str:
@@ -42,13 +42,24 @@ def group_cells(verification: dict) -> dict[tuple[str, str], dict]:
     """(model, dataset) -> {"task", "metrics": {metric: row}, "verdict", "reproduced"}."""
     cells: dict[tuple[str, str], dict] = {}
     for row in verification["cells"]:
+        if row.get("expected") is None:  # cells of added models: in the regression section
+            continue
         c = cells.setdefault((row["model"], row["dataset"]), {"task": row["task"], "metrics": {}, "row": row})
         c["metrics"][row["metric"]] = row
     for c in cells.values():
         verdicts = {r["verdict"] for r in c["metrics"].values()}
         c["reproduced"] = verdicts != {"MISSING"}
-        c["verdict"] = "FAIL" if "FAIL" in verdicts else "MISSING" if "MISSING" in verdicts else "PASS"
+        c["verdict"] = cell_verdict(verdicts)
     return cells
+
+
+def cell_verdict(verdicts) -> str:
+    """One verdict per cell from its metrics' verdicts: the worst one wins."""
+    verdicts = set(verdicts)
+    for v in ("INVALID", "DISCREPANT", "FAIL", "MISSING"):
+        if v in verdicts:
+            return v
+    return next(iter(verdicts)) if len(verdicts) == 1 else "PASS"
 
 
 def _as_printed(x: float) -> str:
@@ -67,7 +78,8 @@ def _published(row: dict) -> str:
 
 def render_report(loaded: LoadedManifest, verification: dict, audit: dict | None = None,
                   receipts: dict[str, dict] | None = None, figures: list[Path] | None = None,
-                  out_dir: Path | None = None, audit_note: str | None = None) -> str:
+                  out_dir: Path | None = None, audit_note: str | None = None,
+                  regression: list[dict] | None = None) -> str:
     m = loaded.manifest
     p = m.paper
     cite = f"{p.authors} {p.year or ''}".strip()
@@ -91,15 +103,19 @@ def render_report(loaded: LoadedManifest, verification: dict, audit: dict | None
         lines += _task_section(task, [(k, c) for k, c in cells.items() if c["task"] == task], gpu_of)
     if verification.get("unexpected"):
         lines += _unexpected_section(verification["unexpected"])
+    if regression:
+        lines += regression_section(regression)
     if figures:
         lines += ["### Figures", ""]
         for fig in figures:
             rel = os.path.relpath(fig, out_dir) if out_dir else str(fig)
             lines += [f"![{fig.stem}]({Path(rel).as_posix()})", ""]
     lines += _ledger_section(loaded)
+    lines += _tolerance_section(loaded)
     lines += ["### Deviations from the paper", ""]
     lines += [f"- **{d.what}**" + (f": {d.why}" if d.why else "") for d in m.deviations] or ["- none recorded"]
     lines += [""]
+    lines += _datasets_section(loaded)
     lines += _audit_section(audit, audit_note)
     lines += _receipts_section(receipts or {})
     return "\n".join(lines).rstrip() + "\n"
@@ -130,12 +146,13 @@ def _task_section(task: str, cells: list, gpu_of: dict) -> list[str]:
         rep = " / ".join(_num(ms[mt]["observed"]) for mt in metrics)
         delta = " / ".join("–" if ms[mt]["delta"] is None else f"{ms[mt]['delta']:+.4f}" for mt in metrics)
         verdict = c["verdict"]
-        failed = [METRIC_SHORT[mt] for mt in metrics if ms[mt]["verdict"] == "FAIL"]
+        failed = [METRIC_SHORT[mt] for mt in metrics if ms[mt]["verdict"] in FAILING]
         if failed:
             verdict += " (" + ", ".join(failed) + ")"
         notes = sorted({n for r in ms.values() for n in r.get("notes", [])})
         tol = ms[metrics[-1]]
-        notes.insert(0, f"tolerance ±{tol['tolerance']:.4f} ({tol['rule']})")
+        if tol.get("tolerance") is not None:
+            notes.insert(0, f"tolerance ±{tol['tolerance']:.4f} ({tol['rule']})")
         in_ci = [METRIC_SHORT[mt] for mt in metrics if ms[mt].get("in_published_ci") is False]
         if in_ci:
             notes.append("outside the published CI: " + ", ".join(in_ci))
@@ -220,12 +237,12 @@ def flatten(d: dict, prefix: str = "") -> dict[str, str]:
     out: dict[str, str] = {}
     for k, v in d.items():
         key = f"{prefix}{k}"
-        if SECRET_KEY.search(str(k)):
-            out[key] = "(redacted)"
+        if is_secret_key(str(k)):
+            out[key] = REDACTED
         elif isinstance(v, dict) and v:
             out.update(flatten(v, key + "."))
         else:
-            out[key] = v if isinstance(v, str) else json.dumps(v, default=str)
+            out[key] = scrub(v if isinstance(v, str) else json.dumps(v, default=str))
     return out
 
 
@@ -240,4 +257,58 @@ def _receipts_section(receipts: dict[str, dict]) -> list[str]:
         flat = json.loads(key)
         lines += [f"Runs {', '.join(f'`{r}`' for r in run_ids)}:", ""]
         lines += _table(["Key", "Value"], [[k, v] for k, v in flat.items()])
+    return lines
+
+
+def _tolerance_section(loaded: LoadedManifest) -> list[str]:
+    from bioeval.manifest.summary import tolerance_rows
+
+    lines = ["### Tolerances", "", "How far a reproduced value may be from the published one (the most specific rule "
+             "wins).", ""]
+    return lines + _table(["Applies to", "Rule", "Note"], [[r["applies_to"], r["rule"], r["note"]]
+                                                           for r in tolerance_rows(loaded)])
+
+
+def _datasets_section(loaded: LoadedManifest) -> list[str]:
+    from bioeval.manifest.summary import dataset_rows
+
+    rows = []
+    for d in dataset_rows(loaded):
+        records = ", ".join(f"{k} {v:,}" if v is not None else f"{k} ?" for k, v in d["records"].items())
+        rows.append([d["key"] + (" (added)" if d["added"] else ""), d["paper_name"], d["task"], records,
+                     "; ".join(d["notes"]) or "–"])
+    return ["### Datasets", ""] + _table(["Key", "Name in the paper", "Task", "Records", "Notes"], rows)
+
+
+def regression_section(regression: list[dict]) -> list[str]:
+    """Added models per dataset: their value beside every published model's, and the paired
+    difference against the model they replace (--like)."""
+    lines = ["### New models on the paper's protocol", "",
+             "Added models have no published values: their cells are compared, not verified (verdict NEW). "
+             "Per dataset: the new model's value, every published model's value (published, and reproduced "
+             "here where it was run), and the paired bootstrap difference against the model it replaces.", ""]
+    for block in regression:
+        lines += [f"#### {block['model']} ({block['metric'].upper()}" + (f", replaces {block['like']}" if block.get("like") else "")
+                  + ")", ""]
+        header = ["Dataset", f"{block['model']}", "Rank among published", "Best published", f"Δ vs {block.get('like') or '–'} (paired)", "n"]
+        rows = []
+        for d in block["datasets"]:
+            pair = d.get("paired") or {}
+            delta = "–" if pair.get("delta") is None else f"{pair['delta']:+.4f}"
+            if pair.get("ci"):
+                delta += f" [{pair['ci'][0]:+.4f}, {pair['ci'][1]:+.4f}]"
+            if pair.get("verdict") in ("MISSING", "INVALID"):
+                delta = f"{pair['verdict'].lower()}: " + "; ".join(pair.get("notes", []))
+            best = d["published"][0] if d["published"] else None
+            rows.append([d["paper_dataset"], _num(d["observed"]), d["rank"] or "–",
+                         f"{best['paper_model']} {_as_printed(best['expected'])}" if best else "–", delta,
+                         pair.get("n_shared") or "–"])
+        lines += _table(header, rows)
+        for d in block["datasets"]:
+            if d["published"]:
+                cells = ", ".join(f"{p['paper_model']} {_as_printed(p['expected'])}"
+                                  + (f" (here {p['observed']:.4f})" if p.get("observed") is not None else "")
+                                  for p in d["published"])
+                lines.append(f"- {d['paper_dataset']}: {block['model']} {_num(d['observed'])}; published: {cells}")
+        lines.append("")
     return lines

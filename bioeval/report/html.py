@@ -1,0 +1,137 @@
+"""The self-contained HTML report: one file with its data, styles, script and figures inline.
+
+It opens from disk with no network access (a Content-Security-Policy forbids any fetch), so
+it can be mailed, archived next to RESULTS.md or attached to a review.  The page is a jinja2
+template (templates/report.html.j2); the data is one JSON object embedded in the page, and
+the script builds the tables with textContent only (data never becomes markup).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import tempfile
+from pathlib import Path
+
+from bioeval.report.markdown import cell_verdict, flatten
+
+INSTANCE_LIMIT = 400  # per run: enough to read the errors; the run folder keeps all of them
+
+
+def _instances(run_dir: Path) -> dict:
+    from bioeval.errors import BioevalError
+    from bioeval.verify.instances import instances
+
+    try:
+        rows = instances(run_dir)
+    except BioevalError as exc:
+        return {"rows": [], "total": 0, "note": str(exc)}
+    errors_first = sorted(rows, key=lambda r: not r["error"])
+    return {"rows": errors_first[:INSTANCE_LIMIT], "total": len(rows), "errors": sum(r["error"] for r in rows),
+            "note": f"first {INSTANCE_LIMIT} of {len(rows)} shown (errors first)" if len(rows) > INSTANCE_LIMIT else ""}
+
+
+def global_verdict(verification: dict) -> dict:
+    """verify's global verdict when it gives one, otherwise one derived from the per-value verdicts."""
+    for key in ("global", "global_verdict"):
+        if isinstance(verification.get(key), dict):
+            return verification[key]
+        if isinstance(verification.get(key), str):
+            return {"verdict": verification[key]}
+    from bioeval.verify.gate import counts
+
+    c = counts(verification)
+    if c["fail"] or c["invalid"]:
+        v = "not reproduced"
+    elif c["missing"] and c["pass"]:
+        v = "partly checked"
+    elif c["pass"]:
+        v = "reproduced"
+    else:
+        v = "nothing checked"
+    return {"verdict": v, "counts": c}
+
+
+def _env_diff(receipts: dict[str, dict]) -> dict:
+    """Each run's environment, flattened and redacted, and the keys where it differs from the reference
+    (the first run, or envdiff's reference when bioeval.verify.envdiff exists)."""
+    flat = {run_id: flatten(r) for run_id, r in sorted(receipts.items())}
+    try:
+        from bioeval.verify import envdiff  # noqa: F401  (the environment diff, where it exists)
+    except ImportError:
+        envdiff = None
+    reference_id = next(iter(flat), None)
+    diffs = {}
+    volatile = ("timings_s.", "run_id", "model", "dataset", "data.", "model_pin.", "seeds.")
+    for run_id, env in flat.items():
+        ref = flat[reference_id]
+        keys = sorted(set(env) | set(ref))
+        diffs[run_id] = [{"key": k, "run": env.get(k), "reference": ref.get(k)} for k in keys
+                         if env.get(k) != ref.get(k) and not k.startswith(volatile)]
+    return {"reference": reference_id, "environments": flat, "diffs": diffs,
+            "source": "bioeval.verify.envdiff" if envdiff else "first run"}
+
+
+def _figures(verification: dict, stem: str, metric: str, title: str) -> list[dict]:
+    from bioeval.report.figures import render_figures
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = render_figures(verification, tmp, stem, metric, title=title)
+        return [{"name": p.stem, "png": base64.b64encode(p.read_bytes()).decode("ascii")} for p in paths]
+
+
+def section_data(section, metric: str = "f1") -> dict:
+    from bioeval.manifest.summary import dataset_rows, ledger, tolerance_rows
+
+    loaded, v = section.loaded, section.verification
+    m = loaded.manifest
+    cells: dict[tuple, dict] = {}
+    for row in v["cells"]:
+        c = cells.setdefault((row["model"], row["dataset"]), {
+            "model": row["model"], "dataset": row["dataset"], "task": row["task"], "paper_model": row["paper_model"],
+            "paper_dataset": row["paper_dataset"], "run_id": row["run_id"] if row["run_id"] in section.runs else None,
+            "n": row["n"], "added": bool(row.get("added")), "metrics": {}, "notes": []})
+        c["metrics"][row["metric"]] = {k: row.get(k) for k in ("expected", "observed", "delta", "tolerance", "rule",
+                                                               "verdict", "published_ci", "observed_ci")}
+        c["notes"] = sorted(set(c["notes"]) | set(row.get("notes") or []))
+    for c in cells.values():
+        c["verdict"] = cell_verdict({mv["verdict"] for mv in c["metrics"].values()})
+    for row in v.get("unexpected") or []:
+        cells[(row["model"], row["dataset"])] = {
+            "model": row["model"], "dataset": row["dataset"], "task": row["task"], "paper_model": row["paper_model"],
+            "paper_dataset": row["paper_dataset"], "run_id": row["run_id"], "n": row["n"], "added": False,
+            "verdict": "NO PUBLISHED VALUE", "notes": row.get("notes") or [],
+            "metrics": {mt: {"expected": None, "observed": row["metrics"].get(mt), "delta": None, "tolerance": None,
+                             "rule": None, "verdict": "NO PUBLISHED VALUE", "published_ci": None,
+                             "observed_ci": (row.get("ci") or {}).get(mt)} for mt in ("precision", "recall", "f1")}}
+    instances = {run_id: _instances(path) for run_id, path in section.runs.items()}
+    return {
+        "manifest": str(loaded.path), "sha256": loaded.sha256, "paper": m.paper.model_dump(),
+        "summary": v["summary"], "global": global_verdict(v), "results": v["results"],
+        "cells": list(cells.values()), "instances": instances,
+        "regression": section.regression,
+        "ledger": [{**r, "value": r["value"] if isinstance(r["value"], (str, int, float, bool, type(None)))
+                    else json.dumps(r["value"], ensure_ascii=False)} for r in ledger(loaded)],
+        "tolerance": tolerance_rows(loaded), "deviations": [d.model_dump() for d in m.deviations],
+        "datasets": dataset_rows(loaded), "audit": section.audit, "audit_note": section.audit_note,
+        "environment": _env_diff(section.receipts),
+        "figures": _figures(v, loaded.path.stem, metric, m.paper.title),
+    }
+
+
+def render_html(sections, results, metric: str = "f1") -> str:
+    import datetime
+
+    import jinja2
+
+    from bioeval import __version__
+
+    data = {"generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "version": __version__, "results": str(results), "metric": metric,
+            "sections": [section_data(s, metric) for s in sections]}
+    env = jinja2.Environment(loader=jinja2.PackageLoader("bioeval.report", "templates"),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]))
+    payload = json.dumps(data, ensure_ascii=False, default=str)
+    # inside <script>: "</" would end the element and "<!--" open a comment; JSON allows "\/"
+    payload = payload.replace("</", "<\\/").replace("<!--", "\\u003c!--")
+    return env.get_template("report.html.j2").render(data=data, payload=payload)

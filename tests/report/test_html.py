@@ -1,0 +1,67 @@
+"""The self-contained HTML report, opened from disk in a real headless chromium."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from tests.report.browser import Browser, chromium_path
+from tests.verify.factory import cell_of, write_manifest, write_run
+
+HEX = "a" * 40
+LOCAL = ("file:", "data:", "about:")
+
+
+def check_in_browser(html_path, shot_path=None) -> dict:
+    """Load the page, click the first cell, return what a reviewer of the page would check."""
+    exe = chromium_path()
+    if exe is None:
+        pytest.skip("no chromium on this machine (apt-get install chromium)")
+    pytest.importorskip("websocket")
+    browser = Browser(exe)
+    try:
+        browser.open(html_path.resolve().as_uri())
+        out = {"ready": browser.evaluate("document.body.dataset.ready"),
+               "cells": browser.evaluate("document.querySelectorAll('tr.cell').length")}
+        browser.evaluate("document.querySelector('tr.cell').click()")
+        out["instances"] = browser.evaluate("document.querySelectorAll('tr.instance').length")
+        out["drill_text"] = browser.evaluate("document.querySelector('.drill').textContent")
+        browser.evaluate("document.querySelector('select[data-filter=verdict]').value = 'FAIL';"
+                         "document.querySelector('.filters').dispatchEvent(new Event('change', {bubbles: true}))")
+        out["cells_after_filter"] = browser.evaluate("document.querySelectorAll('tr.cell').length")
+        png = browser.screenshot()
+        out["errors"], out["remote"] = browser.errors(), [u for u in browser.requests() if not u.startswith(LOCAL)]
+    finally:
+        browser.close()
+    if shot_path is not None:
+        shot_path.write_bytes(png)
+    from PIL import Image
+    import numpy as np
+
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
+    out["pixel_std"], out["size"] = float(pixels.std()), pixels.shape
+    return out
+
+
+def test_html_report_opens_offline_and_drills_down(tmp_path, bioeval_cli):
+    manifest = write_manifest(tmp_path)
+    results = tmp_path / "results"
+    answers = [{"id": str(i), "prediction": "A" if i < 40 else "</script><img src=x onerror=alert(1)>", "reference": "A"}
+               for i in range(50)]
+    write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.8, "recall": 0.8, "f1": 0.83}, n=50,
+              predictions=answers, receipt={"python": "3.11.7", "HF_TOKEN": "hf_abcdefghijklmnopqrstuvwx",
+                                            "libraries": {"tokenizers": "0.22.1"}, "decoding": {"max_new_tokens": 12}})
+    html = tmp_path / "report.html"
+    code, _, err = bioeval_cli("report", manifest, "--results", results, "--html", html)
+    assert code == 0, err
+    text = html.read_text()
+    # one file: no links to anything outside it, the secret redacted, the tokenizer facts kept
+    assert not re.search(r"(src|href)=\"(https?:)?//", text) and "hf_abcdefghijklmnopqrstuvwx" not in text
+    assert '"libraries.tokenizers": "0.22.1"' in text and '"decoding.max_new_tokens": "12"' in text
+    page = check_in_browser(html, tmp_path / "shot.png")
+    assert page["errors"] == [] and page["remote"] == []
+    assert page["ready"] == "1" and page["cells"] == 6
+    assert page["instances"] == 50 and "10 with errors" in page["drill_text"]
+    assert page["cells_after_filter"] == 1  # the verdict filter keeps the FAIL cell only
+    assert page["pixel_std"] > 20 and page["size"][0] > 500  # not a blank page
