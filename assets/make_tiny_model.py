@@ -5,6 +5,7 @@ random, so everything the smoke runs show was learnt by the LoRA adapter.  Run a
 make_smoke_data.py:
 
     python assets/make_tiny_model.py            # writes assets/tiny-llama/
+    python assets/make_tiny_model.py --seed 7 --out /tmp/tiny-llama-7   # another tiny model (regression tests)
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ def make_tokenizer() -> PreTrainedTokenizerFast:
                                    model_max_length=1024, padding_side="left")
 
 
-def make_model(vocab_size: int, tokenizer) -> LlamaForCausalLM:
-    torch.manual_seed(SEED)
+def make_model(vocab_size: int, tokenizer, seed: int = SEED) -> LlamaForCausalLM:
+    torch.manual_seed(seed)
     config = LlamaConfig(vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=1024,
                          tie_word_embeddings=True, initializer_range=INIT_STD, bos_token_id=tokenizer.bos_token_id,
@@ -63,14 +64,20 @@ def make_model(vocab_size: int, tokenizer) -> LlamaForCausalLM:
     return model
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=SEED, help="weight initialisation seed (the shipped model: 1234)")
+    parser.add_argument("--out", type=Path, default=OUT, help="output folder")
+    args = parser.parse_args(argv)
     tokenizer = make_tokenizer()
-    model = make_model(len(tokenizer), tokenizer)
-    OUT.mkdir(parents=True, exist_ok=True)
-    tokenizer.save_pretrained(OUT)
-    model.save_pretrained(OUT)
+    model = make_model(len(tokenizer), tokenizer, args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    tokenizer.save_pretrained(args.out)
+    model.save_pretrained(args.out)
     n = sum(p.numel() for p in model.parameters())
-    print(f"{OUT}: {n:,} parameters, vocabulary {len(tokenizer)}")
+    print(f"{args.out}: {n:,} parameters, vocabulary {len(tokenizer)}")
 
 
 if __name__ == "__main__":

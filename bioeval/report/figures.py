@@ -57,7 +57,7 @@ def bars_figure(verification: dict, path: Path, metric: str = "f1", title: str =
 
     rows, datasets, models, names = _grid(verification, metric)
     if all(r["observed"] is None for r in rows):
-        return published_figure(verification, path, metric, title)
+        return published_figure(verification, path, metric, title.replace("published vs reproduced", "published"))
     failed = cell_failed(verification)
     dnames = {r["dataset"]: f"{r['paper_dataset']} ({r['task']})" for r in rows}
     ncols = min(3, len(datasets)) or 1

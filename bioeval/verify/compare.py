@@ -69,7 +69,7 @@ def compare_results(a: str | Path, b: str | Path, metric: str = "f1", threshold:
         row.update(model=model, dataset=dataset, model_b=pairs.get(model, model) if model is not None else None)
         rows.append(row)
     summary = {v.lower(): sum(r["verdict"] == v for r in rows) for v in VERDICTS}
-    summary["paired"] = sum(r["verdict"] in (OK, REGRESSED, IMPROVED) for r in rows)
+    summary["paired"] = sum(r["verdict"] in (OK, REGRESSED, IMPROVED, INVALID) for r in rows)
     if not summary["paired"] and not allow_empty:
         where = (f"no dataset has a run of {', '.join(pairs)} in {a} and of {', '.join(pairs.values())} in {b}"
                  if pairs else f"no (model, dataset) cell has a scored run in both {a} and {b}")
@@ -92,7 +92,8 @@ def compare_cell(run_a: Path | None, run_b: Path | None, metric: str = "f1", thr
     row["path_a"], row["path_b"] = run_a and str(run_a), run_b and str(run_b)
     if run_a is None or run_b is None:
         row["verdict"] = MISSING
-        row["notes"].append(f"only in {'B' if run_a is None else 'A'}")
+        row["notes"].append("run on neither side" if run_a is None and run_b is None
+                            else f"only in {'B' if run_a is None else 'A'}")
         return row
     spec_a, spec_b = _read(run_a / "spec.json") or {}, _read(run_b / "spec.json") or {}
     row["task"] = (spec_a.get("dataset") or {}).get("task")

@@ -24,9 +24,10 @@ def check_in_browser(html_path, shot_path=None) -> dict:
         browser.open(html_path.resolve().as_uri())
         out = {"ready": browser.evaluate("document.body.dataset.ready"),
                "cells": browser.evaluate("document.querySelectorAll('tr.cell').length")}
-        browser.evaluate("document.querySelector('tr.cell').click()")
+        browser.evaluate("document.querySelector('tr.cell:not([data-run=\"\"])').click()")  # a cell with a run
         out["instances"] = browser.evaluate("document.querySelectorAll('tr.instance').length")
         out["drill_text"] = browser.evaluate("document.querySelector('.drill').textContent")
+        out["after_click"] = browser.screenshot()
         browser.evaluate("document.querySelector('select[data-filter=verdict]').value = 'FAIL';"
                          "document.querySelector('.filters').dispatchEvent(new Event('change', {bubbles: true}))")
         out["cells_after_filter"] = browser.evaluate("document.querySelectorAll('tr.cell').length")
@@ -35,11 +36,11 @@ def check_in_browser(html_path, shot_path=None) -> dict:
     finally:
         browser.close()
     if shot_path is not None:
-        shot_path.write_bytes(png)
+        shot_path.write_bytes(out["after_click"])
     from PIL import Image
     import numpy as np
 
-    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
+    pixels = np.asarray(Image.open(io.BytesIO(out.pop("after_click"))).convert("L"), dtype=float)
     out["pixel_std"], out["size"] = float(pixels.std()), pixels.shape
     return out
 

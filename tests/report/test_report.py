@@ -113,3 +113,60 @@ def test_results_without_published_values_are_listed(tmp_path):
     md = render_report(loaded, verification)
     section = md.split("### Reproduced cells without published values")[1]
     assert "| Tiny-Model | EventSet | EE | 0.5000 | 0.2500 | 0.3333 [0.200, 0.450] | 40 |" in section
+
+
+def _pixels(path):
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(path).convert("RGB"), dtype=int)
+
+
+def _near(pixels, rgb, tol=12):
+    import numpy as np
+
+    return int((np.abs(pixels - np.array(rgb)).max(axis=2) <= tol).sum())
+
+
+def test_f1_figure_colours_a_cell_failing_on_precision_as_failing(tmp_path):
+    manifest = write_manifest(tmp_path)
+    results = tmp_path / "results"
+    # F1 within tolerance (0.81 vs 0.80), precision not (0.70 vs 0.80): the cell fails
+    write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.70, "recall": 0.80, "f1": 0.81}, n=400)
+    verification = verify_manifest(load_manifest(manifest), results)
+    bars = render_figures(verification, tmp_path / "fig", "mini")[0]
+    red, blue = _near(_pixels(bars), (0xD6, 0x27, 0x28)), _near(_pixels(bars), (0x1F, 0x77, 0xB4))
+    assert red > 2000 and blue < 500  # the legend swatches are small; the bar is red
+
+
+def test_nothing_reproduced_figure_shows_the_published_grid(tmp_path):
+    manifest = write_manifest(tmp_path)
+    none = verify_manifest(load_manifest(manifest), tmp_path / "empty")
+    (path,) = render_figures(none, tmp_path / "fig", "mini", title="Mini paper")
+    pixels = _pixels(path)
+    grey = _near(pixels, (0x9E, 0x9E, 0x9E), tol=6)
+    coloured = int(((pixels.max(axis=2) - pixels.min(axis=2)) > 60).sum())  # viridis cells, not grey bars
+    assert grey < 1000 and coloured > 20_000
+
+
+def test_environment_redacts_credentials_only(world):
+    manifest, results = world
+    loaded = load_manifest(manifest)
+    receipts = {"r1": {"HF_TOKEN": "x", "env": {"OPENAI_API_KEY": "y", "password": "z"},
+                       "libraries": {"tokenizers": "0.22.1"}, "decoding": {"max_new_tokens": 12},
+                       "tokenizer": {"eos_token": "</s>", "pad_token": "</s>"},
+                       "note": "token hf_abcdefghijklmnopqrstuvwxyz leaked"}}
+    md = render_report(loaded, verify_manifest(loaded, results), None, receipts)
+    for key in ("HF_TOKEN", "env.OPENAI_API_KEY", "env.password"):
+        assert f"| {key} | (redacted) |" in md
+    assert "| libraries.tokenizers | 0.22.1 |" in md and "| decoding.max_new_tokens | 12 |" in md
+    assert "| tokenizer.eos_token | </s> |" in md and "| tokenizer.pad_token | </s> |" in md
+    assert "hf_abcdefghijklmnopqrstuvwxyz" not in md and "token (redacted) leaked" in md
+
+
+def test_report_shows_tolerances_and_dataset_notes(world):
+    manifest, results = world
+    loaded = load_manifest(manifest)
+    md = render_report(loaded, verify_manifest(loaded, results))
+    assert "### Tolerances" in md and "| dataset=ner | rel 0.1 |" in md and "| model=tiny, dataset=tc, metric=f1 | abs 0.001 |" in md
+    assert "### Datasets" in md and "| ner | ChemNER | NER | test 5,000 |" in md

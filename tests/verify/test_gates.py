@@ -118,3 +118,25 @@ def test_show_and_score_read_the_run(tmp_path, bioeval_cli):
     assert json.loads(out)["f1"] == pytest.approx(0.9) and json.loads(out)["scorer"] == "zhan2024-set-f1"
     code, _, err = bioeval_cli("show", tmp_path / "runs")  # a workdir, not a run
     assert code == 2 and "looks like a workdir" in err
+
+
+def test_compare_marks_unscorable_runs_invalid(tmp_path, bioeval_cli):
+    manifest = write_manifest(tmp_path)
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_run(a, cell_of(manifest, "tiny", "ee"), None, predictions=preds(40))
+    run_b = write_run(b, cell_of(manifest, "tiny", "ee"), None, predictions=preds(40))
+    (run_b / "predictions.jsonl").write_text('{"id": "1", "prediction": "A"}\n')  # no reference
+    (row,) = compare_results(a, b)["cells"]
+    assert row["verdict"] == "INVALID" and any("could not be scored" in n for n in row["notes"])
+    code, _, err = bioeval_cli("compare", a, b)
+    assert code == 1 and "1 invalid" in err  # never OK
+
+
+def test_report_warns_when_the_audit_cannot_read_the_data(tmp_path, bioeval_cli):
+    manifest = write_manifest(tmp_path)
+    results = tmp_path / "runs"
+    write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.8, "recall": 0.8, "f1": 0.8})
+    code, out, err = bioeval_cli("report", manifest, "--results", results, "--out", tmp_path / "r.md")
+    assert code == 0 and "warning" in err and "could not read 3 split(s)" in err and "--data-mirror" in err
+    code, _, err = bioeval_cli("report", manifest, "--results", tmp_path / "nowhere")
+    assert code == 2 and "does not exist" in err

@@ -17,9 +17,10 @@ from bioeval.cli.options import load
               help="Where the Markdown report goes (default: <workdir>/reports/<manifest>.md, figures beside it).")
 @click.option("--html", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write the self-contained HTML report here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verification as JSON instead of tables.")
 @click.pass_context
 def reproduce_command(ctx, manifest: Path, only: str | None, runtime: str, add_model: tuple, like: str | None,
-                      no_progress: bool, report_path: Path | None, html: Path | None) -> None:
+                      no_progress: bool, report_path: Path | None, html: Path | None, as_json: bool) -> None:
     """Fetch, run, verify and report MANIFEST: the paper's numbers against ours.
 
     Exit 0 when every expected value is reproduced within tolerance, 1 when not, 3 when a cell
@@ -41,8 +42,14 @@ def reproduce_command(ctx, manifest: Path, only: str | None, runtime: str, add_m
     else:
         for w in result["report"]["warnings"]:
             click.echo(click.style("warning: ", fg="yellow") + w, err=True)
-    render_verify(result["verification"])
-    click.echo(gate(result["verification"], where=str(loaded.path)))
+    if as_json:
+        import json
+
+        click.echo(json.dumps({"cells": result["rows"], "verification": result["verification"],
+                               "report": str(result["report_path"])}, indent=2, default=str))
+    else:
+        render_verify(result["verification"])
+    click.echo(gate(result["verification"], where=str(loaded.path)), err=as_json)
 
 
 COMMANDS = [reproduce_command]
