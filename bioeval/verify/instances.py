@@ -110,12 +110,18 @@ def flips(run_a, run_b, scorer=None) -> list[dict]:
         if ra["error"] == rb["error"] and (ra["correct"], ra["predicted"]) == (rb["correct"], rb["predicted"]):
             continue
         direction = ("fixed" if ra["error"] and not rb["error"] else "broken" if rb["error"] and not ra["error"]
-                     else "better" if rb["correct"] > ra["correct"] or rb["predicted"] < ra["predicted"] else "worse")
+                     else "better" if _f1(rb) > _f1(ra) else "worse" if _f1(rb) < _f1(ra) else "changed")
         out.append({"id": i, "direction": direction, "gold": ra["gold"], "a": ra["prediction"], "b": rb["prediction"],
                     "a_counts": [ra["correct"], ra["predicted"], ra["gold_items"]],
                     "b_counts": [rb["correct"], rb["predicted"], rb["gold_items"]]})
-    order = {"broken": 0, "worse": 1, "better": 2, "fixed": 3}
+    order = {"broken": 0, "worse": 1, "changed": 2, "better": 3, "fixed": 4}
     return sorted(out, key=lambda r: (order[r["direction"]], _natural(r["id"])))
+
+
+def _f1(row: dict) -> float:
+    """The instance's own F1 (2 correct / (predicted + gold)): orders partial answers."""
+    total = row["predicted"] + row["gold_items"]
+    return 2 * row["correct"] / total if total else 1.0
 
 
 def _natural(i: str):

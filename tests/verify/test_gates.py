@@ -140,3 +140,29 @@ def test_report_warns_when_the_audit_cannot_read_the_data(tmp_path, bioeval_cli)
     assert code == 0 and "warning" in err and "could not read 3 split(s)" in err and "--data-mirror" in err
     code, _, err = bioeval_cli("report", manifest, "--results", tmp_path / "nowhere")
     assert code == 2 and "does not exist" in err
+
+
+def test_status_refuses_a_run_folder_with_the_fix(tmp_path, bioeval_cli):
+    manifest = write_manifest(tmp_path)
+    run = write_run(tmp_path / "runs", cell_of(manifest, "tiny", "ee"), None, predictions=preds(10))
+    code, _, err = bioeval_cli("status", run)
+    assert code == 2 and f"bioeval status {run.parent}" in err
+
+
+def test_regression_report_pairs_the_added_model_with_the_one_it_replaces(tmp_path, bioeval_cli):
+    manifest = write_manifest(tmp_path)
+    runs = tmp_path / "runs"
+    write_run(runs, cell_of(manifest, "tiny", "ee"), None, predictions=preds(40))
+    _, cell = added_cell(manifest, "mynew", "ee", like="tiny")
+    write_run(runs, cell, None, predictions=preds(45))
+    out = tmp_path / "r.md"
+    code, _, err = bioeval_cli("report", manifest, "--results", runs, "--out", out, "--add-model",
+                               f"mynew=org/new@{HEX}", "--like", "tiny")
+    assert code == 0, err
+    md = out.read_text()
+    section = md.split("### New models on the paper's protocol")[1].split("\n### ")[0]
+    ee = next(line for line in section.splitlines() if line.startswith("| EventSet |"))
+    # 0.9 F1 against published 0.80 (tiny) and 0.90 (big): rank 1 of 3 (ties rank above); +0.10 vs tiny, paired
+    assert ee.startswith("| EventSet | 0.9000 | 1 of 3 | Big-Model-70B 0.90 | +0.1000 [")
+    assert ee.rstrip().endswith("| 50 |")
+    assert "tiny x ee" not in section and "MISSING" not in section
