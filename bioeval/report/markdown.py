@@ -194,8 +194,16 @@ def _ledger_section(loaded: LoadedManifest) -> list[str]:
              "(the authors' public code), `assumed` (our choice where both are silent). Counts: "
              + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ".", ""]
     return lines + _table(["Field", "Value", "Source", "Note"],
-                          [[r["field"].removeprefix("protocol."), _value(r["value"]), r["source"], r["note"]]
+                          [[r["field"].removeprefix("protocol."), _value(r["value"]), r["source"], _ledger_note(r)]
                            for r in rows])
+
+
+def _ledger_note(row: dict) -> str:
+    """The note and every alternative another source gives (e.g. the paper's learning rate beside the code's)."""
+    parts = [row["note"]] if row.get("note") else []
+    parts += [f"alternative: {_value(a['value'])} ({a['source']}{': ' + a['note'] if a.get('note') else ''})"
+              for a in row.get("alternatives") or []]
+    return "; ".join(parts)
 
 
 def _finding(f) -> str:

@@ -41,7 +41,7 @@ def parse_pairs(texts) -> dict[str, str]:
         old, sep, new = str(text).partition("=")
         if not sep or not old.strip() or not new.strip():
             raise UsageError(f"--pair {text!r}: expected OLD=NEW (two model keys).",
-                             "Example: --pair qwen2.5-7b=mynew pairs each dataset's qwen2.5-7b cell in A with mynew's in B.")
+                             "Example: --pair phi-4=mynew pairs each dataset's phi-4 cell in A with mynew's in B.")
         pairs[old.strip()] = new.strip()
     return pairs
 
