@@ -35,7 +35,7 @@ def _rows(verification: dict, metric: str) -> list[dict]:
 def cell_failed(verification: dict) -> set[tuple[str, str]]:
     """(model, dataset) of cells where any metric is outside tolerance: a cell that fails on P or R is not
     drawn as passing in the F1 figure."""
-    return {(r["model"], r["dataset"]) for r in verification["cells"] if r["verdict"] in FAILING}
+    return {(r["model"], r["dataset"]) for r in verification["cells"] if str(r["verdict"]).upper() in FAILING}
 
 
 def _order(values) -> list:

@@ -33,11 +33,12 @@ def _instances(run_dir: Path) -> dict:
 
 def global_verdict(verification: dict) -> dict:
     """verify's global verdict when it gives one, otherwise one derived from the per-value verdicts."""
-    for key in ("global", "global_verdict"):
-        if isinstance(verification.get(key), dict):
-            return verification[key]
-        if isinstance(verification.get(key), str):
-            return {"verdict": verification[key]}
+    for where in (verification, verification.get("summary") or {}):
+        for key in ("global", "global_verdict"):
+            if isinstance(where.get(key), dict):
+                return where[key]
+            if isinstance(where.get(key), str):
+                return {"verdict": where[key]}
     from bioeval.verify.gate import counts
 
     c = counts(verification)
@@ -92,7 +93,8 @@ def section_data(section, metric: str = "f1") -> dict:
             "paper_dataset": row["paper_dataset"], "run_id": row["run_id"] if row["run_id"] in section.runs else None,
             "n": row["n"], "added": bool(row.get("added")), "metrics": {}, "notes": []})
         c["metrics"][row["metric"]] = {k: row.get(k) for k in ("expected", "observed", "delta", "tolerance", "rule",
-                                                               "verdict", "published_ci", "observed_ci")}
+                                                               "verdict", "published_ci", "observed_ci", "interval")}
+        c["metrics"][row["metric"]]["verdict"] = str(row["verdict"]).upper()
         c["notes"] = sorted(set(c["notes"]) | set(row.get("notes") or []))
     for c in cells.values():
         c["verdict"] = cell_verdict({mv["verdict"] for mv in c["metrics"].values()})

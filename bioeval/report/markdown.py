@@ -47,7 +47,7 @@ def group_cells(verification: dict) -> dict[tuple[str, str], dict]:
         c = cells.setdefault((row["model"], row["dataset"]), {"task": row["task"], "metrics": {}, "row": row})
         c["metrics"][row["metric"]] = row
     for c in cells.values():
-        verdicts = {r["verdict"] for r in c["metrics"].values()}
+        verdicts = {str(r["verdict"]).upper() for r in c["metrics"].values()}
         c["reproduced"] = verdicts != {"MISSING"}
         c["verdict"] = cell_verdict(verdicts)
     return cells
@@ -55,7 +55,7 @@ def group_cells(verification: dict) -> dict[tuple[str, str], dict]:
 
 def cell_verdict(verdicts) -> str:
     """One verdict per cell from its metrics' verdicts: the worst one wins."""
-    verdicts = set(verdicts)
+    verdicts = {str(v).upper() for v in verdicts}
     for v in ("INVALID", "DISCREPANT", "FAIL", "MISSING"):
         if v in verdicts:
             return v
@@ -146,7 +146,7 @@ def _task_section(task: str, cells: list, gpu_of: dict) -> list[str]:
         rep = " / ".join(_num(ms[mt]["observed"]) for mt in metrics)
         delta = " / ".join("–" if ms[mt]["delta"] is None else f"{ms[mt]['delta']:+.4f}" for mt in metrics)
         verdict = c["verdict"]
-        failed = [METRIC_SHORT[mt] for mt in metrics if ms[mt]["verdict"] in FAILING]
+        failed = [METRIC_SHORT[mt] for mt in metrics if str(ms[mt]["verdict"]).upper() in FAILING]
         if failed:
             verdict += " (" + ", ".join(failed) + ")"
         notes = sorted({n for r in ms.values() for n in r.get("notes", [])})
