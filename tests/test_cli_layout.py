@@ -38,3 +38,10 @@ def test_every_command_lives_in_a_module_named_after_it():
         assert module.startswith("bioeval.cli.commands."), (name, module)
         assert module.rsplit(".", 1)[1] in COMMAND_MODULES
         assert module.rsplit(".", 1)[1] == name.removesuffix("-cell"), (name, module)
+
+
+def test_every_command_that_prints_a_table_has_json():
+    tables = ("validate", "plan", "fetch", "audit", "lock", "run", "reproduce", "score", "show", "verify", "compare",
+              "report", "status")
+    missing = [name for name in tables if "--json" not in {o for p in main.commands[name].params for o in p.opts}]
+    assert missing == []
