@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from bioeval.report.markdown import cell_verdict, flatten
+from bioeval.report.redact import scrub
 
 INSTANCE_LIMIT = 400  # per run: enough to read the errors; the run folder keeps all of them
 
@@ -53,24 +54,44 @@ def global_verdict(verification: dict) -> dict:
     return {"verdict": v, "counts": c}
 
 
-def _env_diff(receipts: dict[str, dict]) -> dict:
-    """Each run's environment, flattened and redacted, and the keys where it differs from the reference
-    (the first run, or envdiff's reference when bioeval.verify.envdiff exists)."""
+def _env_diff(receipts: dict[str, dict], loaded=None) -> dict:
+    """Each run's environment, flattened and redacted, and how it differs from its reference: the
+    manifest's reference receipt of the cell (bioeval.verify.envdiff, where the manifest names one),
+    else the first run's environment."""
     flat = {run_id: flatten(r) for run_id, r in sorted(receipts.items())}
     try:
-        from bioeval.verify import envdiff  # noqa: F401  (the environment diff, where it exists)
+        from bioeval.verify import envdiff
     except ImportError:
         envdiff = None
     reference_id = next(iter(flat), None)
-    diffs = {}
-    volatile = ("timings_s.", "run_id", "model", "dataset", "data.", "model_pin.", "seeds.")
+    volatile = ("timings_s.", "run_id", "model", "dataset", "data.", "model_pin.", "seeds.", "manifest.")
+    diffs, against = {}, {}
     for run_id, env in flat.items():
+        lines = _reference_diff(envdiff, loaded, receipts[run_id])
+        if lines is not None:
+            diffs[run_id] = [{"key": line, "run": "", "reference": ""} for line in lines]
+            against[run_id] = "the manifest's reference receipt"
+            continue
         ref = flat[reference_id]
-        keys = sorted(set(env) | set(ref))
-        diffs[run_id] = [{"key": k, "run": env.get(k), "reference": ref.get(k)} for k in keys
+        diffs[run_id] = [{"key": k, "run": env.get(k), "reference": ref.get(k)} for k in sorted(set(env) | set(ref))
                          if env.get(k) != ref.get(k) and not k.startswith(volatile)]
-    return {"reference": reference_id, "environments": flat, "diffs": diffs,
+        against[run_id] = f"run {reference_id}"
+    return {"reference": reference_id, "environments": flat, "diffs": diffs, "against": against,
             "source": "bioeval.verify.envdiff" if envdiff else "first run"}
+
+
+def _reference_diff(envdiff, loaded, receipt: dict) -> list[str] | None:
+    """envdiff's lines against the cell's reference receipt, or None when there is none."""
+    if envdiff is None or loaded is None or not hasattr(envdiff, "reference_path"):
+        return None
+    path = envdiff.reference_path(loaded, receipt.get("model"), receipt.get("dataset"))
+    if path is None or not Path(path).is_file():
+        return None
+    try:
+        reference = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return [scrub(line) for line in envdiff.diff_receipts(reference, receipt)]
 
 
 def _figures(verification: dict, stem: str, metric: str, title: str) -> list[dict]:
@@ -116,7 +137,7 @@ def section_data(section, metric: str = "f1") -> dict:
                     else json.dumps(r["value"], ensure_ascii=False)} for r in ledger(loaded)],
         "tolerance": tolerance_rows(loaded), "deviations": [d.model_dump() for d in m.deviations],
         "datasets": dataset_rows(loaded), "audit": section.audit, "audit_note": section.audit_note,
-        "environment": _env_diff(section.receipts),
+        "environment": _env_diff(section.receipts, loaded),
         "figures": _figures(v, loaded.path.stem, metric, m.paper.title),
     }
 

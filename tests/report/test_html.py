@@ -66,3 +66,34 @@ def test_html_report_opens_offline_and_drills_down(tmp_path, bioeval_cli):
     assert page["instances"] == 50 and "10 with errors" in page["drill_text"]
     assert page["cells_after_filter"] == 1  # the verdict filter keeps the FAIL cell only
     assert page["pixel_std"] > 20 and page["size"][0] > 500  # not a blank page
+
+
+def embedded_data(html_path) -> dict:
+    import json
+
+    text = html_path.read_text()
+    start = text.index('<script type="application/json" id="bioeval-data">') + len(
+        '<script type="application/json" id="bioeval-data">')
+    return json.loads(text[start:text.index("</script>", start)])
+
+
+def test_html_environment_differences_and_regression_data(tmp_path, bioeval_cli):
+    manifest = write_manifest(tmp_path)
+    results = tmp_path / "results"
+    write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.8, "recall": 0.8, "f1": 0.8},
+              receipt={"python": "3.11.7", "libraries": {"torch": "2.13.0"}})
+    write_run(results, cell_of(manifest, "tiny", "ner"), {"precision": 0.7, "recall": 0.6, "f1": 0.6462},
+              receipt={"python": "3.11.7", "libraries": {"torch": "2.12.0"}})
+    html = tmp_path / "r.html"
+    code, _, err = bioeval_cli("report", manifest, "--results", results, "--html", html, "--add-model",
+                               f"mynew=org/new@{HEX}", "--like", "tiny")
+    assert code == 0, err
+    (section,) = embedded_data(html)["sections"]
+    env = section["environment"]
+    (first, second) = sorted(env["environments"])
+    assert env["diffs"][first] == [] or env["diffs"][second] == []
+    changed = env["diffs"][second] or env["diffs"][first]
+    assert [d["key"] for d in changed] == ["libraries.torch"]
+    assert section["regression"][0]["model"] == "mynew" and section["regression"][0]["like"] == "tiny"
+    assert {c["verdict"] for c in section["cells"] if c["model"] == "mynew"} == {"MISSING"}
+    assert section["global"]["verdict"] in ("partly checked", "not reproduced")
