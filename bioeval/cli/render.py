@@ -161,7 +161,9 @@ def render_compare(data: dict) -> None:
     console().print(t)
     for r in data["cells"]:
         if r.get("flips"):
-            f = Table(title=f"{r['model']} x {r['dataset']}: {len(r['flips'])} instance(s) changed", title_justify="left")
+            model = str(r["model"]) + (f" -> {r['model_b']}" if r.get("model_b") not in (None, r["model"]) else "")
+            f = Table(title=f"{model} x {r['dataset']}: {len(r['flips'])} instance(s) changed (A -> B)",
+                      title_justify="left")
             for col in ("id", "direction", "gold", "A", "B"):
                 f.add_column(col, overflow="fold")
             for x in r["flips"]:

@@ -124,5 +124,8 @@ def _f1(row: dict) -> float:
     return 2 * row["correct"] / total if total else 1.0
 
 
-def _natural(i: str):
-    return (0, int(i), "") if str(i).isdigit() else (1, 0, str(i))
+def _natural(i: str) -> list:
+    """test-5 before test-21: digit runs compare as numbers."""
+    import re
+
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", str(i)) if part]

@@ -55,8 +55,9 @@ def compare(runs_a: Path, runs_b: Path | None, pair: tuple, threshold: float, me
         render_compare(data)
     s = data["summary"]
     if s["regressed"] or s["invalid"]:
+        what = ", ".join(f"{old} ({runs_a}) to {new} ({runs_b})" for old, new in pairs.items()) or f"{runs_a} to {runs_b}"
         raise VerificationFailed(f"{s['regressed']} cell(s) dropped by more than {threshold} in {metric}, "
-                                 f"{s['invalid']} invalid, from {runs_a} to {runs_b}.")
+                                 f"{s['invalid']} invalid, from {what}.")
 
 
 COMMANDS = [compare]
