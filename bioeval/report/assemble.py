@@ -115,6 +115,14 @@ def regression_blocks(loaded, verification: dict, runs: dict[str, Path], metric:
     return blocks
 
 
+def regression_figures(regression: list[dict], out_dir: Path, stem: str) -> list[Path]:
+    from bioeval.report.figures import regression_figure
+
+    paths = [regression_figure(block, Path(out_dir) / f"{stem}-new-{block['model']}-{block['metric']}.png")
+             for block in regression]
+    return [p for p in paths if p is not None]
+
+
 def header(results: Path) -> str:
     from bioeval import __version__
 
@@ -137,6 +145,7 @@ def markdown_report(sections: list[Section], results: Path, out: Path | None = N
 
             figures = render_figures(s.verification, figures_dir, s.loaded.path.stem, metric,
                                      title=s.loaded.manifest.paper.title)
+            figures += regression_figures(s.regression, figures_dir, s.loaded.path.stem)
             written += figures
         parts.append(render_report(s.loaded, s.verification, s.audit, s.receipts, figures,
                                    out.parent if out else None, s.audit_note, s.regression))

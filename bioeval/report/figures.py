@@ -214,3 +214,58 @@ def render_figures(verification: dict, out_dir: str | Path, stem: str, metric: s
         paths.append(delta_heatmap(verification, out_dir / f"{stem}-delta-{metric}.png", metric,
                                    f"{title}: reproduced − published {metric.upper()}" if title else ""))
     return paths
+
+
+NEW_COLOR = "#ff7f0e"
+
+
+def regression_figure(block: dict, path: Path, title: str = "") -> Path | None:
+    """One added model against every published model, one panel per dataset: the published values
+    (grey, the replaced model darker) and the new model's value with its bootstrap interval (orange),
+    sorted high to low.  None when the new model has no value yet."""
+    datasets = [d for d in block["datasets"] if d["observed"] is not None]
+    if not datasets:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ncols = min(3, len(datasets))
+    nrows = math.ceil(len(datasets) / ncols)
+    height = max(2.6, 0.28 * max(len(d["published"]) for d in datasets) + 1.4)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.8 * ncols, height * nrows), squeeze=False)
+    for ax, d in zip(axes.flat, datasets):
+        bars = [(p["paper_model"], p["expected"], "#595959" if p["model"] == block.get("like") else PUBLISHED, None)
+                for p in d["published"]]
+        ci = d.get("observed_ci")
+        bars.append((f"{block['model']} (new)", d["observed"], NEW_COLOR, ci))
+        bars.sort(key=lambda b: b[1])
+        ys = range(len(bars))
+        ax.barh(list(ys), [b[1] for b in bars], color=[b[2] for b in bars])
+        for y, (_, value, _, interval) in zip(ys, bars):
+            if interval:
+                ax.errorbar(value, y, xerr=[[max(0, value - interval[0])], [max(0, interval[1] - value)]],
+                            fmt="none", ecolor="black", elinewidth=0.8, capsize=2)
+            right = max(value, interval[1] if interval else value)
+            ax.text(right + 0.01, y, f"{value:.3f}", va="center", fontsize=6)
+        ax.set_yticks(list(ys))
+        ax.set_yticklabels([b[0] for b in bars], fontsize=7)
+        ax.set_xlim(0, 1.15)
+        ax.set_xlabel(f"{block['metric'].upper()}: published (grey; dark: the replaced model), new (orange)", fontsize=7)
+        pair = d.get("paired") or {}
+        sub = f"{d['paper_dataset']} ({d['task']})"
+        if pair.get("delta") is not None:
+            sub += f"\nΔ vs {block.get('like')}: {pair['delta']:+.3f}" + (
+                f" [{pair['ci'][0]:+.3f}, {pair['ci'][1]:+.3f}]" if pair.get("ci") else "")
+        ax.set_title(sub, fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    for ax in axes.flat[len(datasets):]:
+        ax.set_visible(False)
+    fig.suptitle(title or f"{block['model']} against the published models ({block['metric'].upper()})",
+                 fontsize=11, x=0.01, ha="left")
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    try:
+        return _save(fig, Path(path))
+    finally:
+        plt.close(fig)

@@ -94,11 +94,13 @@ def _reference_diff(envdiff, loaded, receipt: dict) -> list[str] | None:
     return [scrub(line) for line in envdiff.diff_receipts(reference, receipt)]
 
 
-def _figures(verification: dict, stem: str, metric: str, title: str) -> list[dict]:
+def _figures(verification: dict, stem: str, metric: str, title: str, regression=()) -> list[dict]:
+    from bioeval.report.assemble import regression_figures
     from bioeval.report.figures import render_figures
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = render_figures(verification, tmp, stem, metric, title=title)
+        paths += regression_figures(list(regression), tmp, stem)
         return [{"name": p.stem, "png": base64.b64encode(p.read_bytes()).decode("ascii")} for p in paths]
 
 
@@ -138,7 +140,7 @@ def section_data(section, metric: str = "f1") -> dict:
         "tolerance": tolerance_rows(loaded), "deviations": [d.model_dump() for d in m.deviations],
         "datasets": dataset_rows(loaded), "audit": section.audit, "audit_note": section.audit_note,
         "environment": _env_diff(section.receipts, loaded),
-        "figures": _figures(v, loaded.path.stem, metric, m.paper.title),
+        "figures": _figures(v, loaded.path.stem, metric, m.paper.title, section.regression),
     }
 
 

@@ -170,3 +170,20 @@ def test_report_shows_tolerances_and_dataset_notes(world):
     md = render_report(loaded, verify_manifest(loaded, results))
     assert "### Tolerances" in md and "| dataset=ner | rel 0.1 |" in md and "| model=tiny, dataset=tc, metric=f1 | abs 0.001 |" in md
     assert "### Datasets" in md and "| ner | ChemNER | NER | test 5,000 |" in md
+
+
+def test_regression_figure_of_an_added_model(tmp_path):
+    from bioeval.report.figures import regression_figure
+
+    block = {"model": "mynew", "like": "tiny", "metric": "f1", "datasets": [
+        {"dataset": "ee", "paper_dataset": "EventSet", "task": "EE", "observed": 0.7, "observed_ci": [0.65, 0.75],
+         "published": [{"model": "big", "paper_model": "Big", "expected": 0.9},
+                       {"model": "tiny", "paper_model": "Tiny", "expected": 0.8}],
+         "paired": {"delta": -0.1, "ci": [-0.15, -0.05]}},
+        {"dataset": "ner", "paper_dataset": "ChemNER", "task": "NER", "observed": None, "published": []}]}
+    path = regression_figure(block, tmp_path / "new.png")
+    w, h = png_size(path)
+    assert w > 400 and h > 200
+    assert _near(_pixels(path), (0xFF, 0x7F, 0x0E)) > 2000  # the new model's bar
+    block["datasets"][0]["observed"] = None
+    assert regression_figure(block, tmp_path / "none.png") is None
