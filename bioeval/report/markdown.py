@@ -84,16 +84,20 @@ def render_report(loaded: LoadedManifest, verification: dict, audit: dict | None
     p = m.paper
     cite = f"{p.authors} {p.year or ''}".strip()
     arxiv = f", arXiv {p.arxiv}{p.version or ''}" if p.arxiv else ""
-    s = verification["summary"]
     cells = group_cells(verification)
     reproduced = [c for c in cells.values() if c["reproduced"]]
     lines = [f"## {p.title}", "",
              f"{cite}{arxiv}. Published values: {p.tables or 'see the manifest'}. "
              f"Manifest `{loaded.path}` (sha256 `{loaded.sha256[:16]}…`); results `{verification['results']}`.", ""]
     if cells:
+        from bioeval.verify.gate import counts
+
+        c = counts(verification)  # the verdict names of either verify contract
+        extra = (f", {c['invalid']} from invalid runs" if c["invalid"] else "") + (
+            f"; {c['new']} values of added models compared, not verified" if c["new"] else "")
         lines += [f"**{len(reproduced)} of {len(cells)} cells reproduced here**: "
-                  f"{s['pass']} values pass, {s['fail']} fail their tolerance, "
-                  f"{s['missing']} values not reproduced here.", ""]
+                  f"{c['pass']} values pass, {c['fail']} fail their tolerance, "
+                  f"{c['missing']} values not reproduced here{extra}.", ""]
     else:
         ran = len(verification.get("unexpected") or [])
         lines += [f"**The manifest has no published values to verify**; {ran} cell(s) have results here.", ""]
