@@ -19,12 +19,24 @@ def counts(verification: dict) -> dict[str, int]:
             "new": int(s.get("new", 0))}
 
 
-def gate(verification: dict, allow_missing: bool = False, where: str = "") -> str:
+def gate(verification: dict, allow_missing: bool = False, where: str = "", strict: bool = False) -> str:
     """Raise VerificationFailed when a value fails, is invalid, or (unless allowed) is missing;
-    otherwise return a one-line summary of what passed."""
+    otherwise return a one-line summary of what passed.
+
+    Where verify gives a global verdict (family-wise control, `verify.gate`), that decides what
+    fails; this adds the rules no verdict can express: nothing checked is no pass."""
     c = counts(verification)
     total = len(verification.get("cells", []))
-    if c["fail"] or c["invalid"] or (c["missing"] and not allow_missing):
+    s = verification.get("summary", {})
+    if "global_verdict" in s:
+        from bioeval.verify import verify as statistics_gate
+
+        failure = statistics_gate.gate(verification, strict=strict, allow_missing=allow_missing)
+        if failure:
+            raise VerificationFailed(f"{where + ': ' if where else ''}{failure}",
+                                     "Missing results only: pass --allow-missing." if
+                                     s["global_verdict"] == "reproduced" and not strict else None)
+    elif c["fail"] or c["invalid"] or (c["missing"] and not allow_missing):
         hint = None
         if c["missing"] and not (c["fail"] or c["invalid"]):
             hint = "Missing results only: pass --allow-missing, or point --results at the folder the runs were written to."
@@ -38,6 +50,8 @@ def gate(verification: dict, allow_missing: bool = False, where: str = "") -> st
                                  f"{' for ' + where if where else ''}.",
                                  "Point --results at the folder the runs were written to (a workdir, or one run folder).")
     text = f"verified: {c['pass']} value(s) within tolerance"
+    if "global_verdict" in s:
+        text = f"verified: {c['pass']} value(s) reproduced, global verdict {s['global_verdict']}"
     if c["new"]:
         text += f"; {c['new']} value(s) of added models compared, not verified"
     return text + "."
