@@ -21,7 +21,7 @@ KNOWN = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 # name parts that mark a secret; PWD/OLDPWD (the current folder) are not passwords
 _SECRET_PART = re.compile(
     r"(^|_)(TOKEN|TOKENS|SECRET|SECRETS|PASSWORD|PASSWD|PASS|PASSPHRASE|KEY|KEYS|APIKEY|CREDENTIAL|CREDENTIALS"
-    r"|AUTH|PRIVATE|COOKIE)(_|$)")
+    r"|AUTH|COOKIE)(_|$)")
 
 
 def looks_secret(name: str) -> bool:

@@ -33,7 +33,10 @@ def write_bytes(path: str | Path, data: bytes) -> None:
 
 
 def write_text(path: str | Path, text: str) -> None:
-    write_bytes(path, text.encode("utf-8"))
+    """Every text the kit saves (receipts, scores, reports, scripts) passes here: secrets scrubbed."""
+    from bioeval.redact import scrub
+
+    write_bytes(path, scrub(text).encode("utf-8"))
 
 
 def write_json(path: str | Path, obj: Any) -> None:

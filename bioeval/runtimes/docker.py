@@ -40,10 +40,16 @@ class CellResult:
 
 # ----------------------------------------------------------------------------- what to mount
 
-def manifest_paths(loaded) -> list[Path]:
-    """The manifest file and every local path it names (models shipped as folders, local data)."""
+def manifest_paths(loaded, settings=None) -> list[Path]:
+    """The manifest file and every local path it names (models shipped as folders, local data
+    outside declared data locations); each data path is checked first (sources.check_local), so
+    a manifest cannot make the container mount a folder it could not read on the host."""
+    from bioeval.data.sources import check_local, local_path
     from bioeval.manifest.schema import is_local_path
+    from bioeval.settings import Settings
 
+    settings = settings or Settings()
+    declared = tuple(loc.var for loc in loaded.manifest.data_locations)
     base = Path(loaded.path).resolve().parent
     paths = [Path(loaded.path).resolve()]
     for model in loaded.manifest.models:
@@ -51,9 +57,21 @@ def manifest_paths(loaded) -> list[Path]:
             paths.append(_under(base, model.revision))
     for dataset in loaded.manifest.datasets:
         for split in dataset.splits.values():
-            if split.source.local:
-                paths.append(_under(base, os.path.expandvars(split.source.local)))
+            local = split.source.local
+            if local and local_path(local, base, declared)[1] is None:
+                paths.append(check_local(local, base, settings, declared).resolve())
     return paths
+
+
+def data_location_mounts(loaded, settings=None) -> dict[str, Path]:
+    """Declared data locations set on this host: variable -> folder (mounted read-only, and the
+    variable set to its place inside, so ${VAR}/file resolves there too)."""
+    out = {}
+    for loc in loaded.manifest.data_locations:
+        value = os.environ.get(loc.var)
+        if value:
+            out[loc.var] = Path(os.path.expanduser(value)).resolve()
+    return out
 
 
 def _under(base: Path, p: str) -> Path:
@@ -61,9 +79,9 @@ def _under(base: Path, p: str) -> Path:
     return (path if path.is_absolute() else base / path).resolve()
 
 
-def source_root(loaded) -> Path:
+def source_root(loaded, settings=None) -> Path:
     """The smallest folder holding the manifest and its local paths: mounted read-only."""
-    paths = [p if p.is_dir() else p.parent for p in manifest_paths(loaded)]
+    paths = [p if p.is_dir() else p.parent for p in manifest_paths(loaded, settings)]
     return Path(os.path.commonpath([str(p) for p in paths]))
 
 
@@ -90,7 +108,8 @@ def inside(path: Path | str) -> str:
 
 def cell_command(loaded, cell, settings, workdir: Path, force: bool = False) -> list[str]:
     """What runs inside: exactly this cell, by run id, with the local runtime."""
-    cmd = ["--workdir", inside(workdir)]
+    # local paths were checked on the host (manifest_paths) and the container sees only its mounts
+    cmd = ["--allow-outside-paths", "--workdir", inside(workdir)]
     if settings.data_mirror:
         cmd += ["--data-mirror", inside(settings.data_mirror)]
     cmd += ["run-cell", inside(loaded.path), "--run-id", cell.run_id]
@@ -107,7 +126,7 @@ def run_kwargs(loaded, cell, settings, image: str, image_id: str, options: dict 
     workdir = Path(settings.workdir).resolve()
     cache = Path(settings.cache_dir).resolve()
     hf = Path(options.get("hf_cache") or hf_cache_dir())
-    root = source_root(loaded)
+    root = source_root(loaded, settings)
     volumes = {str(root): {"bind": inside(root), "mode": "ro"},
                str(workdir): {"bind": inside(workdir), "mode": "rw"},
                str(cache): {"bind": inside(cache), "mode": "rw"},
@@ -117,6 +136,9 @@ def run_kwargs(loaded, cell, settings, image: str, image_id: str, options: dict 
         volumes[str(mirror)] = {"bind": inside(mirror), "mode": "ro"}
     env = {"BIOEVAL_IMAGE_ID": image_id, "BIOEVAL_IMAGE": image, "BIOEVAL_CACHE": inside(cache),
            "HF_HOME": HF_CACHE_IN_CONTAINER, "PYTHONUNBUFFERED": "1", "HOME": "/tmp"}
+    for var, folder in data_location_mounts(loaded, settings).items():
+        volumes.setdefault(str(folder), {"bind": inside(folder), "mode": "ro"})
+        env[var] = inside(folder)
     if options.get("git_sha"):
         env["BIOEVAL_GIT_SHA"] = options["git_sha"]
     for name in PASSTHROUGH_ENV:
@@ -145,15 +167,10 @@ def run_kwargs(loaded, cell, settings, image: str, image_id: str, options: dict 
 
 
 def redactor(environ: dict[str, str] | None = None):
-    """Mask secrets (HF_TOKEN) in any text we print or save."""
-    environ = os.environ if environ is None else environ
-    secrets = [v for k, v in environ.items() if k in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN") and len(v) >= 4]
+    """Mask secrets (HF_TOKEN and any secret-looking variable) in text we print or save."""
+    from bioeval.redact import scrub
 
-    def redact(text: str) -> str:
-        for s in secrets:
-            text = text.replace(s, "***")
-        return text
-    return redact
+    return lambda text: scrub(text, environ)
 
 
 # ----------------------------------------------------------------------------- image choice

@@ -12,6 +12,7 @@ import time
 import traceback
 
 from bioeval.errors import BioevalError, EnvironmentProblem
+from bioeval.redact import scrub
 from bioeval.runs import RunDir
 
 
@@ -73,7 +74,7 @@ def run_cells(loaded, cells, settings, options: dict) -> list[dict]:
         except Exception as exc:  # a bug: keep going with the other cells, keep the traceback in the log
             row.update(state="failed", error=f"{type(exc).__name__}: {exc}")
             with open(RunDir(settings.workdir, c.run_id).log, "a", encoding="utf-8") as f:
-                f.write(traceback.format_exc())
+                f.write(scrub(traceback.format_exc()))
             console.print(f"  [red]failed[/]: {type(exc).__name__}: {exc} (traceback in the cell's log.txt)")
         row["seconds"] = round(time.perf_counter() - t0, 3)
         rows.append(row)

@@ -220,6 +220,7 @@ class CellCommand:
     cache_dir: Path | None = None
     hf_home: Path | None = None
     binds: tuple[Path, ...] = ()
+    env_names: tuple[str, ...] = ()  # declared data locations: passed into a docker container by name
 
     @property
     def source_root(self) -> Path:
@@ -227,8 +228,9 @@ class CellCommand:
 
         return Path(bioeval.__file__).resolve().parent.parent
 
-    def bioeval_args(self) -> str:
-        args = '--workdir "$WORKDIR"'
+    def bioeval_args(self, in_container: bool = False) -> str:
+        # in a container the local paths were checked on the submit host, and only binds are visible
+        args = ("--allow-outside-paths " if in_container else "") + '--workdir "$WORKDIR"'
         if self.data_mirror:
             args += f" --data-mirror {shlex.quote(str(self.data_mirror))}"
         return args + ' run-cell "$MANIFEST" --run-id "$RUN_ID"'
@@ -245,17 +247,18 @@ class CellCommand:
         if options.container == "apptainer":
             nv = "--nv " if gpus else ""
             binds = " ".join(f"--bind {q(str(p))}" for p in paths)
-            return f"apptainer exec {nv}{binds} {q(options.image)} bioeval {self.bioeval_args()}"
+            return f"apptainer exec {nv}{binds} {q(options.image)} bioeval {self.bioeval_args(True)}"
         # docker: same paths inside as outside, the caller's uid, only the GPUs Slurm allocated
         gpu = ' --gpus "\\"device=${CUDA_VISIBLE_DEVICES}\\""' if gpus else ""
         vols = " ".join(f"-v {q(f'{p}:{p}')}" for p in paths)
         env = " -e HF_TOKEN"  # the name only: its value comes from the job's environment
+        env += "".join(f" -e {q(name)}" for name in self.env_names)
         if self.hf_home:
             env += f" -e HF_HOME={q(str(self.hf_home))}"
         if self.cache_dir:
             env += f" -e BIOEVAL_CACHE={q(str(self.cache_dir))}"
         return (f'docker run --rm --init --user "$(id -u):$(id -g)"{gpu} {vols}{env} '
-                f"--entrypoint bioeval {q(options.image)} {self.bioeval_args()}")
+                f"--entrypoint bioeval {q(options.image)} {self.bioeval_args(True)}")
 
 
 def _outermost(paths: list[Path]) -> list[Path]:

@@ -61,7 +61,8 @@ def test_mounts_sit_under_host_prefix_with_the_right_modes(smoke, settings, tmp_
 def test_command_runs_exactly_this_cell_inside(smoke, settings):
     loaded, cell = smoke
     cmd = kwargs_for(loaded, cell, settings, {})["command"]
-    assert cmd[:2] == ["--workdir", "/host" + str(settings.workdir.resolve())]
+    # the host checked the local paths; inside, only the mounts are visible
+    assert cmd[:3] == ["--allow-outside-paths", "--workdir", "/host" + str(settings.workdir.resolve())]
     assert cmd[cmd.index("--data-mirror") + 1] == "/host" + str(settings.data_mirror.resolve())
     assert cmd[cmd.index("run-cell") + 1:] == ["/host" + str(SMOKE.resolve()), "--run-id", cell.run_id]
     forced = kwargs_for(loaded, cell, settings, {}, force=True)["command"]
@@ -102,6 +103,7 @@ def test_gpus_and_shared_memory_follow_the_manifest(tmp_path, settings):
     manifest.write_text(text)
     loaded = load_manifest(manifest)
     cell = cells(loaded)[0]
+    settings.allow_outside_paths = True  # the copy's ../assets is not the checkout's shipped assets
     kw = kwargs_for(loaded, cell, settings, {})
     (req,) = kw["device_requests"]
     assert req["Count"] == 2 and req["Capabilities"] == [["gpu"]]
