@@ -6,14 +6,39 @@ generated script can be tested (including the container variants that cannot run
 
 from __future__ import annotations
 
+import re
 import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bioeval.errors import UsageError
+from bioeval.errors import InputRefused, UsageError
 
 CONTAINERS = ("none", "apptainer", "docker")
+# Slurm names (partition, account): letters, digits and _ . + -; a partition may be a comma list
+SLURM_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.+-]*\Z")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# an #SBATCH value is split on whitespace and quotes by sbatch, and a newline ends the comment
+SBATCH_UNSAFE = re.compile(r"[\s\"'\\\x00-\x1f\x7f]")
+
+
+def script_value(value, what: str) -> str:
+    """A value bound for a generated script (quoted there): refused when it holds a control
+    character, since a newline in a comment or #SBATCH line would become a command."""
+    text = str(value)
+    if CONTROL.search(text):
+        raise InputRefused(f"{what} {text!r} holds a newline or another control character; it cannot go "
+                           "into a job script.", "Rename it (or choose another folder) without control characters.")
+    return text
+
+
+def sbatch_value(value, what: str) -> str:
+    """A value for an #SBATCH line: no control characters, and nothing sbatch would split on."""
+    text = script_value(value, what)
+    if SBATCH_UNSAFE.search(text):
+        raise InputRefused(f"{what} {text!r} holds a space, quote or backslash, which an #SBATCH line cannot "
+                           "carry.", "Use a --workdir whose path has none of them.")
+    return text
 
 
 @dataclass(frozen=True)
@@ -130,10 +155,18 @@ class Options:
                              "--image bioeval.sif or --image bioeval:0.1.0.")
         if self.array_parallelism is not None and self.array_parallelism < 1:
             raise UsageError(f"--array-parallelism {self.array_parallelism}: give a positive number of tasks.")
-        if self.time is not None:
-            import re
-            if not re.match(r"^(\d+-)?\d{1,3}:\d{2}:\d{2}$", self.time):
-                raise UsageError(f"--time {self.time!r}: expected [D-]HH:MM:SS, e.g. 12:00:00 or 1-00:00:00.")
+        if self.time is not None and not re.fullmatch(r"(\d+-)?\d{1,3}:\d{2}:\d{2}", self.time):
+            raise UsageError(f"--time {self.time!r}: expected [D-]HH:MM:SS, e.g. 12:00:00 or 1-00:00:00.")
+        for key, many in (("partition", True), ("account", False)):
+            value = getattr(self, key)
+            if value is None:
+                continue
+            names = value.split(",") if many else [value]
+            if not all(SLURM_NAME.match(n) for n in names):
+                raise InputRefused(f"--{key} {value!r}: not a Slurm {key} name (letters, digits, _ . + -"
+                                   f"{'; several partitions comma-separated' if many else ''}).")
+        if self.image is not None:
+            script_value(self.image, "--image")
 
 
 def _flag(key: str, value) -> bool:
@@ -228,6 +261,15 @@ class CellCommand:
 
         return Path(bioeval.__file__).resolve().parent.parent
 
+    def check(self) -> None:
+        """Every path that goes into the script: no control characters (they are shlex-quoted there)."""
+        for what, value in (("the python interpreter", self.python), ("the workdir", self.workdir),
+                            ("the manifest path", self.manifest), ("the data mirror", self.data_mirror),
+                            ("the data cache", self.cache_dir), ("the HF cache", self.hf_home),
+                            *(("a bound folder", b) for b in self.binds)):
+            if value is not None:
+                script_value(value, what)
+
     def bioeval_args(self, in_container: bool = False) -> str:
         # in a container the local paths were checked on the submit host, and only binds are visible
         args = ("--allow-outside-paths " if in_container else "") + '--workdir "$WORKDIR"'
@@ -287,6 +329,7 @@ def sbatch_script(*, submission_id: str, submission_dir: Path, group: Group, arr
     if len(mine) == 1:
         directives.append(f"#SBATCH --array={mine[0].spec(options.array_parallelism)}"
                           "            # tasks 0..N-1 = grid lines OFFSET..OFFSET+N-1; %K = at most K at once")
+    options.check()  # names against Slurm's rules, no control characters (also when built directly)
     if options.partition:
         directives.append(f"#SBATCH --partition={options.partition}")
     if options.account:
@@ -302,9 +345,11 @@ def sbatch_script(*, submission_id: str, submission_dir: Path, group: Group, arr
         directives.append(f"# Each GPU needs at least {req.gpu_memory_gb} GB of memory (resources.gpu_memory_gb): Slurm has no\n"
                           "# portable request for that, so pick a --partition (or add --constraint) with such GPUs.")
     directives += [
-        f"#SBATCH --output={submission_dir}/logs/slurm-%A_%a.out   # only until the cell's own log opens",
-        f"#SBATCH --chdir={command.workdir}",
+        f"#SBATCH --output={sbatch_value(submission_dir, 'the submission folder')}/logs/slurm-%A_%a.out"
+        "   # only until the cell's own log opens",
+        f"#SBATCH --chdir={sbatch_value(command.workdir, 'the workdir')}",
     ]
+    command.check()
     cell_command = run_command or command.render(options, req.gpus)
     container_note = {
         "none": "the Python that submitted (the same bioeval on a shared file system)",
@@ -314,7 +359,7 @@ def sbatch_script(*, submission_id: str, submission_dir: Path, group: Group, arr
     return f"""#!/bin/bash
 # -----------------------------------------------------------------------------------------
 # bioeval on Slurm: a job array, one task per cell (model x dataset) of
-#   {command.manifest}
+#   {script_value(command.manifest, "the manifest path")}
 # written by `bioeval run --runtime slurm` on {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, submission {submission_id}.
 #
 # Resource group {group.index + 1} ({len(group.rows)} cells, grid lines {group.rows[0].index}..{group.rows[-1].index} of grid.tsv), model(s):
