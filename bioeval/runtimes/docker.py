@@ -4,7 +4,9 @@ Every host path is bind-mounted at /host<path> (a fixed prefix: the same path co
 a folder the image's user may not enter, such as the image's own /root), so the manifest's
 relative `local:` paths resolve inside exactly as outside, and run ids do not change (they
 hash the manifest's values, not absolute paths).  The manifest's folder tree and the data mirror are read-only; the
-workdir, the data cache and the HF cache are read-write.  HF_TOKEN reaches the container
+workdir, the data cache and the HF cache are read-write.  The container runs as the invoking
+user's uid:gid with every capability dropped, so it writes files the user owns and never needs
+(or gets) a chown of the caches.  HF_TOKEN reaches the container
 only through its environment at run time; the container is removed when the cell ends, and
 the token is masked in the saved log.
 """
@@ -20,7 +22,6 @@ from typing import Any
 from bioeval.errors import EnvironmentProblem
 from bioeval.runs import RunDir
 
-CONTAINER_UID = 1000  # the image's `bioeval` user
 HF_CACHE_IN_CONTAINER = "/hf-cache"
 HOST_PREFIX = "/host"
 PASSTHROUGH_ENV = ("HF_HUB_OFFLINE", "HF_ENDPOINT", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY")
@@ -93,10 +94,10 @@ def hf_cache_dir() -> Path:
 
 
 def container_user() -> str:
-    """The host user's uid:gid, so files in the workdir stay theirs; never root: a root host
-    runs the cell as the image's uid 1000 (and hands it the folders it writes)."""
-    uid, gid = os.getuid(), os.getgid()
-    return f"{CONTAINER_UID}:{CONTAINER_UID}" if uid == 0 else f"{uid}:{gid}"
+    """The invoking user's uid:gid: what the container writes (workdir, caches) is theirs, and
+    nothing on the host is chowned to suit the container.  Root stays root, but without
+    capabilities (run_kwargs drops them all), so it cannot override file permissions."""
+    return f"{os.getuid()}:{os.getgid()}"
 
 
 # ----------------------------------------------------------------------------- run arguments
@@ -151,6 +152,8 @@ def run_kwargs(loaded, cell, settings, image: str, image_id: str, options: dict 
         "image": image,
         "command": cell_command(loaded, cell, settings, workdir, force=bool(options.get("force"))),
         "user": options.get("user") or container_user(),
+        "cap_drop": ["ALL"],  # a cell needs no capability; root inside cannot bypass permissions
+        "security_opt": ["no-new-privileges"],
         "environment": env,
         "volumes": volumes,
         "working_dir": "/tmp",
@@ -199,19 +202,10 @@ def resolve_image(client, settings, options: dict) -> tuple[str, str]:
 
 # ----------------------------------------------------------------------------- running
 
-def _writable_for_container(paths: list[Path]) -> None:
-    """On a root host the container runs as uid 1000: give it the folders it writes."""
-    if os.getuid() != 0:
-        return
-    for top in paths:
-        top.mkdir(parents=True, exist_ok=True)
-        os.chown(top, CONTAINER_UID, CONTAINER_UID)
-        for root, dirs, files in os.walk(top):
-            for name in dirs + files:
-                try:
-                    os.chown(os.path.join(root, name), CONTAINER_UID, CONTAINER_UID, follow_symlinks=False)
-                except FileNotFoundError:
-                    pass
+def _mount_sources_exist(paths: list[Path]) -> None:
+    """Create missing bind sources as the invoking user (dockerd would create them as root)."""
+    for path in paths:
+        path.mkdir(parents=True, exist_ok=True)
 
 
 def run_cell(client, loaded, cell, settings, image: str, image_id: str, options: dict, console) -> CellResult:
@@ -222,7 +216,7 @@ def run_cell(client, loaded, cell, settings, image: str, image_id: str, options:
     rundir.path.mkdir(parents=True, exist_ok=True)
     kwargs = run_kwargs(loaded, cell, settings, image, image_id, options)
     hf_host = next(h for h, v in kwargs["volumes"].items() if v["bind"] == HF_CACHE_IN_CONTAINER)
-    _writable_for_container([rundir.path, Path(settings.cache_dir).resolve(), Path(hf_host)])
+    _mount_sources_exist([rundir.path, Path(settings.cache_dir).resolve(), Path(hf_host)])
     redact = redactor()
     started = time.monotonic()
     label = f"{cell.model.key} x {cell.dataset.key}"
