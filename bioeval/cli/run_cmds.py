@@ -12,6 +12,7 @@ import click
 
 from bioeval.cli.slurm_cmds import RUN_EPILOG
 from bioeval.errors import UsageError, VerificationFailed
+from bioeval.runtimes.options import check_options
 
 RUNTIMES = ("local", "docker", "slurm")
 
@@ -84,7 +85,8 @@ def run_command(ctx, manifest: Path, only: str | None, runtime: str, force: bool
     settings = ctx.obj
     loaded = load_manifest(manifest)
     cells = resolve_cells(loaded, only)
-    options = {"force": force, "only": only, "progress": not no_progress, **parse_extra(ctx.args)}
+    options = check_options(runtime, {"force": force, "only": only, "progress": not no_progress,
+                                      **parse_extra(ctx.args)})
     rows = dispatch(loaded, cells, settings, runtime, options)
     _print_rows(rows)
 
@@ -123,7 +125,8 @@ def reproduce_command(ctx, manifest: Path, only: str | None, runtime: str, no_pr
     settings = ctx.obj
     loaded = load_manifest(manifest)
     cells = resolve_cells(loaded, only)
-    options = {"force": False, "only": only, "progress": not no_progress, **parse_extra(ctx.args)}
+    options = check_options(runtime, {"force": False, "only": only, "progress": not no_progress,
+                                      **parse_extra(ctx.args)})  # before fetching anything
     if runtime == "local":
         from bioeval.runtimes.local import check_gpus, pending
         todo = pending(cells, settings)

@@ -298,7 +298,9 @@ def run_cells(loaded, cells, settings, options: dict) -> list[dict]:
 
     from bioeval.containers.build import docker_client
 
-    options = dict(options or {})
+    from bioeval.runtimes.options import check_options
+
+    options = check_options("docker", dict(options or {}))
     console = options.get("console") or Console(stderr=True)
     force = bool(options.get("force"))
     todo = [c for c in cells if force or not RunDir(Path(settings.workdir).resolve(), c.run_id).is_done()]

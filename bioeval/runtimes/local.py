@@ -43,6 +43,9 @@ def pending(cells, settings, force: bool = False) -> list:
 
 
 def run_cells(loaded, cells, settings, options: dict) -> list[dict]:
+    from bioeval.runtimes.options import check_options
+
+    options = check_options("local", options)
     force = bool(options.get("force"))
     todo = {c.run_id for c in pending(cells, settings, force)}
     rows = [{"run_id": c.run_id, "name": c.name, "state": "skipped", "seconds": 0.0, "error": None}

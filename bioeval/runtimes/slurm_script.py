@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bioeval.errors import InputRefused, UsageError
+from bioeval.runtimes.options import check_options, flag as _flag
 
 CONTAINERS = ("none", "apptainer", "docker")
 # Slurm names (partition, account): letters, digits and _ . + -; a partition may be a comma list
@@ -111,14 +112,7 @@ class Options:
     @classmethod
     def parse(cls, options: dict) -> "Options":
         """From `bioeval run`'s pass-through options (strings, True for bare flags)."""
-        engine_keys = {"only", "progress", "console", "max_array_size", "force"}
-        unknown = sorted(k for k in options if k not in engine_keys and k not in cls.__dataclass_fields__
-                         and k not in ("no_wait", "no_fetch"))
-        if unknown:
-            names = ", ".join("--" + k.replace("_", "-") for k in unknown)
-            raise UsageError(f"unknown option(s) for --runtime slurm: {names}.",
-                             "Slurm options: --partition P --account A --time [D-]HH:MM:SS --array-parallelism K "
-                             "--container none|apptainer|docker --image IMG --dry-run --retry-failed --no-wait --no-fetch.")
+        options = check_options("slurm", options)  # unknown names, types (one table for every runtime)
         if options.get("force"):
             raise UsageError("--force is not supported with --runtime slurm.",
                              "Delete the cells' run dirs to rerun them from scratch, or use --retry-failed "
@@ -137,12 +131,8 @@ class Options:
             out.wait = not _flag("no_wait", options["no_wait"])
         if options.get("no_fetch") is not None:
             out.fetch = not _flag("no_fetch", options["no_fetch"])
-        k = options.get("array_parallelism")
-        if k is not None:
-            try:
-                out.array_parallelism = int(k)
-            except (TypeError, ValueError):
-                raise UsageError(f"--array-parallelism {k!r}: give a whole number of tasks.") from None
+        if options.get("array_parallelism") is not None:
+            out.array_parallelism = options["array_parallelism"]
         out.check()
         return out
 
@@ -167,17 +157,6 @@ class Options:
                                    f"{'; several partitions comma-separated' if many else ''}).")
         if self.image is not None:
             script_value(self.image, "--image")
-
-
-def _flag(key: str, value) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise UsageError(f"--{key.replace('_', '-')} {value!r}: a flag takes no value.")
 
 
 # ----------------------------------------------------------------------------- grid and arrays
