@@ -5,6 +5,9 @@ declared data locations is refused unless the user opts in (--allow-outside-path
 from __future__ import annotations
 
 import json
+import os
+
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import write_manifest
 
@@ -110,3 +113,39 @@ def test_secret_values_are_scrubbed_from_console_and_files(tmp_path, cli):
         del os.environ["MY_SERVICE_API_KEY"]
     saved = (tmp_path / "receipt.json").read_text()
     assert CANARY[::-1] not in saved and json.loads(saved)["note"] == "key *** used"
+
+
+local_values = st.one_of(
+    st.text(alphabet=st.sampled_from(list("$/{}._~-aZ9 \\")) | st.characters(), max_size=30),
+    st.builds(lambda a, b: f"{a}${{{b}}}/x", st.sampled_from(["", "./", "/"]),
+              st.sampled_from(["MY_DATA", "HF_TOKEN", "HOME", "", "MY_DATA}/..", "X"])))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(local=local_values)
+def test_any_local_value_is_loaded_or_refused_never_a_crash(tmp_path, local):
+    """Whatever a `local:` says, loading and fetching give a located error or a file inside the
+    allowed folders; the secret canary is never expanded."""
+    from bioeval.data.sources import fetch_source
+    from bioeval.errors import BioevalError, ManifestError
+    from bioeval.manifest import load_manifest
+    from bioeval.settings import Settings
+
+    path = write_manifest(tmp_path, _dataset("x.csv"))
+    text = path.read_text().replace('local: "x.csv"', "local: " + json.dumps(local))
+    path.write_text(text.replace("schema_version: 1", "schema_version: 1\ndata_locations: [{var: MY_DATA}]"))
+    try:
+        loaded = load_manifest(path)
+    except ManifestError:
+        return
+    source = loaded.manifest.datasets[0].splits["test"].source
+    os.environ["HF_TOKEN"], os.environ["MY_DATA"] = CANARY, str(tmp_path / "data")
+    try:
+        fetched = fetch_source(source, loaded.base_dir, Settings(cache_dir=tmp_path / "cache"),
+                               data_locations=("MY_DATA",))
+    except BioevalError as exc:
+        assert CANARY not in str(exc)
+        return
+    finally:
+        del os.environ["HF_TOKEN"], os.environ["MY_DATA"]
+    assert tmp_path in fetched.path.resolve().parents
