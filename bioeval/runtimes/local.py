@@ -71,7 +71,9 @@ def run_cells(loaded, cells, settings, options: dict) -> list[dict]:
             m = scores["metrics"]
             console.print(f"  done: P {m['precision']:.4f}  R {m['recall']:.4f}  F1 {m['f1']:.4f} "
                           f"({time.perf_counter() - t0:.1f}s)")
-        except EnvironmentProblem:
+        except EnvironmentProblem as exc:
+            if isinstance(exc, WorkdirError):
+                _mark_failed(RunDir(settings.workdir, c.run_id), str(exc))
             raise  # the same for every cell: stop at once
         except BioevalError as exc:
             row.update(state="failed", error=str(exc))

@@ -72,3 +72,11 @@ def test_a_running_state_nobody_holds_reads_as_failed(tmp_path):
     # a status written elsewhere (another node) is left as it is: its lock may not be visible here
     write_json(rundir.status_file, {"state": "running", "pid": 1, "host": "some-other-node"})
     assert rundir.status()["state"] == "running"
+
+
+def test_an_atomic_write_into_a_read_only_folder_names_the_file(mount):
+    from bioeval.errors import WorkdirError
+
+    folder = mount("ro,size=64k")
+    with pytest.raises(WorkdirError, match=f"cannot write {folder}/report.md: Read-only file system"):
+        write_json(folder / "report.md", {"x": 1})
