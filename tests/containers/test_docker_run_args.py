@@ -155,3 +155,39 @@ def test_runtime_with_dead_docker_host(smoke, settings, monkeypatch, tmp_path):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/dead.sock")
     with pytest.raises(EnvironmentProblem, match="cannot reach a Docker daemon"):
         rt.run_cells(loaded, [cell], settings, {})
+
+
+def test_local_data_outside_the_allowed_folders_is_never_mounted(tmp_path, settings):
+    """The host checks local paths before mounting: `/etc`-like data would make the read-only
+    source mount cover the whole disk."""
+    from bioeval.errors import InputRefused
+
+    text = SMOKE.read_text().replace("../assets/smoke-data/smoke_EE_test.json", "/etc/hostname")
+    assert "/etc/hostname" in text
+    manifest = REPO / "manifests" / f".outside-{os.getpid()}.yaml"  # beside smoke.yaml: its assets stay allowed
+    manifest.write_text(text)
+    try:
+        loaded = load_manifest(manifest)
+        with pytest.raises(InputRefused, match="outside the manifest's folder"):
+            kwargs_for(loaded, cells(loaded)[0], settings, {})
+        settings.allow_outside_paths = True  # the user's explicit opt-in
+        assert "/" in kwargs_for(loaded, cells(loaded)[0], settings, {})["volumes"]
+    finally:
+        manifest.unlink()
+
+
+def test_declared_data_location_is_mounted_read_only_and_its_variable_set(tmp_path, settings, monkeypatch):
+    data = tmp_path / "restricted"
+    data.mkdir()
+    text = SMOKE.read_text().replace("schema_version: 1", "schema_version: 1\ndata_locations: [{var: SMOKE_DATA}]")
+    text = text.replace("../assets/smoke-data/smoke_EE_test.json", "\"${SMOKE_DATA}/ee_test.json\"")
+    manifest = REPO / "manifests" / f".location-{os.getpid()}.yaml"
+    manifest.write_text(text)
+    monkeypatch.setenv("SMOKE_DATA", str(data))
+    try:
+        loaded = load_manifest(manifest)
+        kw = kwargs_for(loaded, cells(loaded)[0], settings, {})
+    finally:
+        manifest.unlink()
+    assert kw["volumes"][str(data)] == {"bind": "/host" + str(data), "mode": "ro"}
+    assert kw["environment"]["SMOKE_DATA"] == "/host" + str(data)
