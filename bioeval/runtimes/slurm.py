@@ -108,7 +108,8 @@ def write_submission(loaded, cells, settings, opts: Options, *, config: dict | N
                           cache_dir=Path(settings.cache_dir).resolve() if settings.cache_dir else None,
                           hf_home=hf_home() if opts.container != "none" else None,
                           binds=tuple(local_binds(loaded, settings)),
-                          env_names=tuple(loc.var for loc in loaded.manifest.data_locations))
+                          env_names=tuple(loc.var for loc in loaded.manifest.data_locations),
+                          allow_outside_paths=bool(getattr(settings, "allow_outside_paths", False)))
     write_text(folder / "grid.tsv", grid_text(groups))
     for group in groups:
         text = sbatch_script(submission_id=sub_id, submission_dir=folder, group=group, arrays=arrays,

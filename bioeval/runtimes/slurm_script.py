@@ -233,6 +233,7 @@ class CellCommand:
     hf_home: Path | None = None
     binds: tuple[Path, ...] = ()
     env_names: tuple[str, ...] = ()  # declared data locations: passed into a docker container by name
+    allow_outside_paths: bool = False  # the submitting user's --allow-outside-paths, passed on
 
     @property
     def source_root(self) -> Path:
@@ -251,7 +252,8 @@ class CellCommand:
 
     def bioeval_args(self, in_container: bool = False) -> str:
         # in a container the local paths were checked on the submit host, and only binds are visible
-        args = ("--allow-outside-paths " if in_container else "") + '--workdir "$WORKDIR"'
+        trusted = in_container or self.allow_outside_paths
+        args = ("--allow-outside-paths " if trusted else "") + '--workdir "$WORKDIR"'
         if self.data_mirror:
             args += f" --data-mirror {shlex.quote(str(self.data_mirror))}"
         return args + ' run-cell "$MANIFEST" --run-id "$RUN_ID"'

@@ -115,3 +115,14 @@ def test_metacharacters_in_paths_and_image_stay_literal_when_the_script_runs(tmp
         argv = out.read_text().splitlines()
         assert image in argv and not marker.exists()
         assert any(weird in a for a in argv)  # the bound folders arrive as literal paths
+
+
+def test_the_users_opt_in_for_outside_paths_reaches_the_task(tmp_path):
+    manifest = _manifest_in(tmp_path / "m")
+    loaded = load_manifest(manifest)
+    for allow in (False, True):
+        settings = Settings(workdir=tmp_path / f"runs-{allow}", allow_outside_paths=allow)
+        _submit(loaded, settings, command=None)
+        (folder,) = (p for p in (settings.workdir / "slurm").iterdir() if p.is_dir())
+        line = next(l for l in (folder / "job.sbatch").read_text().splitlines() if "-m bioeval" in l)
+        assert ("--allow-outside-paths" in line) == allow
