@@ -193,7 +193,7 @@ def _cross_check(m: Manifest, raw: dict, file: str, positions: dict) -> list[Pro
 
 def _check_cells(m: Manifest, raw: dict, excluded: set, add) -> None:
     """What only the resolved protocol of a cell shows: a max_new_tokens for its dataset's task."""
-    for i, model in enumerate(m.models):
+    for model in m.models:
         for j, dataset in enumerate(m.datasets):
             if (model.key, dataset.key) in excluded:
                 continue
@@ -239,6 +239,9 @@ def _check_local_paths(m: Manifest, add) -> None:
                         local[match.end():match.end() + 1] not in ("/", ""):
                     add(loc, f"{d.key}/{split}: write the data location as the path's first part, "
                         f"${{{name}}}/file (got {local!r}).")
+            if "$" in local and not VAR_RE.search(local):
+                add(loc, f"{d.key}/{split}: a `$` in a local path ({local!r}); only ${{VAR}}/file of a declared "
+                    "data location is expanded.")
 
 
 def _warnings(m: Manifest, file: str, positions: dict) -> list[Problem]:

@@ -109,6 +109,8 @@ CASES = [
     ("variable-mid-path", lambda t: sub("{url: \"https://example.org/TC_d1_test.json\", sha256: null}",
                                         "{local: \"./a/${MY_DATA}/x.json\"}")(DECLARE_MY_DATA(t)),
      "datasets[0].splits.test.source.local", line_of("TC_d1_test.json") + 1, "path's first part"),
+    ("stray-dollar", sub("{url: \"https://example.org/TC_d1_test.json\", sha256: null}", "{local: \"./x$1.json\"}"),
+     "datasets[0].splits.test.source.local", line_of("TC_d1_test.json"), "only ${VAR}/file"),
     ("secret-data-location", sub("schema_version: 1", "schema_version: 1\ndata_locations: [{var: HF_TOKEN}]"),
      "data_locations[0].var", line_of("schema_version: 1") + 1, "looks like a secret"),
     ("system-data-location", sub("schema_version: 1", "schema_version: 1\ndata_locations: [{var: HOME}]"),
