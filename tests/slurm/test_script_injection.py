@@ -58,12 +58,13 @@ def test_slurm_names_follow_slurms_rules(make_manifest, settings, name):
     _submit(loaded, settings, partition="a100,h100-long", account="lab_1.x")  # real names pass
 
 
-@pytest.mark.parametrize("where", ["workdir", "manifest", "mirror"])
+@pytest.mark.parametrize("where", ["workdir", "manifest", "mirror", "cache"])
 def test_newline_in_a_path_is_refused(tmp_path, where):
     evil = f"x\n{INJECTED}\n"
     manifest = _manifest_in(tmp_path / (evil if where == "manifest" else "ok"))
     settings = Settings(workdir=tmp_path / (evil if where == "workdir" else "runs"),
-                        data_mirror=(tmp_path / evil) if where == "mirror" else None)
+                        data_mirror=(tmp_path / evil) if where == "mirror" else None,
+                        cache_dir=tmp_path / (evil if where == "cache" else "cache"))
     if settings.data_mirror:
         settings.data_mirror.mkdir()
     with pytest.raises(InputRefused, match="control character"):
