@@ -172,6 +172,9 @@ class Source(Strict):
         kinds = [k for k in ("url", "hf", "local") if getattr(self, k) is not None]
         if len(kinds) != 1:
             raise ValueError(f"give exactly one of url, hf or local (got {', '.join(kinds) or 'none'})")
+        # the file name becomes a path in the cache: never a folder step
+        if self.filename in ("", ".", "..") or (self.hf and ".." in self.hf.filename.split("/")):
+            raise ValueError(f"the source must name a file, not {self.filename!r} (no '..' steps)")
         return self
 
     @property

@@ -111,6 +111,8 @@ CASES = [
      "datasets[0].splits.test.source.local", line_of("TC_d1_test.json") + 1, "path's first part"),
     ("stray-dollar", sub("{url: \"https://example.org/TC_d1_test.json\", sha256: null}", "{local: \"./x$1.json\"}"),
      "datasets[0].splits.test.source.local", line_of("TC_d1_test.json"), "only ${VAR}/file"),
+    ("url-names-no-file", sub("https://example.org/TC_d1_test.json", "https://example.org/a/.."),
+     "datasets[0].splits.test.source", line_of("TC_d1_test.json"), "must name a file"),
     ("secret-data-location", sub("schema_version: 1", "schema_version: 1\ndata_locations: [{var: HF_TOKEN}]"),
      "data_locations[0].var", line_of("schema_version: 1") + 1, "looks like a secret"),
     ("system-data-location", sub("schema_version: 1", "schema_version: 1\ndata_locations: [{var: HOME}]"),
