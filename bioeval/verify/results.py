@@ -3,6 +3,10 @@
 Layout (written by the engine): ``<results>/<run_id>/{spec,scores,status,receipt}.json`` and
 ``predictions.jsonl``.  A cell is found by its run id first; when the protocol changed since the
 run (a new run id) it is found by its (model, dataset) keys in spec.json, and the verdict says so.
+
+A seed study (`run --seeds K`) writes K run directories per cell; runs 1..K-1 carry
+``spec.json["replicate"] = {"index", "base_seed", "base_run_id"}``, so ``find_group`` returns
+every run of a cell: the base run id and the replicates that name it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ class Result:
     state: str = "unknown"
     rescored: bool = False
     notes: list[str] = field(default_factory=list)
+    invalid: str | None = None  # why this run cannot be used (failed, unreadable, tampered); None when usable
 
     @property
     def metrics(self) -> dict:
@@ -52,6 +57,12 @@ def run_dirs(results: Path) -> list[Path]:
     return sorted(p for p in results.iterdir() if p.is_dir() and (p / "spec.json").is_file())
 
 
+def base_run_id(run_dir: Path, spec: dict | None) -> str:
+    """The run id of the seed study's first run (the cell's own run id) for any of its runs."""
+    replicate = (spec or {}).get("replicate") if isinstance(spec, dict) else None
+    return str(replicate.get("base_run_id") or run_dir.name) if isinstance(replicate, dict) else run_dir.name
+
+
 def keys_of(spec: dict | None) -> tuple[str | None, str | None]:
     spec = spec or {}
     return (spec.get("model") or {}).get("key"), (spec.get("dataset") or {}).get("key")
@@ -64,10 +75,39 @@ class ResultIndex:
         self.root = Path(results)
         self.by_id: dict[str, Path] = {}
         self.by_keys: dict[tuple, list[Path]] = {}
+        self.by_base: dict[str, list[Path]] = {}  # base run id -> its seed study's run dirs, base first
         for d in run_dirs(self.root):
             spec = _read(d / "spec.json")
+            spec = spec if isinstance(spec, dict) else {}
             self.by_id[d.name] = d
             self.by_keys.setdefault(keys_of(spec), []).append(d)
+            self.by_base.setdefault(base_run_id(d, spec), []).append(d)
+        for base, dirs in self.by_base.items():
+            dirs.sort(key=lambda p: (p.name != base, p.name))
+
+    def find_group(self, run_id: str, model: str, dataset: str, scorer=None) -> tuple[list[Result], str | None]:
+        """Every run of the cell (its seeds), and how they were matched; ([], None) when none.
+
+        By run id: the cell's run and the replicates naming it.  Else by (model, dataset) keys: the
+        newest seed study of that pair (the protocol changed since those runs), with a note.
+        """
+        if run_id in self.by_base:
+            return [load_result(d, MATCH_RUN_ID, scorer) for d in self.by_base[run_id]], MATCH_RUN_ID
+        candidates = self.by_keys.get((model, dataset), [])
+        if not candidates:
+            return [], None
+        groups: dict[str, list[Path]] = {}
+        for d in candidates:
+            groups.setdefault(base_run_id(d, _read(d / "spec.json")), []).append(d)
+        for base, dirs in groups.items():
+            dirs.sort(key=lambda p: (p.name != base, p.name))
+        newest = max(groups.values(), key=lambda ds: max(_mtime(d) for d in ds))
+        loaded = [load_result(d, MATCH_KEYS, scorer) for d in newest]
+        loaded[0].notes.insert(0, f"matched by model/dataset keys, not run id (the protocol changed since run "
+                                  f"{loaded[0].run_id})")
+        if len(groups) > 1:
+            loaded[0].notes.append(f"{len(groups)} protocols of this model x dataset in the folder; used the newest")
+        return loaded, MATCH_KEYS
 
     def find(self, run_id: str, model: str, dataset: str, scorer=None) -> Result | None:
         """The cell's result, or None when the folder has no run of it.
@@ -89,8 +129,13 @@ class ResultIndex:
         return best
 
     def pairs(self) -> dict[tuple, Path]:
-        """(model, dataset) -> the newest run dir, for `compare`."""
-        return {k: max(v, key=_mtime) for k, v in self.by_keys.items() if k != (None, None)}
+        """(model, dataset) -> the newest run dir, for `compare`; a seed study counts by its base run."""
+        bases = {d for dirs in self.by_base.values() for d in dirs[:1]}
+        out = {}
+        for k, v in self.by_keys.items():
+            if k != (None, None):
+                out[k] = max(v, key=lambda d: (d in bases, _mtime(d)))
+        return out
 
 
 def _mtime(path: Path) -> float:
@@ -102,7 +147,9 @@ def load_result(path: Path, matched_by: str, scorer=None) -> Result:
     spec = _read(path / "spec.json") or {}
     status = _read(path / "status.json") or {}
     result = Result(path.name, path, matched_by, _read(path / "scores.json"), spec, status.get("state", "unknown"))
-    if result.scores is not None and ("_unreadable" in result.scores or not isinstance(result.scores.get("metrics"), dict)):
+    unreadable = result.scores is not None and (
+        "_unreadable" in result.scores or not isinstance(result.scores.get("metrics"), dict))
+    if unreadable:
         result.notes.append(f"{path / 'scores.json'} is unreadable or has no metrics")
         result.scores = None
     if result.scores is None and (path / "predictions.jsonl").is_file():
@@ -110,10 +157,27 @@ def load_result(path: Path, matched_by: str, scorer=None) -> Result:
             result.scores = rescore(path, spec, scorer)
         except BioevalError as exc:  # a broken predictions file is this cell's problem, not the report's
             result.notes.append(f"re-scoring predictions.jsonl failed: {exc}")
+            result.invalid = f"predictions.jsonl cannot be scored: {exc}"
             return result
         result.rescored = True
         result.notes.append("scores.json absent: re-scored from predictions.jsonl")
+    if result.invalid is None:
+        result.invalid = _invalid_reason(result, unreadable)
     return result
+
+
+def _invalid_reason(result: Result, unreadable_scores: bool) -> str | None:
+    """A run that exists but cannot be trusted: not finished, or scores that cannot be read.
+
+    A run still ``pending`` (created by Slurm, never started) has no result yet: missing, not invalid.
+    """
+    if result.state == "pending" and result.scores is None:
+        return None
+    if result.state != "done":
+        return f"run {result.run_id} is not done (state {result.state})"
+    if unreadable_scores and result.scores is None:
+        return f"run {result.run_id}: scores.json is unreadable and there are no predictions to re-score"
+    return None
 
 
 def rescore(path: Path, spec: dict, scorer=None) -> dict:

@@ -29,8 +29,8 @@ def test_guo_published_interval_and_per_cell_override(cli, tmp_path):
             f"model={cell.model.key},dataset=breast-cancer")
     rows = {x["metric"]: x for x in json.loads(r.stdout)["cells"]}
     assert r.returncode == 1  # precision is 0.05 off with abs 0.04
-    assert rows["precision"]["verdict"] == "FAIL" and rows["precision"]["in_published_ci"] is False
-    assert rows["recall"]["verdict"] == "PASS" and rows["recall"]["in_published_ci"] is False  # 0.95 > 0.94
+    assert rows["precision"]["verdict"] == "discrepant" and rows["precision"]["in_published_ci"] is False
+    assert rows["recall"]["verdict"] == "reproduced" and rows["recall"]["in_published_ci"] is False  # 0.95 > 0.94
     assert rows["f1"]["tolerance"] == pytest.approx(0.03) and rows["f1"]["in_published_ci"] is True
 
 
@@ -46,5 +46,5 @@ def test_zhan_rescored_from_predictions(cli, tmp_path):
             f"model={cell.model.key},dataset=ddi")
     assert r.returncode == 0, r.stdout + r.stderr
     rows = json.loads(r.stdout)["cells"]
-    assert {x["verdict"] for x in rows} == {"PASS"} and rows[0]["n"] == 1000
+    assert {x["verdict"] for x in rows} == {"reproduced"} and rows[0]["n"] == 1000
     assert rows[-1]["observed"] == pytest.approx(k / 1000) and any("re-scored" in n for n in rows[-1]["notes"])
