@@ -79,6 +79,7 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
         for metric in METRICS:
             if metric in cell.expected:
                 rows.append(_row(loaded, cell, metric, runs, matched_by, n))
+    _judge_statistical(rows, loaded.manifest.tolerance)
     summary = summarise(rows, loaded.manifest.tolerance.family_error)
     return {"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
             "unexpected": unexpected}
@@ -165,26 +166,68 @@ def _row(loaded: LoadedManifest, cell: Cell, metric: str, runs: list, matched_by
     row["observed"], row["delta"] = mean, mean - mv.value
     if mv.ci:
         row["in_published_ci"] = mv.ci[0] - 1e-9 <= mean <= mv.ci[1] + 1e-9
-    parts, sources, seed_declared, bias = _parts(tolerance, cell, metric, usable, n, mv.value)
-    if rule.kind == "auto":
-        alpha = tol.alpha_of(rule, tolerance)
-        j = st.judge(mv.value, values, sampling_sd=parts["sampling"] or 0.0, seed_sd=seed_declared, bias=bias,
-                     margin=rule.floor, alpha=alpha)
-        row["alpha"] = alpha
-        row["sd"], row["df"] = round(j.sd, 6), (None if j.df == float("inf") else round(j.df, 3))
-    else:
-        j = st.judge_fixed(mv.value, values, tol.allowed(rule, mv.value, n))
-    parts["seed"] = float(np.std(values, ddof=1)) if len(values) >= 2 else seed_declared
+    parts, sources, spread, bias = _parts(tolerance, cell, metric, usable, n, mv.value)
     row["parts"], row["sources"] = parts, sources
-    row["interval"], row["tolerance"], row["p_value"] = j.interval, j.half_width, j.p_value
-    row["verdict"] = REPRODUCED if j.inside else DISCREPANT
-    if not j.inside:
-        row["direction"] = "lower" if j.centre < mv.value else "higher"  # ours vs the published value
+    if rule.kind == "auto":  # judged in _judge_statistical, once every row's runs are known
+        row["_auto"] = {"rule": rule, "spread": spread, "bias": bias}
+        return row
+    j = st.judge_fixed(mv.value, values, tol.allowed(rule, mv.value, n))
+    parts["seed"] = float(np.std(values, ddof=1)) if len(values) >= 2 else None
+    sources["seed"] = f"measured: {len(values)} runs (reported; a fixed rule ignores it)" if len(values) >= 2 \
+        else "not used by a fixed rule"
+    _set_judgement(row, j)
     return row
 
 
+def _set_judgement(row: dict, j: st.Judgement) -> None:
+    row["interval"], row["tolerance"], row["p_value"] = j.interval, j.half_width, j.p_value
+    row["verdict"] = REPRODUCED if j.inside else DISCREPANT
+    if not j.inside:
+        row["direction"] = "lower" if j.centre < row["expected"] else "higher"  # ours vs the published value
+
+
+def _judge_statistical(rows: list[dict], tolerance) -> None:
+    """Judge the rows under `auto`: the seed part is measured where runs allow, else declared.
+
+    A seed_spread declaration says its values share one seed SD; a seed study estimates that SD
+    by pooling the K-run variances of every value the declaration covers (many degrees of
+    freedom instead of K - 1 per value).  Values without a declaration use their own K runs.
+    """
+    pending = [r for r in rows if "_auto" in r]
+    groups: dict[object, list[dict]] = {}
+    for r in pending:
+        spread = r["_auto"]["spread"]
+        key = ("declared", next(i for i, e in enumerate(tolerance.seed_spread) if e is spread)) if spread \
+            else ("row", id(r))
+        groups.setdefault(key, []).append(r)
+    for key, members in groups.items():
+        measured = [m["observed_runs"] for m in members if len(m["observed_runs"]) >= 2]
+        pooled, df = st.pooled_sd(measured)
+        for r in members:
+            auto = r.pop("_auto")
+            rule, spread = auto["rule"], auto["spread"]
+            if measured:
+                seed_sd, seed_df = pooled, df
+                r["sources"]["seed"] = (f"measured: {len(r['observed_runs'])} run(s) of this cell" if key[0] == "row"
+                                        else f"measured: pooled over {len(measured)} value(s) sharing "
+                                             f"tolerance.seed_spread[{key[1]}] ({df:g} df)")
+            elif spread is not None:
+                seed_sd, seed_df = spread.sd, float("inf")
+                r["sources"]["seed"] = f"declared (tolerance.seed_spread[{key[1]}], {spread.source})"
+            else:
+                seed_sd, seed_df = 0.0, float("inf")
+                r["sources"]["seed"] = "none: no seed study and no declared spread (the interval ignores seeds)"
+            r["parts"]["seed"] = seed_sd
+            alpha = tol.alpha_of(rule, tolerance)
+            j = st.judge(r["expected"], r["observed_runs"], sampling_sd=r["parts"]["sampling"] or 0.0,
+                         seed_sd=seed_sd, seed_df=seed_df, bias=auto["bias"], margin=rule.floor, alpha=alpha)
+            r["alpha"], r["sd"] = alpha, round(j.sd, 6)
+            r["df"] = None if j.df == float("inf") else j.df
+            _set_judgement(r, j)
+
+
 def _parts(tolerance, cell: Cell, metric: str, usable: list, n, published: float):
-    """(parts, sources, declared seed sd or None, bias shift) for one value."""
+    """(parts, sources, the seed_spread declaration or None, bias shift) for one value."""
     declared, scheme = tol.sampling_scheme(tolerance, cell, metric, n)
     factor = st.sampling_factor(scheme["published"], scheme["ours"], scheme["n"], scheme["population"])
     level = cell.protocol.scoring.ci_level.value
@@ -199,9 +242,8 @@ def _parts(tolerance, cell: Cell, metric: str, usable: list, n, published: float
     bias = tol.selection_bias(tolerance, cell, metric)
     sources = {"sampling": f"{se_source}, {scheme['published']}/{scheme['ours']} (published/ours), "
                            f"n {scheme['n']} of {scheme['population']}, scheme {scheme['source']}",
-               "seed": "measured" if len(usable) >= 2 else ("declared (" + spread.source + ")" if spread else "none"),
-               "bias": ("declared (" + bias.source + ")") if bias else "none"}
+               "seed": None, "bias": ("declared (" + bias.source + ")") if bias else "none"}
     if se is None:
         sources["sampling"] = "unknown (no n and no bootstrap interval): sampling part taken as 0"
     parts = {"sampling": sampling, "seed": None, "bias": bias.shift if bias else 0.0}
-    return parts, sources, (spread.sd if spread else None), (bias.shift if bias else 0.0)
+    return parts, sources, spread, (bias.shift if bias else 0.0)
