@@ -63,6 +63,12 @@ def base_run_id(run_dir: Path, spec: dict | None) -> str:
     return str(replicate.get("base_run_id") or run_dir.name) if isinstance(replicate, dict) else run_dir.name
 
 
+def replicate_index(spec: dict | None) -> int:
+    replicate = (spec or {}).get("replicate") if isinstance(spec, dict) else None
+    index = replicate.get("index") if isinstance(replicate, dict) else None
+    return index if isinstance(index, int) else 0
+
+
 def keys_of(spec: dict | None) -> tuple[str | None, str | None]:
     spec = spec or {}
     return (spec.get("model") or {}).get("key"), (spec.get("dataset") or {}).get("key")
@@ -75,15 +81,17 @@ class ResultIndex:
         self.root = Path(results)
         self.by_id: dict[str, Path] = {}
         self.by_keys: dict[tuple, list[Path]] = {}
-        self.by_base: dict[str, list[Path]] = {}  # base run id -> its seed study's run dirs, base first
+        self.by_base: dict[str, list[Path]] = {}  # base run id -> its seed study's run dirs, by seed index
+        self.index_of: dict[Path, int] = {}
         for d in run_dirs(self.root):
             spec = _read(d / "spec.json")
             spec = spec if isinstance(spec, dict) else {}
             self.by_id[d.name] = d
+            self.index_of[d] = replicate_index(spec)
             self.by_keys.setdefault(keys_of(spec), []).append(d)
             self.by_base.setdefault(base_run_id(d, spec), []).append(d)
-        for base, dirs in self.by_base.items():
-            dirs.sort(key=lambda p: (p.name != base, p.name))
+        for dirs in self.by_base.values():
+            dirs.sort(key=lambda p: (self.index_of[p], p.name))
 
     def find_group(self, run_id: str, model: str, dataset: str, scorer=None) -> tuple[list[Result], str | None]:
         """Every run of the cell (its seeds), and how they were matched; ([], None) when none.
@@ -99,8 +107,8 @@ class ResultIndex:
         groups: dict[str, list[Path]] = {}
         for d in candidates:
             groups.setdefault(base_run_id(d, _read(d / "spec.json")), []).append(d)
-        for base, dirs in groups.items():
-            dirs.sort(key=lambda p: (p.name != base, p.name))
+        for dirs in groups.values():
+            dirs.sort(key=lambda p: (self.index_of[p], p.name))
         newest = max(groups.values(), key=lambda ds: max(_mtime(d) for d in ds))
         loaded = [load_result(d, MATCH_KEYS, scorer) for d in newest]
         loaded[0].notes.insert(0, f"matched by model/dataset keys, not run id (the protocol changed since run "
