@@ -52,7 +52,8 @@ def test_verdicts_tolerances_and_notes(world):
     # sampling sd = sqrt(2 (1 - 400/2500)) * sqrt(f (1 - f) / 400) with f the published value
     prec = r["tiny", "tc", "precision"]
     samp = (2 * (1 - 400 / 2500)) ** 0.5 * (0.84 * 0.16 / 400) ** 0.5
-    assert prec["n"] == 400 and prec["parts"] == {"sampling": pytest.approx(samp), "seed": None, "bias": 0.0}
+    assert prec["n"] == 400 and prec["parts"] == {"sampling": pytest.approx(samp), "seed": 0.0, "bias": 0.0}
+    assert prec["sources"]["seed"].startswith("none")  # no seed study, no declaration: taken as 0, said so
     assert prec["tolerance"] == pytest.approx(0.01 + 1.96 * samp)
     assert prec["p_value"] == pytest.approx(2 * norm.sf((0.03 - 0.01) / samp))
     assert prec["verdict"] == "reproduced" and prec["in_published_ci"] is True and prec["published_ci"] == [0.80, 0.88]
