@@ -143,3 +143,18 @@ def test_pending_run_is_missing_failed_is_invalid(tmp_path):
     verdicts = {(r["dataset"], r["metric"]): r["verdict"] for r in report["cells"]}
     assert verdicts["ee", "f1"] == "missing" and verdicts["ner", "f1"] == "invalid"
     assert report["summary"]["global_verdict"] == "not-reproduced"  # an invalid run is never a pass
+
+
+def test_cli_exit_follows_global_verdict_and_strict(tmp_path, cli):
+    rows, report = seed_study(tmp_path, [0.67, 0.69, 0.65])  # published 0.80: T = 0.13 / (0.02 sqrt(4/3)) = 5.63
+    f1 = rows["f1"]
+    assert f1["verdict"] == "discrepant" and f1["p_value"] == pytest.approx(0.0302, abs=5e-4)
+    assert f1["family_discrepant"] is False  # 0.030 > 0.05 / 3: chance at the family level
+    assert report["summary"]["global_verdict"] == "reproduced"
+    args = ("verify", str(tmp_path / "mini.yaml"), "--results", str(tmp_path / "runs"), "--only", "model=tiny,dataset=ee")
+    r = cli(*args)
+    assert r.returncode == 0, r.stderr
+    assert "expected false discrepancies under perfect reproduction: 0.15 of 3" in r.stdout
+    assert "global verdict (holm, family-wise error 0.05): reproduced" in r.stdout
+    r = cli(*args, "--strict")
+    assert r.returncode == 1 and "1 value(s) discrepant (--strict" in r.stderr
