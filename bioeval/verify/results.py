@@ -136,6 +136,10 @@ class ResultIndex:
             best.notes.append(f"{len(loaded)} runs of this model x dataset; used the newest with scores")
         return best
 
+    def seed_runs(self, run_dir: Path) -> int:
+        """How many runs the seed study of this run's cell has in the folder (1 without a study)."""
+        return max((len(dirs) for dirs in self.by_base.values() if run_dir in dirs), default=1)
+
     def pairs(self) -> dict[tuple, Path]:
         """(model, dataset) -> the newest run dir, for `compare`; a seed study counts by its base run."""
         bases = {d for dirs in self.by_base.values() for d in dirs[:1]}

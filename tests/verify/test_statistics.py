@@ -158,3 +158,16 @@ def test_cli_exit_follows_global_verdict_and_strict(tmp_path, cli):
     assert "global verdict (holm, family-wise error 0.05): reproduced" in r.stdout
     r = cli(*args, "--strict")
     assert r.returncode == 1 and "1 value(s) discrepant (--strict" in r.stderr
+
+
+def test_compare_uses_base_runs_of_a_seed_study(tmp_path):
+    from bioeval.verify.compare import compare_results
+
+    manifest = write_manifest(tmp_path, AUTO)
+    base = cell_of(manifest, "tiny", "ee")
+    for folder, values in (("a", [0.80, 0.70, 0.60]), ("b", [0.79])):
+        for i, f1 in enumerate(values):
+            write_run(tmp_path / folder, seed_variant(base, i), {"precision": f1, "recall": f1, "f1": f1}, n=400)
+    (row,) = compare_results(tmp_path / "a", tmp_path / "b")["cells"]
+    assert (row["run_a"], row["a"], row["b"]) == (base.run_id, 0.80, 0.79)
+    assert "seed studies: 3 run(s) in A, 1 in B" in " ".join(row["notes"]) and row["verdict"] == "OK"
