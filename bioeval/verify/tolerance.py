@@ -44,15 +44,13 @@ def rule_for(tolerance: Tolerance, model: str, dataset: str, metric: str) -> Tol
     return most_specific(tolerance.overrides, model, dataset, metric, default=tolerance.default)
 
 
-def allowed(rule: ToleranceRule, expected: float, n: int | None) -> float:
-    """The fixed half-width of an abs or rel rule; for auto the binomial one at z (legacy view)."""
+def allowed(rule: ToleranceRule, expected: float) -> float:
+    """The fixed half-width of an abs or rel rule (auto has none: see bioeval.verify.statistics)."""
     if rule.kind == "abs":
         return float(rule.value)
     if rule.kind == "rel":
         return float(rule.value) * abs(expected)
-    if not n:
-        return rule.floor
-    return max(rule.floor, (rule.z or 1.96) * math.sqrt(expected * (1 - expected) / n))
+    raise ValueError(f"tolerance kind {rule.kind} has no fixed half-width")
 
 
 def alpha_of(rule: ToleranceRule, tolerance: Tolerance) -> float:

@@ -171,7 +171,7 @@ def _row(loaded: LoadedManifest, cell: Cell, metric: str, runs: list, matched_by
     if rule.kind == "auto":  # judged in _judge_statistical, once every row's runs are known
         row["_auto"] = {"rule": rule, "spread": spread, "bias": bias}
         return row
-    j = st.judge_fixed(mv.value, values, tol.allowed(rule, mv.value, n))
+    j = st.judge_fixed(mv.value, values, tol.allowed(rule, mv.value))
     parts["seed"] = float(np.std(values, ddof=1)) if len(values) >= 2 else None
     sources["seed"] = f"measured: {len(values)} runs (reported; a fixed rule ignores it)" if len(values) >= 2 \
         else "not used by a fixed rule"

@@ -110,12 +110,10 @@ def test_override_precedence_rules():
 def test_allowed_kinds():
     from bioeval.manifest.schema import ToleranceRule
 
-    assert allowed(ToleranceRule(kind="abs", value=0.02), 0.5, None) == 0.02
-    assert allowed(ToleranceRule(kind="rel", value=0.1), 0.5, None) == pytest.approx(0.05)
-    auto = ToleranceRule(kind="auto", floor=0.05, z=2)
-    assert allowed(auto, 0.5, 100) == pytest.approx(0.1)  # 2 * sqrt(.25 / 100)
-    assert allowed(auto, 0.5, 10_000) == 0.05  # the floor
-    assert allowed(auto, 0.5, None) == 0.05  # unknown n: only the floor
+    assert allowed(ToleranceRule(kind="abs", value=0.02), 0.5) == 0.02
+    assert allowed(ToleranceRule(kind="rel", value=0.1), 0.5) == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="no fixed half-width"):
+        allowed(ToleranceRule(kind="auto"), 0.5)
 
 
 def test_cli_verify_exit_codes_json_and_junit(world, cli, tmp_path):
