@@ -65,3 +65,23 @@ def test_smoke_seed_study_gives_intervals_and_verdicts(tmp_path, cli):
     s = report["summary"]
     assert s["tested"] == 3 and s["expected_false_discrepancies"] == pytest.approx(0.15)
     assert s["method"] == "holm" and s["global_verdict"] in ("reproduced", "not-reproduced")
+
+
+def test_reproduce_seeds_skips_finished_seed_runs_and_verifies_them(tmp_path, cli):
+    """`reproduce --seeds 2` over finished runs: no torch, every seed run found, verify judges K = 2."""
+    from bioeval.manifest import cells, load_manifest
+    from bioeval.manifest.resolve import with_seeds
+    from bioeval.runs import RunDir, write_json
+
+    smoke = REPO / "manifests" / "smoke.yaml"
+    for c in with_seeds(cells(load_manifest(smoke)), 2):
+        rd = RunDir(tmp_path, c.run_id).create(c.spec)
+        write_json(rd.scores, {"run_id": c.run_id, "model": c.model.key, "dataset": c.dataset.key, "n": 96,
+                               "metrics": {k: v.value for k, v in c.expected.items()}})
+        rd.set_status("done")
+    r = cli("--workdir", str(tmp_path), "reproduce", str(smoke), "--seeds", "2", "--no-progress")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "0 run, 8 already finished, 8 total" in r.stderr
+    assert "verified: 12 value(s) reproduced, global verdict reproduced" in r.stdout
+    data = json.loads(cli("--workdir", str(tmp_path), "verify", str(smoke), "--json").stdout)
+    assert {row["runs"] for row in data["cells"]} == {2} and {row["parts"]["seed"] for row in data["cells"]} == {0.0}
