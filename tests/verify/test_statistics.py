@@ -171,3 +171,14 @@ def test_compare_uses_base_runs_of_a_seed_study(tmp_path):
     (row,) = compare_results(tmp_path / "a", tmp_path / "b")["cells"]
     assert (row["run_a"], row["a"], row["b"]) == (base.run_id, 0.80, 0.79)
     assert "seed studies: 3 run(s) in A, 1 in B" in " ".join(row["notes"]) and row["verdict"] == "OK"
+
+
+def test_unreadable_scores_without_predictions_are_invalid(tmp_path):
+    manifest = write_manifest(tmp_path, AUTO)
+    run = write_run(tmp_path / "runs", cell_of(manifest, "tiny", "ee"), {"precision": 0.8, "recall": 0.8, "f1": 0.8},
+                    n=400)
+    (run / "scores.json").write_text('{"metrics": ')  # truncated by some other tool
+    report = verify_manifest(load_manifest(manifest), tmp_path / "runs", "model=tiny,dataset=ee")
+    row = report["cells"][0]
+    assert row["verdict"] == "invalid" and any("unreadable" in n for n in row["notes"])
+    assert report["summary"]["invalid"] == 3 and report["summary"]["global_verdict"] == "not-reproduced"
