@@ -85,3 +85,20 @@ def test_reproduce_seeds_skips_finished_seed_runs_and_verifies_them(tmp_path, cl
     assert "verified: 12 value(s) reproduced, global verdict reproduced" in r.stdout
     data = json.loads(cli("--workdir", str(tmp_path), "verify", str(smoke), "--json").stdout)
     assert {row["runs"] for row in data["cells"]} == {2} and {row["parts"]["seed"] for row in data["cells"]} == {0.0}
+
+
+def test_run_cell_finds_a_seed_run_by_its_run_id(tmp_path, cli):
+    """What container and Slurm tasks call: `run-cell --run-id` of seed run 2 (finished: skipped, no torch)."""
+    from bioeval.manifest import cells, load_manifest
+    from bioeval.manifest.resolve import seed_variant
+    from bioeval.runs import RunDir, write_json
+
+    smoke = REPO / "manifests" / "smoke.yaml"
+    variant = seed_variant(cells(load_manifest(smoke))[0], 2)
+    rd = RunDir(tmp_path, variant.run_id).create(variant.spec)
+    write_json(rd.scores, {"run_id": variant.run_id, "metrics": {"precision": 1.0, "recall": 1.0, "f1": 1.0}})
+    rd.set_status("done")
+    r = cli("--workdir", str(tmp_path), "run-cell", str(smoke), "--run-id", variant.run_id)
+    assert r.returncode == 0, r.stderr
+    r = cli("--workdir", str(tmp_path), "run-cell", str(smoke), "--run-id", "0123456789abcdef")
+    assert r.returncode == 2 and "no cell with run id 0123456789abcdef" in r.stderr
