@@ -56,6 +56,8 @@ def value_table(path: Path) -> dict:
             group = next(i for i, e in enumerate(t.seed_spread) if e is spread) if spread else -1 - len(rows)
             rows.append((ci, metric == "f1", mv.value, se * factor ** 0.5, spread.sd if spread else 0.0,
                          bias.shift if bias else 0.0, rule.floor, tol.alpha_of(rule, t), group))
+    if not rows:
+        raise SystemExit(f"{path}: no value under an `auto` tolerance; abs/rel rules carry no probability to simulate.")
     cols = list(zip(*rows))
     names = ("cell", "is_f1", "published", "sampling", "seed", "bias", "margin", "alpha", "group")
     table = {k: np.asarray(v) for k, v in zip(names, cols)}
