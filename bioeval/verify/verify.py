@@ -141,7 +141,7 @@ def _row(loaded: LoadedManifest, cell: Cell, metric: str, runs: list, matched_by
         "p_value": None, "alpha": None, "family_discrepant": False,
         "paper_model": cell.model.paper_name, "paper_dataset": cell.dataset.paper_name,
         "matched_by": matched_by,
-        "notes": [note for r in runs for note in r.notes],
+        "notes": list(dict.fromkeys(note for r in runs for note in r.notes)),  # K runs often say the same
     }
     if mv.ci:
         row["published_ci"] = list(mv.ci)
