@@ -12,7 +12,8 @@ The JSON this returns is the `bioeval verify --json` contract:
                 "verdict", "direction", "interval": [lo, hi], "tolerance" (half-width),
                 "parts": {"sampling": sd, "seed": sd, "bias": shift}, "p_value", "runs": K, "n", ...}],
      "summary": {"reproduced", "discrepant", "missing", "invalid", "expected_false_discrepancies",
-                 "global_verdict": "reproduced" | "not-reproduced", "method", "level", ...},
+                 "global_verdict": "reproduced" | "not-reproduced", "method" ("holm"),
+                 "level" (the family-wise error), "interval_level" (each value's interval), ...},
      "unexpected": [...]}
 Extra keys per row: "rule", "sd", "df", "sources" (where each part came from), "run_ids",
 "observed_runs", "family_discrepant" (rejected by Holm), "published_ci" / "in_published_ci",
@@ -80,7 +81,8 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
             if metric in cell.expected:
                 rows.append(_row(loaded, cell, metric, runs, matched_by, n))
     _judge_statistical(rows, loaded.manifest.tolerance)
-    summary = summarise(rows, loaded.manifest.tolerance.family_error)
+    summary = {**summarise(rows, loaded.manifest.tolerance.family_error),
+               "interval_level": loaded.manifest.tolerance.level}
     return {"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
             "unexpected": unexpected}
 
