@@ -45,3 +45,10 @@ def test_power_against_shifted_cells(study, k):
     run = next(r for r in study["runs"] if r["k"] == k)
     assert run["power_f1"]["global_fail_rate"] >= 0.80
     assert run["power_all_metrics"]["global_fail_rate"] >= 0.95
+
+
+def test_count_test_breaks_its_level_under_correlation_holm_does_not(study):
+    mc = 2 * math.sqrt(0.05 * 0.95 / 1000)
+    strong = next(r for r in study["correlated_null"] if r["rho"] == 0.9)
+    assert strong["global_fail_rate"] <= 0.05 + mc
+    assert strong["count_test_fail_rate"] > 0.05 + mc  # why the global verdict is Holm's
