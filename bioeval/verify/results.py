@@ -117,25 +117,6 @@ class ResultIndex:
             loaded[0].notes.append(f"{len(groups)} protocols of this model x dataset in the folder; used the newest")
         return loaded, MATCH_KEYS
 
-    def find(self, run_id: str, model: str, dataset: str, scorer=None) -> Result | None:
-        """The cell's result, or None when the folder has no run of it.
-
-        ``scorer`` (a Scorer) is used to re-score predictions.jsonl when scores.json is absent.
-        """
-        if run_id in self.by_id:
-            return load_result(self.by_id[run_id], MATCH_RUN_ID, scorer)
-        candidates = self.by_keys.get((model, dataset), [])
-        if not candidates:
-            return None
-        loaded = [load_result(d, MATCH_KEYS, scorer) for d in candidates]
-        # prefer runs with scores, then the newest (by scores/predictions mtime)
-        loaded.sort(key=lambda r: (r.scores is not None, _mtime(r.path)), reverse=True)
-        best = loaded[0]
-        best.notes.insert(0, f"matched by model/dataset keys, not run id (the protocol changed since run {best.run_id})")
-        if len(loaded) > 1:
-            best.notes.append(f"{len(loaded)} runs of this model x dataset; used the newest with scores")
-        return best
-
     def seed_runs(self, run_dir: Path) -> int:
         """How many runs the seed study of this run's cell has in the folder (1 without a study)."""
         return max((len(dirs) for dirs in self.by_base.values() if run_dir in dirs), default=1)
