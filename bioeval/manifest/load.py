@@ -172,6 +172,10 @@ def _cross_check(m: Manifest, raw: dict, file: str, positions: dict) -> list[Pro
     for i, rule in enumerate(m.tolerance.overrides):
         check_key(("tolerance", "overrides", i, "model"), rule.model, model_keys, "model")
         check_key(("tolerance", "overrides", i, "dataset"), rule.dataset, dataset_keys, "dataset")
+    for section in ("seed_spread", "selection_bias", "sampling"):
+        for i, scope in enumerate(getattr(m.tolerance, section)):
+            check_key(("tolerance", section, i, "model"), scope.model, model_keys, "model")
+            check_key(("tolerance", section, i, "dataset"), scope.dataset, dataset_keys, "dataset")
 
     # overrides must still give a valid protocol once merged into the defaults
     for section, entries in (("models", m.models), ("datasets", m.datasets)):

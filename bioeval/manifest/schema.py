@@ -382,8 +382,9 @@ class MetricValue(Strict):
 class ToleranceRule(Strict):
     kind: Literal["abs", "rel", "auto"]
     value: float | None = Field(None, ge=0, description="for abs and rel")
-    floor: float = Field(0.0, ge=0, description="for auto: the smallest tolerance")
-    z: float = Field(1.96, gt=0, description="for auto: multiples of the standard error")
+    floor: float = Field(0.0, ge=0, description="for auto: a margin of indifference added to the statistical "
+                                                "half-width (e.g. the rounding of printed values)")
+    z: float | None = Field(None, gt=0, description="for auto: the interval's quantile instead of tolerance.level")
     note: str = ""
 
     @model_validator(mode="after")
@@ -399,9 +400,54 @@ class ToleranceOverride(ToleranceRule):
     metric: Metric | None = None
 
 
+class Scope(Strict):
+    """Which cells and metrics a declaration applies to; unnamed fields match everything."""
+
+    model: str | None = None
+    dataset: str | None = None
+    task: TaskType | None = None
+    metric: Metric | None = None
+
+
+class SeedSpread(Scope):
+    """The run-to-run standard deviation from seeds, known from elsewhere, so one run can be judged."""
+
+    sd: float = Field(ge=0, le=1)
+    runs: int | None = Field(None, ge=2, description="how many runs the sd was measured from, if measured")
+    source: SourceKind
+    note: str = ""
+
+
+class SelectionBias(Scope):
+    """How much the published value is inflated (e.g. best of 5 checkpoints picked on test)."""
+
+    shift: float = Field(ge=-1, le=1, description="published minus an unselected run, in metric units")
+    source: SourceKind
+    note: str = ""
+
+
+SampleKind = Literal["full", "subsample"]
+
+
+class SamplingScheme(Scope):
+    """How each side drew its test instances: the whole test set, or a random cut of n from N."""
+
+    published: SampleKind
+    ours: SampleKind
+    n: int | None = Field(None, ge=1, description="instances scored (default: the run's n)")
+    population: int | None = Field(None, ge=1, description="N, the test set size (default: the split's records)")
+    source: SourceKind
+    note: str = ""
+
+
 class Tolerance(Strict):
     default: ToleranceRule
     overrides: tuple[ToleranceOverride, ...] = ()
+    level: float = Field(0.95, gt=0.5, lt=1, description="confidence of each value's interval")
+    family_error: float = Field(0.05, gt=0, lt=0.5, description="family-wise error of the global verdict (Holm)")
+    seed_spread: tuple[SeedSpread, ...] = ()
+    selection_bias: tuple[SelectionBias, ...] = ()
+    sampling: tuple[SamplingScheme, ...] = ()
 
 
 class Exclusion(Strict):
