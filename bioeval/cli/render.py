@@ -119,30 +119,49 @@ def verdict(v: str) -> str:
     return f"[{VERDICT_COLORS.get(str(v).upper(), 'white')}]{v}[/]"
 
 
+def _interval(r: dict) -> str:
+    if not r.get("interval"):
+        return "-"
+    lo, hi = r["interval"]
+    return f"[{lo:.4f}, {hi:.4f}]"
+
+
 def render_verify(report: dict) -> None:
     by_task: dict[str, list[dict]] = {}
     for r in report["cells"]:
         by_task.setdefault(r["task"], []).append(r)
     for task, rows in by_task.items():
         t = Table(title=f"{task}: expected vs observed", title_justify="left")
-        for col in ("model", "dataset", "metric", "expected", "observed", "delta", "tolerance", "n", "verdict", "note"):
-            t.add_column(col, justify="right" if col in ("expected", "observed", "delta", "tolerance", "n") else "left",
+        for col in ("model", "dataset", "metric", "expected", "observed", "delta", "interval", "p", "K", "n",
+                    "verdict", "note"):
+            t.add_column(col, justify="left" if col in ("model", "dataset", "metric", "verdict", "note") else "right",
                          overflow="fold")
         for r in rows:
             expected = f4(r["expected"]) + (f" {ci_text(r['published_ci'])}" if r.get("published_ci") else "")
-            note = "; ".join(r["notes"])
+            note = "; ".join([r["rule"]] + r["notes"])
             if r.get("in_published_ci") is False:
                 note = "outside published CI; " + note
             if r.get("added"):
                 note = (f"added model (like {r['like']}); " if r.get("like") else "added; ") + note
-            tol = "-" if r.get("tolerance") is None else f"±{r['tolerance']:.4f} {r['rule']}"
-            t.add_row(r["model"], r["dataset"], r["metric"], expected, f4(r["observed"]),
-                      "-" if r["delta"] is None else f"{r['delta']:+.4f}", tol, str(r["n"] or "-"),
-                      verdict(r["verdict"]), escape(note))
+            v = str(r["verdict"]) + (f" ({r['direction']})" if r.get("direction") else "")
+            if r.get("family_discrepant"):
+                v += " *"
+            p = "-" if r.get("p_value") is None else f"{r['p_value']:.3g}"
+            t.add_row(escape(r["model"]), escape(r["dataset"]), r["metric"], expected, f4(r["observed"]),
+                      "-" if r["delta"] is None else f"{r['delta']:+.4f}", _interval(r), p, str(r.get("runs", "-")),
+                      str(r["n"] or "-"), f"[{VERDICT_COLORS.get(str(r['verdict']).upper(), 'white')}]{escape(v)}[/]",
+                      escape(note))
         console().print(t)
     s = report["summary"]
-    parts = [f"[{VERDICT_COLORS.get(k.upper(), 'white')}]{v} {k}[/]" for k, v in s.items() if isinstance(v, int)]
+    parts = [f"[{VERDICT_COLORS.get(k.upper(), 'white')}]{s[k]} {k}[/]"
+             for k in ("pass", "fail", "reproduced", "discrepant", "missing", "invalid", "new") if k in s]
     console().print(", ".join(parts) + f"  ({report['manifest']} vs {report['results']})")
+    if "global_verdict" in s:
+        color = "green" if s["global_verdict"] == "reproduced" else "red"
+        console().print(f"expected false discrepancies under perfect reproduction: {s['expected_false_discrepancies']:g} "
+                        f"of {s['tested']} tested value(s); discrepant after Holm (*): {s['family_discrepant']}")
+        console().print(f"global verdict ({s['method']}, family-wise error {s['level']:g}): "
+                        f"[bold {color}]{s['global_verdict']}[/]")
 
 
 def render_compare(data: dict) -> None:

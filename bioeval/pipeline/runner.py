@@ -33,10 +33,20 @@ def dispatch(loaded, cells, settings, runtime: str, options: dict) -> list[dict]
 
 
 def run_cell(loaded, run_id: str, settings, force: bool = False) -> list[dict]:
-    """Exactly one cell here, by run id (what container and Slurm tasks call)."""
-    from bioeval.manifest import cells as resolve_cells
+    """Exactly one cell here, by run id (what container and Slurm tasks call); a seed-study run is
+    found through the base run its spec.json names."""
+    from pathlib import Path
 
-    match = [c for c in resolve_cells(loaded) if c.run_id == run_id]
+    from bioeval.manifest import cells as resolve_cells
+    from bioeval.manifest.resolve import find_run
+    from bioeval.runs import read_json
+
+    try:
+        spec = read_json(Path(settings.workdir) / run_id / "spec.json")
+    except (OSError, ValueError):
+        spec = None
+    found = find_run(resolve_cells(loaded), run_id, spec if isinstance(spec, dict) else None)
+    match = [found] if found else []
     if not match:
         raise UsageError(f"no cell with run id {run_id} in {loaded.path}.", "List run ids with `bioeval plan MANIFEST`.")
     return dispatch(loaded, match, settings, "local", {"force": force, "progress": False})

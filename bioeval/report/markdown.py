@@ -47,19 +47,30 @@ def group_cells(verification: dict) -> dict[tuple[str, str], dict]:
         c = cells.setdefault((row["model"], row["dataset"]), {"task": row["task"], "metrics": {}, "row": row})
         c["metrics"][row["metric"]] = row
     for c in cells.values():
-        verdicts = {str(r["verdict"]).upper() for r in c["metrics"].values()}
-        c["reproduced"] = verdicts != {"MISSING"}
+        verdicts = {str(r["verdict"]) for r in c["metrics"].values()}
+        c["reproduced"] = {v.upper() for v in verdicts} != {"MISSING"}
         c["verdict"] = cell_verdict(verdicts)
     return cells
 
 
 def cell_verdict(verdicts) -> str:
-    """One verdict per cell from its metrics' verdicts: the worst one wins."""
-    verdicts = {str(v).upper() for v in verdicts}
+    """One verdict per cell from its metrics' verdicts, the worst one winning, spelt as verify spells them."""
+    spelt = {str(v).upper(): str(v) for v in verdicts}
     for v in ("INVALID", "DISCREPANT", "FAIL", "MISSING"):
-        if v in verdicts:
-            return v
-    return next(iter(verdicts)) if len(verdicts) == 1 else "PASS"
+        if v in spelt:
+            return spelt[v]
+    if len(spelt) == 1:
+        return next(iter(spelt.values()))
+    return "reproduced" if "REPRODUCED" in spelt else "PASS"
+
+
+def _global_sentence(s: dict) -> str:
+    """verify's global verdict in words, where it gives one."""
+    if "global_verdict" not in s:
+        return ""
+    return (f" Global verdict ({s['method']}, family-wise error {s['level']:g}): **{s['global_verdict']}**; "
+            f"{s['expected_false_discrepancies']:g} discrepant values expected by chance under perfect reproduction "
+            "(docs/statistics.md).")
 
 
 def _as_printed(x: float) -> str:
@@ -93,11 +104,16 @@ def render_report(loaded: LoadedManifest, verification: dict, audit: dict | None
         from bioeval.verify.gate import counts
 
         c = counts(verification)  # the verdict names of either verify contract
-        extra = (f", {c['invalid']} from invalid runs" if c["invalid"] else "") + (
-            f"; {c['new']} values of added models compared, not verified" if c["new"] else "")
-        lines += [f"**{len(reproduced)} of {len(cells)} cells reproduced here**: "
-                  f"{c['pass']} values pass, {c['fail']} fail their tolerance, "
-                  f"{c['missing']} values not reproduced here{extra}.", ""]
+        new = f"; {c['new']} values of added models compared, not verified" if c["new"] else ""
+        if "global_verdict" in verification["summary"]:
+            counted = (f"{c['pass']} values reproduced, {c['fail']} discrepant, {c['invalid']} invalid, "
+                       f"{c['missing']} values not reproduced here{new}.")
+        else:
+            counted = (f"{c['pass']} values pass, {c['fail']} fail their tolerance, "
+                       + (f"{c['invalid']} from invalid runs, " if c["invalid"] else "")
+                       + f"{c['missing']} values not reproduced here{new}.")
+        lines += [f"**{len(reproduced)} of {len(cells)} cells reproduced here**: {counted}"
+                  + _global_sentence(verification["summary"]), ""]
     else:
         ran = len(verification.get("unexpected") or [])
         lines += [f"**The manifest has no published values to verify**; {ran} cell(s) have results here.", ""]
@@ -156,7 +172,8 @@ def _task_section(task: str, cells: list, gpu_of: dict) -> list[str]:
         notes = sorted({n for r in ms.values() for n in r.get("notes", [])})
         tol = ms[metrics[-1]]
         if tol.get("tolerance") is not None:
-            notes.insert(0, f"tolerance ±{tol['tolerance']:.4f} ({tol['rule']})")
+            runs = f", {tol['runs']} run(s)" if tol.get("runs") is not None else ""
+            notes.insert(0, f"tolerance ±{tol['tolerance']:.4f} ({tol['rule']}{runs})")
         in_ci = [METRIC_SHORT[mt] for mt in metrics if ms[mt].get("in_published_ci") is False]
         if in_ci:
             notes.append("outside the published CI: " + ", ".join(in_ci))

@@ -22,4 +22,7 @@ def is_secret_key(key: str) -> bool:
 
 
 def scrub(text: str) -> str:
-    return SECRET_VALUE.sub(REDACTED, text)
+    """Token-looking values, and the values of secret environment variables (bioeval.redact)."""
+    from bioeval.redact import scrub as scrub_environment
+
+    return SECRET_VALUE.sub(REDACTED, scrub_environment(text))

@@ -58,15 +58,21 @@ def compare_results(a: str | Path, b: str | Path, metric: str = "f1", threshold:
                     resamples: int = 1000, level: float = 0.95, seed: int = 0,
                     pairs: dict[str, str] | None = None, allow_empty: bool = False) -> dict:
     pairs = dict(pairs or {})
-    side_a, side_b = _keys(ResultIndex(a), pairs, "a"), _keys(ResultIndex(b), pairs, "b")
+    index_a, index_b = ResultIndex(a), ResultIndex(b)
+    side_a, side_b = _keys(index_a, pairs, "a"), _keys(index_b, pairs, "b")
     # with pairs, B's (new, dataset) cells are compared under A's (old, dataset) key
     renamed_b = {(old, d): side_b[(new, d)] for old, new in pairs.items() for (m, d) in list(side_b) if m == new}
     b_by_key = renamed_b if pairs else side_b
     rows = []
     for key in sorted(set(side_a) | set(b_by_key), key=lambda k: (str(k[0]), str(k[1]))):
         model, dataset = key
-        row = compare_cell(side_a.get(key), b_by_key.get(key), metric, threshold, resamples, level, seed)
+        run_a, run_b = side_a.get(key), b_by_key.get(key)
+        row = compare_cell(run_a, run_b, metric, threshold, resamples, level, seed)
         row.update(model=model, dataset=dataset, model_b=pairs.get(model, model) if model is not None else None)
+        if run_a is not None and run_b is not None:
+            seeds = (index_a.seed_runs(run_a), index_b.seed_runs(run_b))
+            if seeds != (1, 1):  # a seed study: compare its base runs; `verify` judges all of them
+                row["notes"].append(f"seed studies: {seeds[0]} run(s) in A, {seeds[1]} in B; compared the base runs")
         rows.append(row)
     summary = {v.lower(): sum(r["verdict"] == v for r in rows) for v in VERDICTS}
     summary["paired"] = sum(r["verdict"] in (OK, REGRESSED, IMPROVED, INVALID) for r in rows)

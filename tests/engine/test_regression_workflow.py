@@ -32,7 +32,7 @@ def test_added_model_run_compared_and_reported(tmp_path):
     res = bioeval_cmd("verify", str(SMOKE), *add, *only, "--json", workdir=work)
     data = json.loads(res.stdout)
     assert res.returncode == 0, res.stderr
-    assert data["summary"]["pass"] == 3 and data["summary"]["new"] == 3
+    assert data["summary"]["reproduced"] == 3 and data["summary"]["new"] == 3
 
     res = bioeval_cmd("compare", str(work), "--pair", "tiny-llama=tiny7", "--instances", "--json", workdir=work)
     cmp = json.loads(res.stdout)

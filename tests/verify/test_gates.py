@@ -29,9 +29,9 @@ def test_single_run_folder_is_a_workdir_of_one_run(tmp_path, bioeval_cli):
     manifest = write_manifest(tmp_path)
     run = write_run(tmp_path / "runs", cell_of(manifest, "tiny", "ner"), {"precision": 0.7, "recall": 0.6, "f1": 0.6462})
     rows = verify_manifest(load_manifest(manifest), run)["cells"]
-    assert {r["verdict"] for r in rows if r["model"] == "tiny" and r["dataset"] == "ner"} == {"PASS"}
+    assert {r["verdict"] for r in rows if r["model"] == "tiny" and r["dataset"] == "ner"} == {"reproduced"}
     code, out, err = bioeval_cli("verify", manifest, "--results", run, "--only", "model=tiny,dataset=ner", "--json")
-    assert code == 0 and json.loads(out)["summary"]["pass"] == 3
+    assert code == 0 and json.loads(out)["summary"]["reproduced"] == 3
 
 
 def test_finished_run_without_usable_scores_is_invalid(tmp_path, bioeval_cli):
@@ -40,7 +40,7 @@ def test_finished_run_without_usable_scores_is_invalid(tmp_path, bioeval_cli):
     (run / "scores.json").write_text('{"metrics": ')  # torn file, no predictions to re-score from
     rows = [r for r in verify_manifest(load_manifest(manifest), tmp_path / "runs")["cells"] if r["dataset"] == "ee"
             and r["model"] == "tiny"]
-    assert {r["verdict"] for r in rows} == {"INVALID"}
+    assert {r["verdict"] for r in rows} == {"invalid"}
     code, _, err = bioeval_cli("verify", manifest, "--results", tmp_path / "runs", "--allow-missing")
     assert code == 1 and "1 invalid" not in err and "3 invalid" in err
 
@@ -54,12 +54,12 @@ def test_added_model_cells_are_new_and_do_not_gate(tmp_path, bioeval_cli):
     write_run(results, cell, {"precision": 0.1, "recall": 0.1, "f1": 0.1})
     report = verify_manifest(loaded, results, "dataset=ner,model=tiny,model=mynew")
     new = [r for r in report["cells"] if r["model"] == "mynew"]
-    assert [r["verdict"] for r in new] == ["NEW"] * 3 and all(r["expected"] is None for r in new)
-    assert report["summary"]["new"] == 3 and report["summary"]["pass"] == 3
+    assert [r["verdict"] for r in new] == ["new"] * 3 and all(r["expected"] is None for r in new)
+    assert report["summary"]["new"] == 3 and report["summary"]["reproduced"] == 3
     code, out, err = bioeval_cli("verify", manifest, "--results", results, "--add-model", f"mynew=org/new@{HEX}",
                                  "--like", "tiny", "--only", "dataset=ner,model=tiny,model=mynew")
     assert code == 0, err
-    assert "NEW" in out and "compared, not verified" in err
+    assert "new" in out and "compared, not verified" in err
 
 
 def test_add_model_refuses_bad_input(tmp_path, bioeval_cli):

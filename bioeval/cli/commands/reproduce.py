@@ -8,6 +8,7 @@ import click
 
 from bioeval.cli.commands.run import RUN_CONTEXT, RUN_EPILOG, common, parse_extra, print_rows
 from bioeval.cli.options import load
+from bioeval.runtimes.options import check_options
 
 
 @click.command("reproduce", context_settings=RUN_CONTEXT, epilog=RUN_EPILOG)
@@ -19,7 +20,8 @@ from bioeval.cli.options import load
               help="Also write the self-contained HTML report here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verification as JSON instead of tables.")
 @click.pass_context
-def reproduce_command(ctx, manifest: Path, only: str | None, runtime: str, add_model: tuple, like: str | None,
+def reproduce_command(ctx, manifest: Path, only: str | None, seeds: int, runtime: str, add_model: tuple,
+                      like: str | None,
                       no_progress: bool, report_path: Path | None, html: Path | None, as_json: bool) -> None:
     """Fetch, run, verify and report MANIFEST: the paper's numbers against ours.
 
@@ -28,13 +30,15 @@ def reproduce_command(ctx, manifest: Path, only: str | None, runtime: str, add_m
     """
     from bioeval.cli.render import render_verify
     from bioeval.manifest import cells as resolve_cells
+    from bioeval.manifest.resolve import with_seeds
     from bioeval.pipeline.reproduce import reproduce
     from bioeval.verify.gate import gate
 
     settings = ctx.obj
     loaded = load(manifest, add_model, like)
-    cells = resolve_cells(loaded, only)
-    options = {"force": False, "only": only, "progress": not no_progress, **parse_extra(ctx.args)}
+    cells = with_seeds(resolve_cells(loaded, only), seeds)
+    options = check_options(runtime, {"force": False, "only": only, "progress": not no_progress,
+                                      **parse_extra(ctx.args)})  # before fetching anything
     result = reproduce(loaded, cells, settings, runtime, options, report_path, html)
     print_rows(result["rows"])
     if result["report"] is None:

@@ -12,6 +12,7 @@ import click
 from bioeval.cli.options import add_model_options, load
 from bioeval.errors import UsageError
 from bioeval.pipeline.runner import RUNTIMES, dispatch, load_runtime  # noqa: F401  (load_runtime: tests, plugins)
+from bioeval.runtimes.options import check_options
 
 # shown under `bioeval run --help` / `reproduce --help` (the options pass through to the runtime)
 RUN_EPILOG = """\b
@@ -52,6 +53,8 @@ def common(f):
     f = click.option("--runtime", type=click.Choice(RUNTIMES), default="local", show_default=True,
                      help="Where cells run; runtime options (e.g. --image, --partition) pass through.")(f)
     f = click.option("--only", default=None, help="Cells to run: model=KEY,dataset=KEY,task=TYPE (comma-separated).")(f)
+    f = click.option("--seeds", default=1, show_default=True, type=click.IntRange(1, 100),
+                     help="Seed study: run each cell K times, seed = protocol seed + i (docs/statistics.md).")(f)
     f = click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))(f)
     return f
 
@@ -62,17 +65,19 @@ def common(f):
 @click.option("--no-progress", is_flag=True, help="No progress bars (logs only).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON row per cell (run id, state, seconds, error).")
 @click.pass_context
-def run_command(ctx, manifest: Path, only: str | None, runtime: str, add_model: tuple, like: str | None,
+def run_command(ctx, manifest: Path, only: str | None, seeds: int, runtime: str, add_model: tuple, like: str | None,
                 force: bool, no_progress: bool, as_json: bool) -> None:
     """Run every cell of MANIFEST (fine-tune or zero-shot, generate, score); finished cells are skipped."""
     from bioeval.manifest import cells as resolve_cells
+    from bioeval.manifest.resolve import with_seeds
     from bioeval.pipeline.reproduce import check_additions_runtime
 
     settings = ctx.obj
     loaded = load(manifest, add_model, like)
     check_additions_runtime(loaded, runtime)
-    cells = resolve_cells(loaded, only)
-    options = {"force": force, "only": only, "progress": not no_progress, **parse_extra(ctx.args)}
+    cells = with_seeds(resolve_cells(loaded, only), seeds)
+    options = check_options(runtime, {"force": force, "only": only, "progress": not no_progress,
+                                      **parse_extra(ctx.args)})
     rows = dispatch(loaded, cells, settings, runtime, options)
     print_rows(rows, as_json)
 

@@ -18,15 +18,19 @@ from bioeval.cli.options import add_model_options, load
 @add_model_options
 @click.option("--json", "as_json", is_flag=True, help="Print the verification as JSON.")
 @click.option("--junit", type=click.Path(path_type=Path), default=None, help="Also write JUnit XML here.")
-@click.option("--allow-missing", is_flag=True, help="Exit 0 when some cells have no results (still exit 1 on FAIL, "
-                                                    "INVALID, or when nothing at all was found).")
+@click.option("--allow-missing", is_flag=True, help="Exit 0 when some cells have no results (still exit 1 on a failed "
+                                                    "verdict, or when nothing at all was found).")
+@click.option("--strict", is_flag=True, help="Exit 1 on any discrepant value (no multiplicity control).")
 @click.pass_obj
 def verify(settings, manifest: Path, results: Path | None, only: str | None, add_model: tuple, like: str | None,
-           as_json: bool, junit: Path | None, allow_missing: bool) -> None:
-    """Check saved results against the paper's values with the manifest's tolerances (no GPU).
+           as_json: bool, junit: Path | None, allow_missing: bool, strict: bool) -> None:
+    """Check saved results against the paper's values (no GPU): per value reproduced, discrepant,
+    missing, invalid or new (an added model: compared, not verified), and one global verdict with
+    family-wise error control (Holm).
 
-    Exit 1 on any FAIL or INVALID run, and on MISSING unless --allow-missing; exit 2 when the
-    results folder does not exist.  Cells of added models are NEW: compared, not verified.
+    Exit 1 when the global verdict is not-reproduced (with --strict: on any discrepant value), on
+    missing values unless --allow-missing, and when nothing could be checked; exit 2 when the
+    results folder does not exist.
     """
     from bioeval.verify.gate import gate, results_folder
     from bioeval.verify.verify import verify_manifest
@@ -47,7 +51,7 @@ def verify(settings, manifest: Path, results: Path | None, only: str | None, add
         if not report["cells"]:
             click.echo(click.style("note: ", fg="yellow") + f"{manifest} has no expected values for the selected "
                        "cells: nothing to verify.", err=True)
-    click.echo(gate(report, allow_missing), err=True)
+    click.echo(gate(report, allow_missing, strict=strict), err=True)
 
 
 COMMANDS = [verify]
