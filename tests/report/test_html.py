@@ -32,6 +32,7 @@ def check_in_browser(html_path, shot_path=None) -> dict:
                          "s.value = [...s.options].map(o => o.value).find(v => v === 'FAIL' || v === 'DISCREPANT');"
                          "document.querySelector('.filters').dispatchEvent(new Event('change', {bubbles: true}))")
         out["cells_after_filter"] = browser.evaluate("document.querySelectorAll('tr.cell').length")
+        out["summary"] = browser.evaluate("document.querySelector('.summary').textContent")
         png = browser.screenshot()
         out["errors"], out["remote"] = browser.errors(), [u for u in browser.requests() if not u.startswith(LOCAL)]
     finally:
@@ -66,6 +67,7 @@ def test_html_report_opens_offline_and_drills_down(tmp_path, bioeval_cli):
     assert page["ready"] == "1" and page["cells"] == 6
     assert page["instances"] == 50 and "10 with errors" in page["drill_text"]
     assert page["cells_after_filter"] == 1  # the verdict filter keeps the failing cell only
+    assert re.fullmatch(r"(\s*[A-Z]+ \d+\s*)+", page["summary"])  # verdict counts only, each with its name
     assert page["pixel_std"] > 20 and page["size"][0] > 500  # not a blank page
 
 
