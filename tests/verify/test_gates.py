@@ -166,3 +166,17 @@ def test_regression_report_pairs_the_added_model_with_the_one_it_replaces(tmp_pa
     assert ee.startswith("| EventSet | 0.9000 | 1 of 3 | Big-Model-70B 0.90 | +0.1000 [")
     assert ee.rstrip().endswith("| 50 |")
     assert "tiny x ee" not in section and "MISSING" not in section
+
+
+def test_reproduce_with_finished_cells_reports_html_and_gates(tmp_path, bioeval_cli):
+    manifest = write_manifest(tmp_path)
+    work = tmp_path / "runs"
+    metrics = {"ee": (0.80, 0.80, 0.80), "ner": (0.70, 0.60, 0.6462), "tc": (0.84, 0.92, 0.88)}
+    for dataset, (p, r, f) in metrics.items():
+        write_run(work, cell_of(manifest, "tiny", dataset), {"precision": p, "recall": r, "f1": f}, n=400)
+    html, md = tmp_path / "site" / "r.html", tmp_path / "site" / "r.md"
+    code, out, err = bioeval_cli("--workdir", work, "reproduce", manifest, "--only", "model=tiny", "--no-progress",
+                                 "--report", md, "--html", html)
+    assert code == 0, err
+    assert "cells: 0 run, 3 already finished" in err and "verified: 9 value(s)" in out
+    assert md.is_file() and html.is_file() and "bioeval-data" in html.read_text()
