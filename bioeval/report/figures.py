@@ -133,6 +133,7 @@ def delta_heatmap(verification: dict, path: Path, metric: str = "f1", title: str
         if r["delta"] is not None:
             grid[i, j] = r["delta"]
         verdict[i, j] = "FAIL" if (r["model"], r["dataset"]) in failed else r["verdict"]
+    word = "discrepant" if any(r["verdict"] == "discrepant" for r in rows) else "FAIL"  # verify's own word
     finite = np.abs(grid[np.isfinite(grid)])
     span = max(0.05, float(finite.max()) if finite.size else 0.05)
     fig, ax = plt.subplots(figsize=(1.0 * len(datasets) + 3.5, 0.45 * len(models) + 2.0))
@@ -140,7 +141,7 @@ def delta_heatmap(verification: dict, path: Path, metric: str = "f1", title: str
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=-span, vmax=span, aspect="auto")
     for (i, j), v in verdict.items():
         value = grid[i, j]
-        label = "not run" if np.isnan(value) else f"{value:+.3f}" + ("\nFAIL" if v == "FAIL" else "")
+        label = "not run" if np.isnan(value) else f"{value:+.3f}" + (f"\n{word}" if v == "FAIL" else "")
         dark = not np.isnan(value) and abs(value) > 0.6 * span
         ax.text(j, i, label, ha="center", va="center", fontsize=7, color="white" if dark else "black")
     ax.set_xticks(range(len(datasets)))
