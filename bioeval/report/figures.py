@@ -133,7 +133,7 @@ def delta_heatmap(verification: dict, path: Path, metric: str = "f1", title: str
         if r["delta"] is not None:
             grid[i, j] = r["delta"]
         verdict[i, j] = "FAIL" if (r["model"], r["dataset"]) in failed else r["verdict"]
-    word = "discrepant" if any(r["verdict"] == "discrepant" for r in rows) else "FAIL"  # verify's own word
+    word = "discrepant" if any(str(r["verdict"]).islower() for r in rows) else "FAIL"  # verify's own word
     finite = np.abs(grid[np.isfinite(grid)])
     span = max(0.05, float(finite.max()) if finite.size else 0.05)
     fig, ax = plt.subplots(figsize=(1.0 * len(datasets) + 3.5, 0.45 * len(models) + 2.0))
