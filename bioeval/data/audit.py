@@ -169,6 +169,16 @@ def check_only(loaded, only: str | None) -> dict[str, set[str]]:
     return filters
 
 
+def check_mirror(settings) -> None:
+    """A data mirror that does not exist is the user's mistake, reported once (not one 'unavailable' per split)."""
+    from bioeval.errors import UsageError
+
+    mirror = getattr(settings, "data_mirror", None)
+    if mirror is not None and not mirror.is_dir():
+        raise UsageError(f"--data-mirror {mirror}: no such folder.",
+                         "Give the folder that holds the lab's files (e.g. ../shared/data/zhan2024), or drop the option.")
+
+
 def audit_manifest(loaded, settings, only: str | None = None, tokenizer: str | None = None) -> dict:
     from bioeval.data.audit_checks import TokenCounter
     from bioeval.data.audit_findings import by_severity
@@ -176,6 +186,7 @@ def audit_manifest(loaded, settings, only: str | None = None, tokenizer: str | N
 
     m = loaded.manifest
     filters = check_only(loaded, only)
+    check_mirror(settings)
     counter = TokenCounter(tokenizer)
     entries, single_label, scorer_of, findings = [], {}, {}, []
     names = {d.key: d.paper_name for d in m.datasets}

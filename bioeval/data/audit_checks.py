@@ -58,7 +58,7 @@ def label_ceiling(instances: list[Instance]) -> dict | None:
 
 # ----------------------------------------------------------------------------- split overlap
 
-_TAG = re.compile(r"</?[A-Za-z][\w-]*>|@[A-Z]+\$|\[/?[A-Z]+\]")  # <e1>..</e1>, @DRUG$, [E1]..[/E1]
+_TAG = re.compile(r"</?[A-Za-z][\w-]*>|@[A-Z]+\$|\[/?[A-Z][A-Z0-9]*\]")  # <e1>..</e1>, @DRUG$, [E1]..[/E1]
 _NON_WORD = re.compile(r"[\W_]+")
 
 
@@ -137,9 +137,15 @@ class TokenCounter:
         if path:
             from tokenizers import Tokenizer  # Rust tokenizers only: no torch on the audit path
 
+            from bioeval.errors import UsageError
+
             file = Path(path)
             file = file / "tokenizer.json" if file.is_dir() else file
-            self.tokenizer = Tokenizer.from_file(str(file))
+            try:
+                self.tokenizer = Tokenizer.from_file(str(file))
+            except Exception as exc:  # tokenizers raises a bare Exception for missing or malformed files
+                raise UsageError(f"--tokenizer {path}: cannot read {file} ({exc}).",
+                                 "Give a tokenizer.json, or the model folder that holds one (a fast tokenizer).") from None
             self.name = f"tokenizer {file}"
 
     @property

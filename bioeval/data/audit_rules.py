@@ -135,7 +135,7 @@ def feasibility(name: str, structure: dict, published: dict, scorer: str) -> lis
                else "no integers (c, p, g) give these P, R and F1 together")
         out.append(finding(
             "off-lattice", "low" if truncated is not None else "medium", name, "test",
-            f"{model}: P/R/F1 {p}/{r}/{f1} do not lie on the k/n lattice of {n} scored instances ({why})",
+            f"the published P/R/F1 {p}/{r}/{f1} of {model} do not lie on the k/n lattice of {n} scored instances ({why})",
             "the row was not computed on the test set the protocol implies (another sample size, skipped instances, "
             "another file or a transcription error)" + ("; it fits if the values were truncated rather than rounded"
                                                         if truncated is not None else ""),
@@ -153,7 +153,7 @@ def identical_rows(names: dict, groups: list[dict]) -> list[dict]:
                    "paper is the likeliest explanation" if distinct > 1 else
                    "P = R = F1 (single-label), so one number agrees: coincidence is plausible at three decimals")
         out.append(finding("identical-rows", severity, names.get(g["dataset"], g["dataset"]), "test",
-                           f"{', '.join(g['models'])} print exactly the same P/R/F1 ({p} / {r} / {f1})", meaning,
+                           f"the published rows of {', '.join(g['models'])} are exactly the same P/R/F1 ({p} / {r} / {f1})", meaning,
                            {"values": {"precision": p, "recall": r, "f1": f1}, "distinct_numbers": distinct,
                             "printed_digits": [ta.printed_digits(v) for v in (p, r, f1)]}, g["models"]))
     return out
@@ -187,7 +187,7 @@ def split_overlap(name: str, other: str, info: dict) -> list[dict]:
     share = info["normalised_share"]
     severity = "medium" if share >= 0.05 else "low"
     return [finding("split-overlap", severity, name, "test",
-                    f"{info['exact']:,} test inputs ({info['exact_share']:.1%}) appear verbatim in {other}, "
+                    f"{info['exact']:,} of {info['n_test']:,} test inputs ({info['exact_share']:.1%}) appear verbatim in {other}, "
                     f"{info['normalised']:,} ({share:.1%}) after normalising case, whitespace, punctuation and entity "
                     f"bracketing; {info['same_label']:,} of those carry the same gold answer there",
                     "a fine-tuned model may have memorised these answers, which inflates the published scores by up to "
