@@ -42,9 +42,45 @@ def answer_for(spec, dataset):
 
 
 def score_constant(scorer, test, predict):
-    from bioeval.scoring import Prediction, score
+    """Micro P/R/F1 of ``predict`` over ``test``; scorers are pure in (prediction, reference), so each
+    distinct pair is scored once and weighted by its count."""
+    return _weighted(scorer, Counter((predict(x), x.response) for x in test).items())
 
-    return score(scorer, (Prediction(x.id, predict(x), x.response) for x in test))
+
+def score_constants(scorer, test, answers: list[str]) -> list:
+    """Scores of answering each of ``answers`` for every instance.  The authors' set-F1 of a constant
+    set P is sum |P & G| / (n |P|) and / sum |G|: gold sets are split once, not once per constant."""
+    from bioeval.scoring.set_f1 import SetF1, first_line
+
+    refs = Counter(x.response for x in test)
+    if not isinstance(scorer, SetF1):
+        return [_weighted(scorer, (((a, r), k) for r, k in refs.items())) for a in answers]
+    from bioeval.scoring import prf
+    from bioeval.scoring.base import Score
+
+    golds = [(set(r.split(", ")), k) for r, k in refs.items()]
+    n, g = len(test), sum(len(gs) * k for gs, k in golds)
+    out = []
+    for a in answers:
+        ps = set(first_line(a).split(", "))
+        c, p = sum(len(ps & gs) * k for gs, k in golds), len(ps) * n
+        out.append(Score(*prf(c, p, g), n, 0, 0, c, p, g))
+    return out
+
+
+def _weighted(scorer, pairs):
+    from bioeval.scoring import Prediction, prf
+    from bioeval.scoring.base import Score
+
+    c = p = g = n = skipped = invalid = 0
+    for (prediction, reference), k in pairs:
+        counts = scorer.counts(Prediction("", prediction, reference))
+        if counts is None:
+            skipped += k
+            continue
+        n, c, p, g = n + k, c + k * counts.correct, p + k * counts.predicted, g + k * counts.gold
+        invalid += k * counts.invalid
+    return Score(*prf(c, p, g), n, skipped, invalid, c, p, g)
 
 
 def is_tag_list(dataset, instances) -> bool:
@@ -68,12 +104,13 @@ def baselines(dataset, scorer, train, test, answer=lambda response: response) ->
         majority, oracle = Counter(x.response for x in train).most_common(1)[0][0], False
     else:
         majority, oracle = counts.most_common(1)[0][0], True
-    s = score_constant(scorer, test, lambda x: answer(majority))
+    constants = [c for c, _ in counts.most_common(TOP_CONSTANTS)]
+    scores = score_constants(scorer, test, [answer(c) for c in [majority, *constants]])
+    s = scores[0]
     out.append({"name": "majority-response", "constant": majority, "precision": s.precision, "recall": s.recall,
                 "f1": s.f1, "oracle": oracle})
     best = None
-    for constant, _ in counts.most_common(TOP_CONSTANTS):
-        s = score_constant(scorer, test, lambda x, c=answer(constant): c)
+    for constant, s in zip(constants, scores[1:]):
         if best is None or s.f1 > best[1].f1:
             best = (constant, s)
     out.append({"name": "best-constant", "constant": best[0], "precision": best[1].precision,
@@ -335,11 +372,12 @@ def budget_findings(name, dataset, protocol, instances, split_name, entry, count
     max_new = protocol.decoding.max_new_tokens.value.get(dataset.task)
     budgets = {}
     if max_new is not None:
-        budgets["answers"] = checks.over_budget(counter.lengths([x.response for x in instances]), max_new, ids)
+        budgets["answers"] = checks.over_budget(counter.lengths([x.response for x in instances], max_new), max_new, ids)
     template = protocol.prompt.inference_template.value
-    budgets["prompts"] = checks.over_budget(counter.lengths([fill(template, x) for x in instances]),
-                                            protocol.prompt.max_prompt_tokens.value, ids)
-    entry["budgets"] = {k: {kk: v[kk] for kk in ("over", "share", "max_tokens", "budget")} for k, v in budgets.items()}
+    max_prompt = protocol.prompt.max_prompt_tokens.value
+    budgets["prompts"] = checks.over_budget(counter.lengths([fill(template, x) for x in instances], max_prompt),
+                                            max_prompt, ids)
+    entry["budgets"] = {k: {kk: v[kk] for kk in ("over", "share", "budget")} for k, v in budgets.items()}
     for what, info in budgets.items():
         out += rules.budget(name, split_name, what, info, counter.estimated, counter.name)
     return out

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import re
+import string
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -43,6 +44,8 @@ def label_ceiling(instances: list[Instance]) -> dict | None:
     conflicts = []
     lost = 0
     for rows in groups.values():
+        if len(rows) == 1:
+            continue
         golds = Counter(instances[i].response for i in rows)
         if len(golds) > 1:
             lost += len(rows) - golds.most_common(1)[0][1]
@@ -59,12 +62,14 @@ def label_ceiling(instances: list[Instance]) -> dict | None:
 # ----------------------------------------------------------------------------- split overlap
 
 _TAG = re.compile(r"</?[A-Za-z][\w-]*>|@[A-Z]+\$|\[/?[A-Z][A-Z0-9]*\]")  # <e1>..</e1>, @DRUG$, [E1]..[/E1]
-_NON_WORD = re.compile(r"[\W_]+")
+_PUNCT = str.maketrans({c: " " for c in string.punctuation})
 
 
 def normalise(text: str) -> str:
-    """Case, whitespace, punctuation and entity bracketing removed: 'The <e1>X</e1> , y.' -> 'the x y'."""
-    return " ".join(_NON_WORD.sub(" ", _TAG.sub(" ", text).lower()).split())
+    """Case, whitespace, (ASCII) punctuation and entity bracketing removed: 'The <e1>X</e1> , y.' -> 'the x y'."""
+    if "<" in text or "@" in text or "[" in text:
+        text = _TAG.sub(" ", text)
+    return " ".join(text.lower().translate(_PUNCT).split())
 
 
 def split_overlap(test: list[Instance], other: list[Instance]) -> dict:
@@ -152,14 +157,24 @@ class TokenCounter:
     def estimated(self) -> bool:
         return self.tokenizer is None
 
-    def lengths(self, texts: list[str]) -> list[int]:
+    def lengths(self, texts: list[str], budget: int | None = None) -> list[int]:
+        """Token counts; with a ``budget``, texts of at most ``budget`` UTF-8 bytes are not counted (a token
+        covers at least one byte, a piece at least one character) and get their byte length, a bound below it."""
+        out = [len(t.encode("utf-8")) for t in texts]
+        todo = [i for i, n in enumerate(out) if budget is None or n > budget]
         if self.tokenizer is None:
-            return [len(_PIECE.findall(t)) for t in texts]
-        return [len(e.ids) for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+            for i in todo:
+                out[i] = len(_PIECE.findall(texts[i]))
+        else:
+            for i, e in zip(todo, self.tokenizer.encode_batch([texts[i] for i in todo], add_special_tokens=False)):
+                out[i] = len(e.ids)
+        return out
 
 
 def over_budget(lengths: list[int], budget: int, ids: list[str]) -> dict:
+    """``lengths`` from TokenCounter.lengths(texts, budget): exact above the budget, a bound below it."""
     over = [i for i, n in enumerate(lengths) if n > budget]
     n = len(lengths)
     return {"n": n, "budget": budget, "over": len(over), "share": len(over) / n if n else 0.0,
-            "max_tokens": max(lengths, default=0), "over_rows": [ids[i] for i in over[:ROWS_SHOWN]]}
+            "max_tokens_over": max((lengths[i] for i in over), default=None),
+            "over_rows": [ids[i] for i in over[:ROWS_SHOWN]]}

@@ -162,7 +162,7 @@ def test_budgets_with_a_real_tokenizer(tmp_path):
     counter = checks.TokenCounter(tmp_path)  # a folder holding tokenizer.json
     assert not counter.estimated and counter.lengths(["a b c", "a"]) == [3, 1]
     info = checks.over_budget(counter.lengths(["a b c", "a", "a b"]), 2, ["t-0", "t-1", "t-2"])
-    assert (info["over"], info["max_tokens"], info["over_rows"]) == (1, 3, ["t-0"])
+    assert (info["over"], info["max_tokens_over"], info["over_rows"]) == (1, 3, ["t-0"])
     (f,) = rules.budget("Toy", "test", "answers", info, counter.estimated, counter.name)
     assert f["evidence"]["estimated"] is False and "estimated" not in f["message"]
 
