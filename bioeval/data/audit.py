@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
 
 from bioeval.data.sources import describe
 from bioeval.data.splits import count_problem, fetch_split, instances_of
@@ -206,6 +207,14 @@ def check_only(loaded, only: str | None) -> dict[str, set[str]]:
     return filters
 
 
+def cached_tokenizer(settings):
+    """A real tokenizer when one is at hand: the tokenizer.json of a GGUF model the engine has
+    materialised in the cache (SmolLM2's, `models/gguf/<sha256>/`), else None (counts estimated)."""
+    cache = getattr(settings, "cache_dir", None)
+    found = sorted(Path(cache).glob("models/gguf/*/tokenizer.json")) if cache else []
+    return found[0] if found else None
+
+
 def check_mirror(settings) -> None:
     """A data mirror that does not exist is the user's mistake, reported once (not one 'unavailable' per split)."""
     from bioeval.errors import UsageError
@@ -224,7 +233,7 @@ def audit_manifest(loaded, settings, only: str | None = None, tokenizer: str | N
     m = loaded.manifest
     filters = check_only(loaded, only)
     check_mirror(settings)
-    counter = TokenCounter(tokenizer)
+    counter = TokenCounter(tokenizer or cached_tokenizer(settings))
     entries, single_label, scorer_of, findings = [], {}, {}, []
     names = {d.key: d.paper_name for d in m.datasets}
     for dataset in m.datasets:

@@ -253,3 +253,17 @@ def test_audit_cli_usage_errors(toy, tmp_path, cli):
     assert r.returncode == 0 and {f["kind"] for f in json.loads(r.stdout)["findings"]} >= {"published-infeasible"}
     text = cli("audit", str(toy))
     assert text.returncode == 0 and "HIGH" in text.stdout and "published-infeasible" in text.stdout
+
+
+def test_audit_uses_a_materialised_tokenizer_from_the_cache(toy, tmp_path):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    folder = tmp_path / "cache" / "models" / "gguf" / ("f" * 64)
+    folder.mkdir(parents=True)
+    tok = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.save(str(folder / "tokenizer.json"))
+    report = audit_manifest(load_manifest(toy), Settings(cache_dir=tmp_path / "cache"))
+    assert report["token_counts"] == f"tokenizer {folder / 'tokenizer.json'}"
+    estimated = audit_manifest(load_manifest(toy), Settings(cache_dir=tmp_path / "other"))
+    assert estimated["token_counts"].startswith("estimated")
