@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -267,3 +268,23 @@ def test_audit_uses_a_materialised_tokenizer_from_the_cache(toy, tmp_path):
     assert report["token_counts"] == f"tokenizer {folder / 'tokenizer.json'}"
     estimated = audit_manifest(load_manifest(toy), Settings(cache_dir=tmp_path / "other"))
     assert estimated["token_counts"].startswith("estimated")
+
+
+def test_audit_with_a_tokenizer_imports_no_torch(toy, tmp_path):
+    import subprocess
+    import sys
+
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    tok = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.save(str(tmp_path / "tokenizer.json"))
+    repo = Path(__file__).resolve().parents[2]
+    probe = ("import sys\nfrom bioeval.cli import main\n"
+             "try:\n    main.main(args=sys.argv[1:], prog_name='bioeval', standalone_mode=False)\n"
+             "except SystemExit:\n    pass\n"
+             "print('HEAVY=' + ','.join(m for m in ('torch', 'transformers', 'peft') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", probe, "audit", str(toy), "--json", "--tokenizer", str(tmp_path)],
+                       cwd=repo, capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "HEAVY=", r.stdout[-300:]
