@@ -303,9 +303,14 @@ def audit_dataset(loaded, settings, dataset, models, counter) -> tuple[list[dict
                 entry[f"overlap_with_{other}"] = overlap
                 findings += rules.split_overlap(name, other, overlap)
     cut = protocol.evaluation.test_subsample.value
+    if scored:
+        findings += budget_findings(name, dataset, protocol, scored, scored_name, split_entries[scored_name], counter)
+    long_prompts = split_entries["test"].get("budgets", {}).get("prompts", {}).get("over") if test else None
     sizes = checks.gold_sizes(test) if test else None
     findings += rules.feasibility(name, {"sizes": sizes, "cut": cut, "records": dataset.splits["test"].records,
-                                         "task": dataset.task}, published, spec.scorer.value)
+                                         "task": dataset.task}, published, spec.scorer.value, long_prompts)
+    if scored is None:
+        findings += rules.no_baseline(name, sorted(published))
     if scored:
         entry = split_entries[scored_name]
         single_item = all(s == 1 for s in checks.gold_sizes(scored))
@@ -314,7 +319,6 @@ def audit_dataset(loaded, settings, dataset, models, counter) -> tuple[list[dict
         entry["label_ceiling"] = None if ceiling is None else ceiling["ceiling"]
         findings += rules.label_ceiling(name, scored_name, ceiling, published, single_item, whole)
         findings += baseline_findings(loaded, dataset, spec, train, scored, scored_name, entry, published)
-        findings += budget_findings(name, dataset, protocol, scored, scored_name, entry, counter)
     return entries, findings, single
 
 

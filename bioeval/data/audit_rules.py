@@ -64,6 +64,13 @@ def trivial_baseline(name: str, split: str, authors: dict, canonical: dict | Non
     return [finding("trivial-baseline", severity, name, split, fact, meaning, evidence, below)]
 
 
+def no_baseline(name: str, models: list[str]) -> list[dict]:
+    return [finding("trivial-baseline", "info", name, None,
+                    "neither the test nor the validation file is available here, so no trivial baseline was scored",
+                    "the published rows of this dataset cannot be compared with a baseline until the files are fetched",
+                    {"available": False, "published_models": len(models)})]
+
+
 def lattice_space(structure: dict) -> dict | None:
     """n scored, the range of gold totals g, and the basis, for the protocol's test cut.
 
@@ -90,7 +97,9 @@ def lattice_space(structure: dict) -> dict | None:
     return None
 
 
-def feasibility(name: str, structure: dict, published: dict, scorer: str) -> list[dict]:
+def feasibility(name: str, structure: dict, published: dict, scorer: str, long_prompts: int | None = None) -> list[dict]:
+    """published-infeasible and off-lattice findings.  ``long_prompts``: test prompts over
+    max_prompt_tokens (by the audit's token count), which the authors' scorer would skip."""
     if scorer != "zhan2024-set-f1":
         return []
     space = lattice_space(structure)
@@ -133,13 +142,19 @@ def feasibility(name: str, structure: dict, published: dict, scorer: str) -> lis
                                     "each prediction holds at least one item (p >= n)"]}
         why = ("recall is not k/g for any gold total g the protocol allows" if not evidence["recall_fits_alone"]
                else "no integers (c, p, g) give these P, R and F1 together")
+        evidence["test_prompts_over_budget"] = long_prompts
+        explained = skipped is not None and long_prompts is not None and skipped <= long_prompts
+        meaning = ("the row was not computed on the test set the protocol implies (another sample size, skipped "
+                   "instances, another file or a transcription error)")
+        if truncated is not None:
+            meaning += "; it fits if the values were truncated rather than rounded"
+        if explained:
+            meaning += (f"; it fits if {skipped} instance(s) were skipped, and {long_prompts} test prompts exceed "
+                        "max_prompt_tokens (the authors' scorer skips those; counts vary with each model's tokenizer)")
         out.append(finding(
-            "off-lattice", "low" if truncated is not None else "medium", name, "test",
+            "off-lattice", "low" if truncated is not None or explained else "medium", name, "test",
             f"the published P/R/F1 {p}/{r}/{f1} of {model} do not lie on the k/n lattice of {n} scored instances ({why})",
-            "the row was not computed on the test set the protocol implies (another sample size, skipped instances, "
-            "another file or a transcription error)" + ("; it fits if the values were truncated rather than rounded"
-                                                        if truncated is not None else ""),
-            evidence, [model]))
+            meaning, evidence, [model]))
     return out
 
 

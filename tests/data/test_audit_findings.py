@@ -288,3 +288,26 @@ def test_audit_with_a_tokenizer_imports_no_torch(toy, tmp_path):
                        cwd=repo, capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin"})
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1] == "HEAVY=", r.stdout[-300:]
+
+
+def test_off_lattice_explained_by_long_prompts_is_low():
+    # 0.67 is no k/4 (nor when truncated: 0.665..0.68) but 2/3: it fits if one of 4 instances was skipped
+    structure = {"sizes": [1] * 4, "cut": None}
+    (off,) = rules.feasibility("Toy", structure, {"m": (0.67, 0.67, 0.67)}, "zhan2024-set-f1", long_prompts=2)
+    assert off["evidence"]["fits_if_skipped_at_least"] == 1 and off["evidence"]["fits_if_truncated"] is False
+    assert off["severity"] == "low" and "skipped" in off["message"]
+    (unexplained,) = rules.feasibility("Toy", structure, {"m": (0.67, 0.67, 0.67)}, "zhan2024-set-f1", long_prompts=0)
+    assert unexplained["severity"] == "medium"
+
+
+def test_no_split_available_is_said(tmp_path):
+    path = write_manifest(tmp_path, """\
+        - key: gone
+          paper_name: Gone
+          task: TC
+          splits:
+            test: {source: {local: missing.json}, records: 10}
+        """)
+    report = audit_manifest(load_manifest(path), Settings(cache_dir=tmp_path / "cache"))
+    (f,) = [f for f in report["findings"] if f["kind"] == "trivial-baseline"]
+    assert f["severity"] == "info" and f["evidence"]["available"] is False
