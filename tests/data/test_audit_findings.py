@@ -311,3 +311,16 @@ def test_no_split_available_is_said(tmp_path):
     report = audit_manifest(load_manifest(path), Settings(cache_dir=tmp_path / "cache"))
     (f,) = [f for f in report["findings"] if f["kind"] == "trivial-baseline"]
     assert f["severity"] == "info" and f["evidence"]["available"] is False
+
+
+def test_constant_scores_fast_path_equals_the_scorer():
+    from bioeval.data.audit import _weighted, score_constants
+    from bioeval.scoring import get_scorer
+
+    scorer = get_scorer("zhan2024-set-f1")
+    test = rows(("a", "X, Y"), ("b", "X"), ("c", ""), ("d", "Y, Z, Z"), ("e", "X"))
+    answers = ["X", "X, Y", "", "Z\nsecond line", "W"]
+    fast = score_constants(scorer, test, answers)
+    for answer, s in zip(answers, fast):
+        slow = _weighted(scorer, (((answer, x.response), 1) for x in test))
+        assert (s.correct, s.predicted, s.gold, s.f1) == (slow.correct, slow.predicted, slow.gold, slow.f1)
