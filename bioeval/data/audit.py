@@ -1,9 +1,13 @@
-"""`bioeval audit`: does the data match the paper, and how far do trivial baselines get?
+"""`bioeval audit`: does the data match the paper, and what do the files say about the published table?
 
 Per dataset and split: records vs expected, sha256 status, response distribution, share of
-empty gold, exact duplicate inputs between train and test; on the test split, trivial
-baselines scored with the manifest's own scorer; then the published-table checks
-(table_audit).  Missing files are reported as unavailable, never raised.
+empty gold (the per-split entries, as before).  Then the findings (audit_findings: the
+`--json` contract, most severe first): count mismatches, empty gold, trivial baselines under
+the authors' and a canonical scorer (on test, else validation), feasibility and k/n lattice of
+the published values (table_audit), identical rows, label ceilings, split overlap, token
+budgets.  The checks are pure functions (audit_checks, table_audit); audit_rules turns their
+numbers into findings.  Missing files are reported as unavailable, never raised; a data mirror
+that does not exist and an unknown --only value are usage errors.
 """
 
 from __future__ import annotations
