@@ -324,3 +324,8 @@ def test_constant_scores_fast_path_equals_the_scorer():
     for answer, s in zip(answers, fast):
         slow = _weighted(scorer, (((answer, x.response), 1) for x in test))
         assert (s.correct, s.predicted, s.gold, s.f1) == (slow.correct, slow.predicted, slow.gold, slow.f1)
+
+
+def test_fetch_with_a_missing_mirror_is_a_usage_error(toy, tmp_path, cli):
+    r = cli("--data-mirror", str(tmp_path / "no-such-folder"), "fetch", str(toy), "--data-only")
+    assert r.returncode == 2 and "no such folder" in r.stderr and "unavailable" not in r.stdout
