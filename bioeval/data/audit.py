@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from bioeval.data.mirror import check_mirror
 from bioeval.data.sources import describe
 from bioeval.data.splits import count_problem, fetch_split, instances_of
 from bioeval.data.table_audit import audit_table
@@ -217,16 +218,6 @@ def cached_tokenizer(settings):
     cache = getattr(settings, "cache_dir", None)
     found = sorted(Path(cache).glob("models/gguf/*/tokenizer.json")) if cache else []
     return found[0] if found else None
-
-
-def check_mirror(settings) -> None:
-    """A data mirror that does not exist is the user's mistake, reported once (not one 'unavailable' per split)."""
-    from bioeval.errors import UsageError
-
-    mirror = getattr(settings, "data_mirror", None)
-    if mirror is not None and not mirror.is_dir():
-        raise UsageError(f"--data-mirror {mirror}: no such folder.",
-                         "Give the folder that holds the lab's files (e.g. ../shared/data/zhan2024), or drop the option.")
 
 
 def audit_manifest(loaded, settings, only: str | None = None, tokenizer: str | None = None) -> dict:
