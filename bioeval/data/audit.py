@@ -341,7 +341,7 @@ def baseline_findings(loaded, dataset, spec, train, scored, split_name, entry, p
     entry["findings"].append(text if split_name == "test" else text.replace("this test set", f"this {split_name} set"))
     canonical = canonical_baseline(dataset, spec, scored)
     entry["canonical_baseline"] = canonical
-    return rules.trivial_baseline(dataset.paper_name, split_name, best, canonical, published)
+    return rules.trivial_baseline(dataset.paper_name, split_name, best, canonical, published, spec.scorer.value)
 
 
 def canonical_baseline(dataset, spec, instances) -> dict | None:
