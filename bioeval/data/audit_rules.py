@@ -224,7 +224,7 @@ def budget(name: str, split: str, what: str, info: dict, estimated: bool, counte
     else:
         fact = (f"{info['over']:,} of {info['n']:,} {split} prompts ({info['share']:.1%}) are longer than "
                 f"max_prompt_tokens = {info['budget']}")
-        meaning = ("truncation drops their response marker and the authors' scorer skips them, gold included, "
+        meaning = ("truncation drops their end (for the lab's prompts, the response marker) and the scorer skips them, gold included, "
                    "so the published numbers are over the remaining instances")
     if estimated:
         fact += " (token counts estimated; give --tokenizer for exact counts)"
