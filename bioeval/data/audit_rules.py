@@ -10,7 +10,8 @@ from bioeval.data import table_audit as ta
 from bioeval.data.audit_findings import finding
 
 NO_SKIP = "no test instance was skipped (every prompt kept its response marker within max_prompt_tokens)"
-ROUNDING = "each value is the exact ratio rounded to nearest at its printed digits (a dropped trailing zero only widens the interval)"
+ROUNDING = ("each value is the exact ratio rounded to nearest at its printed digits "
+            "(a dropped trailing zero only widens the interval)")
 
 
 def count_mismatch(name: str, split: str, records: int, expected: int) -> list[dict]:
@@ -60,7 +61,8 @@ def trivial_baseline(name: str, split: str, authors: dict, canonical: dict | Non
                                        "indicative, not a direct comparison")
     else:
         severity, meaning = "low", f"every published model beats this baseline under {paper_scorer}"
-    evidence = {"split": split, "scorer": scorer, "authors_scorer": {k: authors[k] for k in ("name", "constant", "precision", "recall", "f1", "oracle")},
+    best = {k: authors[k] for k in ("name", "constant", "precision", "recall", "f1", "oracle")}
+    evidence = {"split": split, "scorer": scorer, "authors_scorer": best,
                 "canonical": canonical, "published_f1": {m: v[2] for m, v in sorted(published.items())},
                 "models_at_or_below": below}
     return [finding("trivial-baseline", severity, name, split, fact, meaning, evidence, below)]
@@ -170,13 +172,15 @@ def identical_rows(names: dict, groups: list[dict]) -> list[dict]:
                    "paper is the likeliest explanation" if distinct > 1 else
                    "P = R = F1 (single-label), so one number agrees: coincidence is plausible at three decimals")
         out.append(finding("identical-rows", severity, names.get(g["dataset"], g["dataset"]), "test",
-                           f"the published rows of {', '.join(g['models'])} are exactly the same P/R/F1 ({p} / {r} / {f1})", meaning,
+                           f"the published rows of {', '.join(g['models'])} are exactly the same P/R/F1 "
+                           f"({p} / {r} / {f1})", meaning,
                            {"values": {"precision": p, "recall": r, "f1": f1}, "distinct_numbers": distinct,
                             "printed_digits": [ta.printed_digits(v) for v in (p, r, f1)]}, g["models"]))
     return out
 
 
-def label_ceiling(name: str, split: str, info: dict | None, published: dict, single_item: bool, whole_file: bool) -> list[dict]:
+def label_ceiling(name: str, split: str, info: dict | None, published: dict, single_item: bool,
+                  whole_file: bool) -> list[dict]:
     if info is None:
         return []
     above = []
@@ -204,7 +208,8 @@ def split_overlap(name: str, other: str, info: dict) -> list[dict]:
     share = info["normalised_share"]
     severity = "medium" if share >= 0.05 else "low"
     return [finding("split-overlap", severity, name, "test",
-                    f"{info['exact']:,} of {info['n_test']:,} test inputs ({info['exact_share']:.1%}) appear verbatim in {other}, "
+                    f"{info['exact']:,} of {info['n_test']:,} test inputs ({info['exact_share']:.1%}) appear "
+                    f"verbatim in {other}, "
                     f"{info['normalised']:,} ({share:.1%}) after normalising case, whitespace, punctuation and entity "
                     f"bracketing; {info['same_label']:,} of those carry the same gold answer there",
                     "a fine-tuned model may have memorised these answers, which inflates the published scores by up to "
@@ -224,7 +229,8 @@ def budget(name: str, split: str, what: str, info: dict, estimated: bool, counte
     else:
         fact = (f"{info['over']:,} of {info['n']:,} {split} prompts ({info['share']:.1%}) are longer than "
                 f"max_prompt_tokens = {info['budget']}")
-        meaning = ("truncation drops their end (for the lab's prompts, the response marker) and the scorer skips them, gold included, "
+        meaning = ("truncation drops their end (for the lab's prompts, the response marker) and the scorer skips "
+                   "them, gold included, "
                    "so the published numbers are over the remaining instances")
     if estimated:
         fact += " (token counts estimated; give --tokenizer for exact counts)"

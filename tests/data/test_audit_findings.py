@@ -285,7 +285,8 @@ def test_audit_with_a_tokenizer_imports_no_torch(toy, tmp_path):
              "except SystemExit:\n    pass\n"
              "print('HEAVY=' + ','.join(m for m in ('torch', 'transformers', 'peft') if m in sys.modules))")
     r = subprocess.run([sys.executable, "-c", probe, "audit", str(toy), "--json", "--tokenizer", str(tmp_path)],
-                       cwd=repo, capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin"})
+                       cwd=repo, capture_output=True, text=True, timeout=120,
+                       env={"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin"})
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1] == "HEAVY=", r.stdout[-300:]
 
