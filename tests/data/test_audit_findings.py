@@ -254,6 +254,14 @@ def test_audit_cli_usage_errors(toy, tmp_path, cli):
     assert r.returncode == 0 and {f["kind"] for f in json.loads(r.stdout)["findings"]} >= {"published-infeasible"}
     text = cli("audit", str(toy))
     assert text.returncode == 0 and "HIGH" in text.stdout and "published-infeasible" in text.stdout
+    assert text.stdout.index("HIGH") < text.stdout.index("MEDIUM")  # most severe first
+
+
+def test_strict_fails_on_an_infeasible_row(toy, tmp_path):
+    from bioeval.data.audit_render import strict_failures
+
+    report = audit_manifest(load_manifest(toy), Settings(cache_dir=tmp_path / "cache"))
+    assert "Toy: published-infeasible" in strict_failures(report)
 
 
 def test_audit_uses_a_materialised_tokenizer_from_the_cache(toy, tmp_path):
