@@ -151,12 +151,13 @@ def _run(loaded: LoadedManifest, cell: Cell, settings, rd: RunDir, log, show_pro
             sel_encoded = encode(sel_instances)
             # the lab: a new random test sample for every checkpoint, the best of them reported
             fresh = select_on == "test" and p.evaluation.test_sampling.value == "fresh-per-checkpoint"
-            samples: dict[int, list[int]] = {}
+
+            def sample_of(step: int) -> tuple[list, list[int]]:
+                return subsample(data["test"], p.evaluation.test_subsample.value, checkpoint_seed(sub_seed, step))
 
             def evaluate(step: int) -> dict:
                 if fresh:
-                    chosen, samples[step] = subsample(data["test"], p.evaluation.test_subsample.value,
-                                                      checkpoint_seed(sub_seed, step))
+                    chosen, _ = sample_of(step)
                     preds, _ = predict(chosen, encode(chosen), progress)
                 else:
                     preds, _ = predict(sel_instances, sel_encoded, progress)
@@ -169,12 +170,12 @@ def _run(loaded: LoadedManifest, cell: Cell, settings, rd: RunDir, log, show_pro
             selected = state["best_step"]
             load_adapter(model, step_dir(rd.checkpoints, selected))
             if fresh:  # the reported test set is the selected checkpoint's own sample
-                test, test_idx = subsample(data["test"], p.evaluation.test_subsample.value,
-                                           checkpoint_seed(sub_seed, selected))
+                test, test_idx = sample_of(selected)
                 write_json(rd.path / "test_subsample.json", {"seed": checkpoint_seed(sub_seed, selected),
                                                              "n": len(test_idx), "indices": test_idx,
                                                              "scheme": "fresh-per-checkpoint", "step": selected})
-                extra["test_sampling"] = {"scheme": "fresh-per-checkpoint", "samples": samples}
+                extra["test_sampling"] = {"scheme": "fresh-per-checkpoint", "samples": {  # resumed runs too
+                    h["step"]: sample_of(h["step"])[1] for h in state["history"]}}
             extra["selection"] = {"split": select_on, "metric": p.evaluation.select_metric.value,
                                   "history": state["history"], "selected_step": selected}
             log(f"selected checkpoint step {selected} on {select_on}")
