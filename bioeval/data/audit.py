@@ -310,7 +310,7 @@ def audit_dataset(loaded, settings, dataset, models, counter) -> tuple[list[dict
         entry = split_entries[scored_name]
         single_item = all(s == 1 for s in checks.gold_sizes(scored))
         whole = cut is None or len(scored) <= cut
-        ceiling = checks.label_ceiling(scored)
+        ceiling = checks.label_ceiling(scored, None if whole else cut)
         entry["label_ceiling"] = None if ceiling is None else ceiling["ceiling"]
         findings += rules.label_ceiling(name, scored_name, ceiling, published, single_item, whole)
         findings += baseline_findings(loaded, dataset, spec, train, scored, scored_name, entry, published)

@@ -125,6 +125,18 @@ def test_label_ceiling_from_identical_inputs_with_different_gold():
     assert checks.label_ceiling(rows(("a", "X"), ("a", "X"))) is None
 
 
+def test_label_ceiling_of_the_protocol_sample_is_higher():
+    # 2 of 4 rows: only the 1 in 6 samples holding both conflicting rows lose one (ceiling 1/2)
+    data = rows(("a", "X"), ("a", "Y"), ("b", "Z"), ("c", "W"))
+    info = checks.label_ceiling(data, sample_size=2)
+    assert info["ceiling"] == 0.75
+    sample = info["sample_ceiling"]
+    assert (sample["size"], sample["draws"], sample["max"]) == (2, 200, 1.0)
+    assert sample["mean"] == pytest.approx(1 - 1 / 12, abs=0.04) and sample["p5"] in (0.5, 1.0)
+    (f,) = rules.label_ceiling("Toy", "test", info, {}, True, False)
+    assert "random 2-instance sample" in f["message"]
+
+
 def test_split_overlap_exact_normalised_and_same_label():
     test = rows(("The <e1>aspirin</e1> works .", "effect"), ("The ASPIRIN  works!", "NA"), ("novel sentence", "NA"),
                 ("copied verbatim", "int"))
