@@ -64,7 +64,8 @@ class Mapped:
 @lru_cache(maxsize=256)
 def _pattern(phrases: tuple[str, ...]) -> re.Pattern | None:
     """The phrases as one regex; any whitespace (a line break too) may separate their words."""
-    alternatives = [r"\s+".join(map(re.escape, p.split())) for p in phrases if p.split()]
+    # longest first: "... not self-reporting potential COVID-19 cases" before its prefix "... potential"
+    alternatives = [r"\s+".join(map(re.escape, p.split())) for p in sorted(phrases, key=len, reverse=True) if p.split()]
     return re.compile("|".join(alternatives)) if alternatives else None
 
 

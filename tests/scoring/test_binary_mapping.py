@@ -5,7 +5,7 @@ import pytest
 
 from bioeval.scoring import get_scorer, score
 from bioeval.scoring.base import Prediction
-from bioeval.scoring.binary import map_answer, normalize, strip_reasoning
+from bioeval.scoring.binary import _pattern, map_answer, normalize, strip_reasoning
 
 POS = (normalize("the tweet is self-reporting breast cancer"),)
 NEG = (normalize("the tweet is not self-reporting breast cancer"),)
@@ -59,3 +59,13 @@ def test_invalid_outputs_are_counted_and_never_positive():
     ]
     r = score(s, preds)
     assert (r.correct, r.predicted, r.gold, r.invalid) == (1, 2, 2, 2)
+
+
+def test_overlapping_phrases_match_the_longest():
+    pos = (normalize("the tweet is self-reporting potential COVID-19 cases"),)
+    neg = (normalize("the tweet is not self-reporting potential"),
+           normalize("the tweet is not self-reporting potential COVID-19 cases"))
+    text = "The tweet is not self-reporting potential COVID-19 cases."
+    assert _pattern(neg).search(text.lower()).group() == neg[1]  # the whole phrase, not its prefix
+    assert map_answer(text, pos, neg).label is False
+    assert map_answer("**The tweet is self-reporting potential COVID-19 cases**", pos, neg).label is True
