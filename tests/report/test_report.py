@@ -188,3 +188,20 @@ def test_regression_figure_of_an_added_model(tmp_path):
     assert _near(_pixels(path), (0xFF, 0x7F, 0x0E)) > 2000  # the new model's bar
     block["datasets"][0]["observed"] = None
     assert regression_figure(block, tmp_path / "none.png") is None
+
+
+def test_audit_findings_in_the_report_most_severe_first(tmp_path):
+    from bioeval.data.audit_findings import by_severity, finding
+
+    manifest = write_manifest(tmp_path, MANIFEST)
+    loaded = load_manifest(manifest)
+    findings = by_severity([
+        finding("identical-rows", "low", "TC", "test", "two rows agree", "coincidence is plausible", {"n": 2}, ["a", "b"]),
+        finding("published-infeasible", "high", "PHEE", "test", "P above R with one gold item each",
+                "these rows cannot come from this file", {"rows": 11}, ["m1", "m2", "m3", "m4"]),
+    ])
+    md = render_report(loaded, verify_manifest(loaded, tmp_path / "none"),
+                       {"datasets": [], "published_table": [], "findings": findings}, None)
+    high = md.index("| high | published-infeasible | PHEE | test | 4 models | P above R with one gold item each. "
+                    "These rows cannot come from this file. |")
+    assert high < md.index("| low | identical-rows | TC | test | a, b |")
