@@ -88,9 +88,9 @@ def verify(settings, manifest: Path, results: Path | None, only: str | None, as_
             click.echo(click.style("note: ", fg="yellow") + f"{manifest} has no expected values for the selected "
                        "cells: nothing to verify.", err=True)
     s = report["summary"]
-    if s["fail"] or (s["missing"] and not allow_missing):
-        raise VerificationFailed(f"{s['fail']} value(s) outside tolerance, {s['missing']} without results "
-                                 f"(of {len(report['cells'])}).",
+    if s["fail"] or s["invalid"] or (s["missing"] and not allow_missing):
+        raise VerificationFailed(f"{s['fail']} value(s) outside tolerance, {s['invalid']} from invalid runs, "
+                                 f"{s['missing']} without results (of {len(report['cells'])}).",
                                  "Missing results only: pass --allow-missing." if not s["fail"] else None)
 
 
@@ -105,7 +105,7 @@ def _render_verify(report: dict) -> None:
 
     from bioeval.cli.render import console
 
-    colors = {"PASS": "green", "FAIL": "red", "MISSING": "yellow"}
+    colors = {"PASS": "green", "FAIL": "red", "MISSING": "yellow", "INVALID": "magenta"}
     by_task: dict[str, list[dict]] = {}
     for r in report["cells"]:
         by_task.setdefault(r["task"], []).append(r)
@@ -125,7 +125,7 @@ def _render_verify(report: dict) -> None:
         console().print(t)
     s = report["summary"]
     console().print(f"[green]{s['pass']} pass[/green], [red]{s['fail']} fail[/red], "
-                    f"[yellow]{s['missing']} missing[/yellow]  ({report['manifest']} vs {report['results']})")
+                    f"[magenta]{s['invalid']} invalid[/magenta], [yellow]{s['missing']} missing[/yellow]  ({report['manifest']} vs {report['results']})")
 
 
 @click.command()
@@ -149,7 +149,7 @@ def compare(runs_a: Path, runs_b: Path, threshold: float, metric: str, resamples
 
         from bioeval.cli.render import console
 
-        colors = {"OK": "green", "REGRESSED": "red", "IMPROVED": "cyan", "MISSING": "yellow"}
+        colors = {"OK": "green", "REGRESSED": "red", "IMPROVED": "cyan", "MISSING": "yellow", "INVALID": "magenta"}
         t = Table(title=f"{metric}: {runs_b} (B) - {runs_a} (A), threshold {threshold}", title_justify="left")
         for col in ("model", "dataset", "A", "B", "delta", "95% CI", "n", "verdict", "note"):
             t.add_column(col, justify="right" if col in ("A", "B", "delta", "n") else "left", overflow="fold")
@@ -158,9 +158,10 @@ def compare(runs_a: Path, runs_b: Path, threshold: float, metric: str, resamples
                       "-" if r["delta"] is None else f"{r['delta']:+.4f}", _ci(r["ci"]), str(r["n_shared"] or "-"),
                       f"[{colors[r['verdict']]}]{r['verdict']}[/]", "; ".join(r["notes"]))
         console().print(t)
-    regressed = data["summary"]["regressed"]
-    if regressed:
-        raise VerificationFailed(f"{regressed} cell(s) dropped by more than {threshold} in {metric} from {runs_a} to {runs_b}.")
+    regressed, invalid = data["summary"]["regressed"], data["summary"]["invalid"]
+    if regressed or invalid:
+        raise VerificationFailed(f"{regressed} cell(s) dropped by more than {threshold} in {metric} from {runs_a} to "
+                                 f"{runs_b}; {invalid} cell(s) with an invalid run (see the notes).")
 
 
 @click.command()

@@ -47,7 +47,7 @@ def group_cells(verification: dict) -> dict[tuple[str, str], dict]:
     for c in cells.values():
         verdicts = {r["verdict"] for r in c["metrics"].values()}
         c["reproduced"] = verdicts != {"MISSING"}
-        c["verdict"] = "FAIL" if "FAIL" in verdicts else "MISSING" if "MISSING" in verdicts else "PASS"
+        c["verdict"] = next((v for v in ("INVALID", "FAIL", "MISSING") if v in verdicts), "PASS")
     return cells
 
 

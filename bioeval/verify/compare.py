@@ -14,18 +14,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from bioeval.errors import BioevalError
-from bioeval.verify.results import ResultIndex, _read, keys_of
+from bioeval.verify.results import MATCH_KEYS, ResultIndex, _read, keys_of, load_result
 
-OK, REGRESSED, IMPROVED, MISSING = "OK", "REGRESSED", "IMPROVED", "MISSING"
+OK, REGRESSED, IMPROVED, MISSING, INVALID = "OK", "REGRESSED", "IMPROVED", "MISSING", "INVALID"
 
 
 def _instance_counts(run: Path, spec: dict, scorer_name: str | None):
     from bioeval.scoring import scorer_from_spec
-    from bioeval.scoring.files import counts_from_records, read_records
+    from bioeval.scoring.files import count_table, read_predictions
 
     scorer = scorer_from_spec(spec, scorer_name)
-    counts = counts_from_records(scorer, read_records(run / "predictions.jsonl"), f"{run / 'predictions.jsonl'}: ")
-    return scorer.name, dict(zip(counts.ids, counts.rows))
+    return scorer.name, count_table(scorer, read_predictions(run / "predictions.jsonl")).as_dict()
 
 
 def compare_results(a: str | Path, b: str | Path, metric: str = "f1", threshold: float = 0.02,
@@ -43,6 +42,13 @@ def compare_results(a: str | Path, b: str | Path, metric: str = "f1", threshold:
         if run_a is None or run_b is None:
             row["verdict"] = MISSING
             row["notes"].append(f"only in {'B' if run_a is None else 'A'}")
+            rows.append(row)
+            continue
+        bad = [(side, r.invalid) for side, r in (("A", load_result(run_a, MATCH_KEYS)), ("B", load_result(run_b, MATCH_KEYS)))
+               if r.invalid is not None]
+        if bad:  # a tampered or unfinished run is compared with nothing
+            row["verdict"] = INVALID
+            row["notes"] += [f"run {side} invalid: {why}" for side, why in bad]
             rows.append(row)
             continue
         spec_a, spec_b = _read(run_a / "spec.json") or {}, _read(run_b / "spec.json") or {}
@@ -82,7 +88,7 @@ def compare_results(a: str | Path, b: str | Path, metric: str = "f1", threshold:
         else:
             row["verdict"] = OK
         rows.append(row)
-    summary = {v.lower(): sum(r["verdict"] == v for r in rows) for v in (OK, REGRESSED, IMPROVED, MISSING)}
+    summary = {v.lower(): sum(r["verdict"] == v for r in rows) for v in (OK, REGRESSED, IMPROVED, MISSING, INVALID)}
     return {"a": str(a), "b": str(b), "metric": metric, "threshold": threshold, "level": level,
             "rule": "REGRESSED when the point delta (B - A) is below -threshold", "cells": rows, "summary": summary}
 

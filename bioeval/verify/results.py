@@ -1,4 +1,8 @@
-"""Find a cell's result in a results folder, and re-score saved predictions when scores are absent.
+"""Find a cell's result in a results folder, and check it: scores are re-derived from predictions.
+
+A run whose files do not chain (status not done, predictions missing or changed since the
+receipt, scores.json disagreeing with its predictions) gets ``Result.invalid``: one line
+saying why, and no scores (it is never a PASS).
 
 Layout (written by the engine): ``<results>/<run_id>/{spec,scores,status,receipt}.json`` and
 ``predictions.jsonl``.  A cell is found by its run id first; when the protocol changed since the
@@ -27,6 +31,7 @@ class Result:
     spec: dict = field(default_factory=dict)
     state: str = "unknown"
     rescored: bool = False
+    invalid: str | None = None  # why the run cannot be trusted (tampered, incomplete); None when it checks out
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -81,7 +86,7 @@ class ResultIndex:
             return None
         loaded = [load_result(d, MATCH_KEYS, scorer) for d in candidates]
         # prefer runs with scores, then the newest (by scores/predictions mtime)
-        loaded.sort(key=lambda r: (r.scores is not None, _mtime(r.path)), reverse=True)
+        loaded.sort(key=lambda r: (r.invalid is None, r.scores is not None, _mtime(r.path)), reverse=True)
         best = loaded[0]
         best.notes.insert(0, f"matched by model/dataset keys, not run id (the protocol changed since run {best.run_id})")
         if len(loaded) > 1:
@@ -99,34 +104,64 @@ def _mtime(path: Path) -> float:
 
 
 def load_result(path: Path, matched_by: str, scorer=None) -> Result:
+    """One saved run, checked: its scores are re-derived from predictions.jsonl (see check_run)."""
     spec = _read(path / "spec.json") or {}
     status = _read(path / "status.json") or {}
-    result = Result(path.name, path, matched_by, _read(path / "scores.json"), spec, status.get("state", "unknown"))
-    if result.scores is not None and ("_unreadable" in result.scores or not isinstance(result.scores.get("metrics"), dict)):
+    state = status.get("state", "unknown") if isinstance(status, dict) else "unknown"
+    result = Result(path.name, path, matched_by, None, spec if isinstance(spec, dict) else {}, state)
+    recorded = _read(path / "scores.json")
+    if recorded is None and not (path / "predictions.jsonl").exists():
+        return result  # the run claims nothing (failed, running, never scored): missing, not invalid
+    if recorded is not None and (not isinstance(recorded, dict) or "_unreadable" in recorded
+                                 or not isinstance(recorded.get("metrics"), dict)):
+        # a broken cache of the predictions (it claims nothing readable): re-derive, as when absent
         result.notes.append(f"{path / 'scores.json'} is unreadable or has no metrics")
-        result.scores = None
-    if result.scores is None and (path / "predictions.jsonl").is_file():
-        try:
-            result.scores = rescore(path, spec, scorer)
-        except BioevalError as exc:  # a broken predictions file is this cell's problem, not the report's
-            result.notes.append(f"re-scoring predictions.jsonl failed: {exc}")
-            return result
-        result.rescored = True
+        recorded = None
+    derived, result.invalid = check_run(path, result.spec, state, recorded, scorer)
+    if result.invalid is not None:
+        result.notes.append(f"invalid: {result.invalid}")
+        return result
+    if recorded is None:
+        result.scores, result.rescored = derived, True
         result.notes.append("scores.json absent: re-scored from predictions.jsonl")
+    else:
+        result.scores = recorded
     return result
 
 
-def rescore(path: Path, spec: dict, scorer=None) -> dict:
-    """scores.json's shape, computed from predictions.jsonl (no GPU needed)."""
-    from bioeval.scoring import scorer_from_spec
-    from bioeval.scoring.files import counts_from_records, read_records, with_ci
+def check_run(path: Path, spec: dict, state: str, recorded, scorer=None) -> tuple[dict | None, str | None]:
+    """(scores re-derived from predictions.jsonl, None) or (None, why the run cannot be trusted).
 
-    scorer = scorer or scorer_from_spec(spec)
-    scoring = spec.get("protocol", {}).get("scoring", {})
-    counts = counts_from_records(scorer, read_records(path / "predictions.jsonl"), f"{path / 'predictions.jsonl'}: ")
-    s = with_ci(counts, resamples=int(scoring.get("bootstrap_resamples", 1000)),
-                level=float(scoring.get("ci_level", 0.95)), seed=int(scoring.get("bootstrap_seed", 0)))
-    model, dataset = keys_of(spec)
-    return {"run_id": path.name, "model": model, "dataset": dataset, "task": spec.get("dataset", {}).get("task"),
-            "scorer": scorer.name, "metrics": s.metrics(), "n": s.n, "skipped": s.skipped, "invalid": s.invalid,
-            "ci": s.ci, "selected_checkpoint": None, "select_on": None, "rescored": True}
+    The chain: status done -> receipt.json present -> predictions.jsonl present and scorable ->
+    its sha256 equals the one receipt.json (and scores.json) recorded -> every re-derived field
+    of scores.json (metrics, n, skipped, invalid, ci) equals the recorded one.
+    """
+    from bioeval.errors import UsageError
+    from bioeval.scoring import scorer_from_spec
+    from bioeval.scoring.scores_json import build_scores, disagreement
+
+    if state != "done":
+        return None, f"status is {state!r}, not done: the run did not finish"
+    if not (path / "predictions.jsonl").is_file():
+        return None, "predictions.jsonl is missing: the scores cannot be re-derived"
+    receipt = _read(path / "receipt.json")
+    if not isinstance(receipt, dict) or "_unreadable" in receipt:
+        return None, "receipt.json is missing or unreadable"
+    try:
+        try:
+            scorer = scorer_from_spec(spec)
+        except UsageError:
+            if scorer is None:
+                raise
+        derived = build_scores(path.name, spec, path / "predictions.jsonl", scorer=scorer)
+    except BioevalError as exc:  # a broken predictions file is this run's problem, not the whole verify's
+        return None, f"predictions.jsonl cannot be scored: {exc.message}"
+    pinned = (receipt.get("outputs") or {}).get("predictions_sha256")
+    if pinned is not None and pinned != derived["predictions_sha256"]:
+        return None, (f"predictions.jsonl changed after the run (sha256 {derived['predictions_sha256'][:12]}..., "
+                      f"receipt.json records {str(pinned)[:12]}...)")
+    if recorded is not None:
+        why = disagreement(recorded, derived)
+        if why is not None:
+            return None, why
+    return derived, None

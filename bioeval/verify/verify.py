@@ -21,7 +21,7 @@ from bioeval.manifest.schema import METRICS
 from bioeval.verify.results import ResultIndex
 from bioeval.verify.tolerance import allowed, describe, rule_for, within
 
-PASS, FAIL, MISSING = "PASS", "FAIL", "MISSING"
+PASS, FAIL, MISSING, INVALID = "PASS", "FAIL", "MISSING", "INVALID"
 
 
 def test_size(cell: Cell, scores: dict | None) -> int | None:
@@ -61,7 +61,7 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
             if metric not in cell.expected:
                 continue
             rows.append(_row(loaded, cell, metric, result, scores, n))
-    summary = {v.lower(): sum(r["verdict"] == v for r in rows) for v in (PASS, FAIL, MISSING)}
+    summary = {v.lower(): sum(r["verdict"] == v for r in rows) for v in (PASS, FAIL, MISSING, INVALID)}
     return {"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
             "unexpected": unexpected}
 
@@ -86,7 +86,9 @@ def _row(loaded: LoadedManifest, cell: Cell, metric: str, result, scores, n) -> 
     ci = (scores or {}).get("ci", {}).get(metric) if scores else None
     if ci:
         row["observed_ci"] = ci
-    if observed is None:
+    if result is not None and result.invalid is not None:
+        row["verdict"] = INVALID  # tampered or incomplete: never a PASS (the note says why)
+    elif observed is None:
         row["verdict"] = MISSING
         if result is None:
             row["notes"].append("no run of this cell in the results folder")

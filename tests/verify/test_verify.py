@@ -19,9 +19,9 @@ def world(tmp_path):
     manifest = write_manifest(tmp_path)
     results = tmp_path / "results"
     c = lambda m, d: cell_of(manifest, m, d)  # noqa: E731
-    write_run(results, c("tiny", "ee"), {"precision": 0.80, "recall": 0.81, "f1": 0.83}, n=400)
-    write_run(results, c("tiny", "ner"), {"precision": 0.75, "recall": 0.55, "f1": 0.60}, n=5000)
-    write_run(results, c("tiny", "tc"), {"precision": 0.87, "recall": 0.95, "f1": 0.885}, n=400)
+    write_run(results, c("tiny", "ee"), {"precision": 0.80, "recall": 0.83}, n=400)
+    write_run(results, c("tiny", "ner"), {"precision": 0.75, "recall": 0.55}, n=5000)
+    write_run(results, c("tiny", "tc"), {"precision": 0.87, "recall": 0.95}, n=400)
     # big x ner: an older run (other run id), no scores.json, only predictions -> re-scored
     write_run(results, c("big", "ner"), None, run_id="0ldrun0000000000", predictions=[
         {"id": "a", "prediction": "[1, 2, 0]", "reference": "[1, 2, 0]"},
@@ -39,9 +39,9 @@ def test_verdicts_tolerances_and_notes(world):
     report = verify_manifest(load_manifest(manifest), results)
     r = rows_by(report)
     assert r["tiny", "ee", "precision"]["verdict"] == "PASS"
-    assert r["tiny", "ee", "recall"]["verdict"] == "PASS"  # |0.01| <= abs 0.02
-    assert r["tiny", "ee", "f1"]["verdict"] == "FAIL"  # |0.03| > abs 0.02
-    assert r["tiny", "ee", "f1"]["delta"] == pytest.approx(0.03)
+    assert r["tiny", "ee", "recall"]["verdict"] == "FAIL"  # |0.03| > abs 0.02
+    assert r["tiny", "ee", "recall"]["delta"] == pytest.approx(0.03)
+    assert r["tiny", "ee", "f1"]["verdict"] == "PASS"  # F1 0.8147: |0.0147| <= abs 0.02
     # rel 0.10 for dataset ner: 0.70 +- 0.07, 0.60 +- 0.06
     assert r["tiny", "ner", "precision"]["tolerance"] == pytest.approx(0.07)
     assert {r["tiny", "ner", m]["verdict"] for m in ("precision", "recall", "f1")} == {"PASS"}
@@ -65,7 +65,7 @@ def test_verdicts_tolerances_and_notes(world):
     assert ner["matched_by"] == "keys" and ner["run_id"] == "0ldrun0000000000"
     assert any("model/dataset keys" in n for n in ner["notes"]) and any("re-scored" in n for n in ner["notes"])
     assert (ner["verdict"], r["big", "ner", "recall"]["verdict"]) == ("FAIL", "PASS")
-    assert report["summary"] == {"pass": 7, "fail": 5, "missing": 6}
+    assert report["summary"] == {"pass": 7, "fail": 5, "missing": 6, "invalid": 0}
     assert set(report["cells"][0]) >= {"run_id", "model", "dataset", "task", "metric", "expected", "observed",
                                        "tolerance", "delta", "verdict", "n"}
 
@@ -111,13 +111,13 @@ def test_cli_verify_exit_codes_json_and_junit(world, cli, tmp_path):
     r = cli("verify", str(manifest), "--results", str(results), "--json", "--junit", str(junit))
     assert r.returncode == 1, r.stderr
     data = json.loads(r.stdout)
-    assert data["summary"] == {"pass": 7, "fail": 5, "missing": 6} and data["manifest"] == str(manifest)
+    assert data["summary"] == {"pass": 7, "fail": 5, "missing": 6, "invalid": 0} and data["manifest"] == str(manifest)
     root = ET.parse(junit).getroot()
     cases = root.findall(".//testcase")
     assert len(cases) == 18 and root.get("tests") == "18"
     assert len(root.findall(".//testcase/failure")) == 5 and len(root.findall(".//testcase/skipped")) == 6
     names = {c.get("name") for c in cases if c.find("failure") is not None}
-    assert "tiny x tc f1" in names and "tiny x ee f1" in names
+    assert "tiny x tc f1" in names and "tiny x ee recall" in names
     assert {s.get("name").rsplit(".", 1)[1] for s in root.findall("testsuite")} == {"EE", "NER", "TC"}
     # the rich table, grouped by task
     r = cli("verify", str(manifest), "--results", str(results))
