@@ -12,7 +12,7 @@ Every record is checked before anything is scored: ``id`` a string or integer, u
 ``completion``/``prediction`` and ``reference`` strings; ``prompt_truncated`` absent or a
 JSON boolean.  A bad record is a UsageError naming ``file:line`` (exit 2), never a traceback.
 
-Speed (bench/bench_scoring.py): the file is parsed with one json.loads call, records are
+Speed (bench/bench_scoring.py): the file is parsed with one orjson call, records are
 checked column by column, each distinct (answer, reference, truncated) is scored once, and
 the counts are numpy arrays from there on.
 """
@@ -22,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -60,27 +62,39 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _parse(path: Path, text: str) -> tuple[list, list[int] | None]:
-    """The JSON values of a JSON-lines text and their line numbers (None when record i is line i + 1)."""
-    body = text[:-1] if text.endswith("\n") else text
+def _parse(path: Path, data: bytes) -> tuple[list, list[int] | None]:
+    """The JSON values of a JSON-lines file and their line numbers (None when record i is line i + 1)."""
+    body = data[:-1] if data.endswith(b"\n") else data
     if not body.strip():
         return [], None
-    try:  # one json.loads over the whole file is ~4x faster than one per line
-        rows = json.loads("[" + body.replace("\n", ",") + "]")
-        if len(rows) == body.count("\n") + 1:
+    try:  # one parse of the whole file as a JSON array: ~4x faster than one call per line
+        rows = _fast_loads(b"[" + body.replace(b"\n", b",") + b"]")
+        if len(rows) == body.count(b"\n") + 1:
             return rows, None
     except (ValueError, RecursionError):
         pass
-    rows, lines = [], []
-    for lineno, line in enumerate(body.split("\n"), 1):
+    rows, lines = [], []  # something is off: line by line, with the standard library, to say where
+    for lineno, line in enumerate(body.split(b"\n"), 1):
         if not line.strip():
             continue
         try:
-            rows.append(json.loads(line))
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{path}:{lineno}: not UTF-8 text.", HINT) from None
+        try:
+            rows.append(json.loads(text))
         except (ValueError, RecursionError) as exc:
             raise UsageError(f"{path}:{lineno}: not valid JSON ({str(exc)[:120]}).", HINT) from None
         lines.append(lineno)
     return rows, lines
+
+
+def _fast_loads(data: bytes):
+    try:
+        import orjson
+    except ModuleNotFoundError:  # an install without it: the same result, ~2x slower
+        return json.loads(data)
+    return orjson.loads(data)
 
 
 def _describe(value) -> str:
@@ -98,24 +112,23 @@ def read_predictions(path: str | Path) -> PredictionTable:
         data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read predictions {path}: {exc.strerror or exc}.", HINT) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise UsageError(f"{path}:{line}: not UTF-8 text.", HINT) from None
-    rows, lines = _parse(path, text)
+    rows, lines = _parse(path, data)
     table = PredictionTable(path, sha256_bytes(data), [], [], [], [], lines)
 
     def fail(i: int, message: str):
         raise UsageError(f"{table.where(i)}: {message}", HINT)
 
-    if not all(type(r) is dict for r in rows):
+    if rows and set(map(type, rows)) != {dict}:
         fail(next(i for i, r in enumerate(rows) if type(r) is not dict), "not a JSON object.")
     missing = object()
-    answers = [r.get("completion", missing) if "completion" in r else r.get("prediction", missing) for r in rows]
-    references = [r.get("reference", missing) for r in rows]
-    ids = [r.get("id", missing) for r in rows]
-    truncated = [r.get("prompt_truncated", False) for r in rows]
+    answer_key = "completion" if rows and "completion" in rows[0] else "prediction"
+    answers = _column(rows, answer_key, missing)
+    if answer_key == "completion" and missing in answers or answer_key == "prediction" and any(
+            "completion" in r for r in rows):  # records differ in which field they use: one by one
+        answers = [r.get("completion", missing) if "completion" in r else r.get("prediction", missing) for r in rows]
+    references = _column(rows, "reference", missing)
+    ids = _column(rows, "id", missing)
+    truncated = list(map(dict.get, rows, repeat("prompt_truncated"), repeat(False)))
     for name, column in (("id", ids), ("completion", answers), ("reference", references)):
         allowed = {str, int} if name == "id" else {str}
         if not set(map(type, column)) <= allowed:
@@ -138,6 +151,14 @@ def read_predictions(path: str | Path) -> PredictionTable:
             seen[rid] = i
     table.ids, table.answers, table.references, table.truncated = ids, answers, references, truncated
     return table
+
+
+def _column(rows: list[dict], key: str, missing) -> list:
+    """rows[i][key] for every row (``missing`` where absent), at C speed when every row has it."""
+    try:
+        return list(map(itemgetter(key), rows))
+    except KeyError:
+        return list(map(dict.get, rows, repeat(key), repeat(missing)))
 
 
 @dataclass

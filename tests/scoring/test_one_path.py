@@ -97,6 +97,38 @@ def test_counts_table_matches_the_per_instance_counts(tmp_path):
         assert [tuple(c) for c in got.rows] == [tuple(c) for _, c in want]
 
 
+LABEL_MAPS = [LABELS, ["O", "B-X", "I-X", "E-X", "S-X", "B-Y", "I-Y", "E-Y", "S-Y"],
+              ["O"] + [f"{p}-T{i}" for i in range(6) for p in "BI"]]  # BIO, BIOES, 13 labels (two-digit ids)
+
+
+def tag_text(ids, rng):
+    style = rng.random()
+    if style < 0.7:
+        return str(ids)
+    if style < 0.8:
+        return "[" + ",".join(map(str, ids)) + "]"
+    return rng.choice(["", "junk", "[0, x]", "[-1]", "[ 1 ,2 ]", "[00, 1]", "[0, 1]\n[2]", "[٣]", " [1, 2] ", "[10000000000000000000000000]", "[1, 12]"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10**6), which=st.integers(0, len(LABEL_MAPS) - 1))
+def test_ner_batch_equals_per_instance(seed, which):
+    from bioeval.scoring.ner_f1 import NerEntityF1
+
+    rng = random.Random(seed)
+    labels = LABEL_MAPS[which]
+    scorer = NerEntityF1(labels=labels)
+    answers, refs = [], []
+    for _ in range(rng.randint(1, 40)):
+        gold = [rng.randrange(len(labels)) for _ in range(rng.randint(0, 9))]
+        pred = gold if rng.random() < 0.3 else [rng.randrange(len(labels) + 1) for _ in range(len(gold) + rng.choice([0, 0, 1]))]
+        refs.append(str(gold))
+        answers.append(tag_text(pred, rng) + rng.choice(["", "\n[0]"]))
+    batch = scorer.counts_many(answers, refs).tolist()
+    one = [list(scorer.counts(Prediction("x", a, r))) for a, r in zip(answers, refs)]
+    assert batch == [[c, p, g, int(i)] for c, p, g, i in one]
+
+
 BAD = [
     ({"id": "1", "prediction": None, "reference": "A"}, "field 'completion' is null"),
     ({"id": "1", "prediction": 3, "reference": "A"}, "field 'completion' is a JSON int"),
@@ -138,7 +170,7 @@ def test_nan_and_duplicates_and_blank_lines(tmp_path):
 def test_a_bad_reference_is_located(tmp_path):
     path = write(tmp_path / "p.jsonl", [{"id": "a", "completion": "[0]", "reference": "[0]"},
                                         {"id": "b", "completion": "[0]", "reference": "[9]"}])
-    with pytest.raises(UsageError, match=r"p.jsonl:2: instance 'b': reference"):
+    with pytest.raises(UsageError, match=r"p.jsonl:2: (record|instance) 'b': reference"):
         score_file(get_scorer("ner-entity-f1", labels=LABELS), path)
 
 
