@@ -75,8 +75,11 @@ def test_scores_forged_to_the_published_values_are_invalid(world, cli):
     found, notes = verdicts(manifest, results, dataset="ner")
     assert found == {"INVALID"} and any("scores.json says recall 0.6000, its predictions give 0.4" in n
                                         for n in notes), notes
-    r = cli("verify", str(manifest), "--results", str(results), "--only", "model=tiny,dataset=ner", "--json")
+    junit = ner.parent.parent / "verify.xml"
+    r = cli("verify", str(manifest), "--results", str(results), "--only", "model=tiny,dataset=ner", "--json",
+            "--junit", str(junit))
     assert r.returncode == 1 and json.loads(r.stdout)["summary"]["invalid"] == 3
+    assert junit.read_text().count("<error ") == 3 and 'errors="3"' in junit.read_text()
 
 
 def test_folder_with_only_spec_and_forged_scores_is_invalid(tmp_path):
