@@ -178,9 +178,9 @@ def verify_results(loaded, settings, only: str | None) -> None:
     result = verify_manifest(loaded, settings.workdir, only)
     _render_verify(result)
     s = result["summary"]
-    if s["fail"] or s["missing"]:
-        raise VerificationFailed(f"{s['fail']} value(s) outside tolerance, {s['missing']} without results "
-                                 f"(of {len(result['cells'])}) for {loaded.path}.",
+    if s["fail"] or s["missing"] or s["invalid"]:
+        raise VerificationFailed(f"{s['fail']} value(s) outside tolerance, {s['invalid']} from invalid runs, "
+                                 f"{s['missing']} without results (of {len(result['cells'])}) for {loaded.path}.",
                                  "See the table above; each cell's log.txt is in the workdir.")
     click.echo(f"verified: {s['pass']} value(s) within tolerance.")
 
