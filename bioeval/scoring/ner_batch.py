@@ -9,8 +9,8 @@ re-scoring a million saved predictions in seconds:
 2. All sequences are laid end to end with an "outside" sentinel between them, and seqeval's
    chunk rules become two lookups in the (previous tag, tag) transition table, so every chunk
    end and start of every sequence comes out of a few array operations.
-3. A chunk is (type, first token, last token); an answer chunk is correct when the same chunk,
-   packed into an int64 key with its gold sequence, is a chunk of that gold.
+3. A chunk is (type, first token, last token); an answer chunk is correct when its gold has a
+   chunk ending on the same token with the same first token and type (a gather by position).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ SENTINEL = -1  # marks the start of a sequence in a layout (and its end)
 
 
 def sequences(strings: list[str], parse, limit: int) -> tuple[np.ndarray, np.ndarray]:
-    """The tag ids of every string laid out as [S, s0..., S, s1..., ..., S] (int64, S = SENTINEL)
+    """The tag ids of every string laid out as [S, s0..., S, s1..., ..., S] (int16, S = SENTINEL)
     and the number of ids of each string (-1 when it is not a tag-id list: it contributes none).
     Ids above ``limit`` are stored as ``limit`` (they are out of the label map either way).
 
@@ -44,6 +44,7 @@ def sequences(strings: list[str], parse, limit: int) -> tuple[np.ndarray, np.nda
     digits replaced by 0, equal the canonical forms of its lengths is all strict, and its digits
     and "[" marks are the layout.  Other strings go through ``parse`` one at a time.
     """
+    limit = min(limit, 2 ** 15 - 1)
     pieces, lengths = [], np.empty(len(strings), dtype=np.int64)
     for lo in range(0, len(strings), CHUNK_STRINGS):
         part = strings[lo:lo + CHUNK_STRINGS]
@@ -55,7 +56,7 @@ def sequences(strings: list[str], parse, limit: int) -> tuple[np.ndarray, np.nda
             if data.translate(_TO_ZERO) == b"".join([_canon(x) for x in m.tolist()]):
                 b = np.frombuffer(data, dtype=np.uint8)
                 keep = (b == OPEN) | ((b >= ZERO) & (b <= NINE))
-                x = b[keep].astype(np.int32) - ZERO
+                x = b[keep].astype(np.int16) - ZERO
                 x[b[keep] == OPEN] = SENTINEL
                 pieces.append(x)
                 lengths[lo:lo + len(part)] = m
@@ -63,8 +64,8 @@ def sequences(strings: list[str], parse, limit: int) -> tuple[np.ndarray, np.nda
         for j, text in enumerate(part):  # a chunk with other forms: string by string
             ids = parse(text)
             lengths[lo + j] = -1 if ids is None else len(ids)
-            pieces.append(np.array([SENTINEL, *(min(i, limit) for i in ids or ())], dtype=np.int32))
-    pieces.append(np.array([SENTINEL], dtype=np.int32))
+            pieces.append(np.array([SENTINEL, *(min(i, limit) for i in ids or ())], dtype=np.int16))
+    pieces.append(np.array([SENTINEL], dtype=np.int16))
     return np.concatenate(pieces), lengths
 
 
@@ -78,32 +79,33 @@ class Chunker:
         names = sorted(set(types))
         self.type_id = np.array([names.index(t) for t in types], dtype=np.int64)
         self.n_types = len(names)
+        # up to 16 labels a (previous, current) code fits in a byte: flags by bytes.translate
+        self.bytewise = width * width <= 256
+        if self.bytewise:
+            self.end_tbl = bytes(self.end.tolist() + [False] * (256 - len(table)))
+            self.start_tbl = bytes(self.start.tolist() + [False] * (256 - len(table)))
 
     def chunks(self, x: np.ndarray, lengths: np.ndarray):
         """(sequence, type, first, last) of every chunk of the laid-out sequences (see ``sequences``)."""
         sizes = np.maximum(lengths, 0)
         base = np.cumsum(sizes + 1) - (sizes + 1)  # position of the sentinel before each sequence
         outside = self.width - 1  # sentinels, and ids beyond the label map (the pair is invalid anyway)
-        small = np.int16 if self.width * self.width < 2 ** 15 else np.int32  # less memory to stream
-        x = np.where(x < 0, outside, np.minimum(x, outside)).astype(small)
-        code = x[:-1] * self.width + x[1:]  # step p (p = 1..) looks at (x[p-1], x[p])
-        ends = np.flatnonzero(self.end[code]) + 1
-        starts = np.flatnonzero(self.start[code]) + 1
+        if self.bytewise:  # bytes: the sentinel -1 wraps to 255 and is clipped to outside with the rest
+            x = np.minimum(x.astype(np.uint8), outside)
+            code = (x[:-1] * self.width + x[1:]).tobytes()  # step p (p = 1..) looks at (x[p-1], x[p])
+            ends = np.flatnonzero(np.frombuffer(code.translate(self.end_tbl), dtype=np.uint8)) + 1
+            starts = np.flatnonzero(np.frombuffer(code.translate(self.start_tbl), dtype=np.uint8)) + 1
+        else:
+            x = np.where(x < 0, outside, np.minimum(x, outside)).astype(np.int32)
+            code = x[:-1] * self.width + x[1:]
+            ends = np.flatnonzero(self.end[code]) + 1
+            starts = np.flatnonzero(self.start[code]) + 1
         seq = np.searchsorted(base, ends, side="left") - 1  # a step at base[s+1] closes sequence s
         last_start = np.searchsorted(starts, ends, side="left") - 1  # starts strictly before the end
         begin_pos = np.where(last_start >= 0, starts[np.maximum(last_start, 0)], -1)
         first_token = base[seq] + 1
         begin = np.where(begin_pos >= first_token, begin_pos - first_token, 0)
         return seq, self.type_id[x[ends - 1]], begin, ends - first_token - 1
-
-
-def _member(values: np.ndarray, of: np.ndarray) -> np.ndarray:
-    """np.isin by sorting and binary search (numpy's hash-based unique is far slower here)."""
-    if len(of) == 0:
-        return np.zeros(len(values), dtype=bool)
-    of = np.sort(of)
-    at = np.minimum(np.searchsorted(of, values), len(of) - 1)
-    return of[at] == values
 
 
 def counts_many(scorer, answers: list[str], references: list[str]) -> np.ndarray:
@@ -144,17 +146,16 @@ def counts_many(scorer, answers: list[str], references: list[str]) -> np.ndarray
     mine = valid[p_seq]  # chunks of invalid answers count for nothing
     p_seq, p_type, p_begin, p_last = p_seq[mine], p_type[mine], p_begin[mine], p_last[mine]
     predicted = np.bincount(p_seq, minlength=k)
-    # correct: answer chunks that are chunks of the pair's gold sequence, as packed int64 keys
-    span = int(max(g_last.max(initial=0), p_last.max(initial=0))) + 2
-    n_types = max(chunker.n_types, 1)
-    if len(golds) * span * span * n_types < 2 ** 62:
-        def keys(gold, type_, begin, last):
-            return ((gold * span + begin) * span + last) * n_types + type_
-
-        hit = _member(keys(gold_of[p_seq], p_type, p_begin, p_last), keys(g_seq, g_type, g_begin, g_last))
-    else:  # keys would overflow (astronomically long sequences): compare tuples
-        gold_set = set(zip(g_seq.tolist(), g_type.tolist(), g_begin.tolist(), g_last.tolist()))
-        hit = np.array([k in gold_set for k in zip(gold_of[p_seq].tolist(), p_type.tolist(), p_begin.tolist(),
-                                                   p_last.tolist())], dtype=bool)
+    # correct: an answer chunk is correct when its pair's gold has a chunk ending on the same token
+    # with the same first token and type; the gold chunks are written into arrays indexed by the
+    # gold layout position of their last token (one chunk ends per position), so this is a gather.
+    g_sizes = np.maximum(g_len, 0)
+    g_base = np.cumsum(g_sizes + 1) - (g_sizes + 1)
+    g_end = g_base[g_seq] + 1 + g_last
+    begin_at = np.full(len(gx), -1, dtype=np.int64)
+    type_at = np.full(len(gx), -1, dtype=np.int64)
+    begin_at[g_end], type_at[g_end] = g_begin, g_type
+    at = g_base[gold_of[p_seq]] + 1 + p_last  # valid pairs have the gold's length: always in range
+    hit = (begin_at[at] == p_begin) & (type_at[at] == p_type)
     correct = np.bincount(p_seq[hit], minlength=k)
     return np.stack([correct, predicted, g_count[gold_of], (~valid).astype(np.int64)], axis=1)
