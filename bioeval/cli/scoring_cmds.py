@@ -30,7 +30,7 @@ def _ci(ci) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def score(predictions: Path, scorer_name: str, labels: str | None, positive: tuple, negative: tuple,
           resamples: int, level: float, seed: int, as_json: bool) -> None:
-    """Score a JSON-lines file of {"id", "prediction", "reference", "prompt_truncated"?}."""
+    """Score a JSON-lines file of {"id", "completion" (or "prediction"), "reference", "prompt_truncated"?}."""
     from bioeval.scoring import get_scorer
     from bioeval.scoring.files import score_file
 
