@@ -7,6 +7,10 @@ saying why, and no scores (it is never a PASS).
 Layout (written by the engine): ``<results>/<run_id>/{spec,scores,status,receipt}.json`` and
 ``predictions.jsonl``.  A cell is found by its run id first; when the protocol changed since the
 run (a new run id) it is found by its (model, dataset) keys in spec.json, and the verdict says so.
+
+A seed study (`run --seeds K`) writes K run directories per cell; runs 1..K-1 carry
+``spec.json["replicate"] = {"index", "base_seed", "base_run_id"}``, so ``find_group`` returns
+every run of a cell: the base run id and the replicates that name it.
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ class Result:
     spec: dict = field(default_factory=dict)
     state: str = "unknown"
     rescored: bool = False
-    invalid: str | None = None  # why the run cannot be trusted (tampered, incomplete); None when it checks out
     notes: list[str] = field(default_factory=list)
+    invalid: str | None = None  # why this run cannot be used (failed, unreadable, tampered); None when usable
 
     @property
     def metrics(self) -> dict:
@@ -57,6 +61,18 @@ def run_dirs(results: Path) -> list[Path]:
     return sorted(p for p in results.iterdir() if p.is_dir() and (p / "spec.json").is_file())
 
 
+def base_run_id(run_dir: Path, spec: dict | None) -> str:
+    """The run id of the seed study's first run (the cell's own run id) for any of its runs."""
+    replicate = (spec or {}).get("replicate") if isinstance(spec, dict) else None
+    return str(replicate.get("base_run_id") or run_dir.name) if isinstance(replicate, dict) else run_dir.name
+
+
+def replicate_index(spec: dict | None) -> int:
+    replicate = (spec or {}).get("replicate") if isinstance(spec, dict) else None
+    index = replicate.get("index") if isinstance(replicate, dict) else None
+    return index if isinstance(index, int) else 0
+
+
 def keys_of(spec: dict | None) -> tuple[str | None, str | None]:
     spec = spec or {}
     return (spec.get("model") or {}).get("key"), (spec.get("dataset") or {}).get("key")
@@ -69,33 +85,54 @@ class ResultIndex:
         self.root = Path(results)
         self.by_id: dict[str, Path] = {}
         self.by_keys: dict[tuple, list[Path]] = {}
+        self.by_base: dict[str, list[Path]] = {}  # base run id -> its seed study's run dirs, by seed index
+        self.index_of: dict[Path, int] = {}
         for d in run_dirs(self.root):
             spec = _read(d / "spec.json")
+            spec = spec if isinstance(spec, dict) else {}
             self.by_id[d.name] = d
+            self.index_of[d] = replicate_index(spec)
             self.by_keys.setdefault(keys_of(spec), []).append(d)
+            self.by_base.setdefault(base_run_id(d, spec), []).append(d)
+        for dirs in self.by_base.values():
+            dirs.sort(key=lambda p: (self.index_of[p], p.name))
 
-    def find(self, run_id: str, model: str, dataset: str, scorer=None) -> Result | None:
-        """The cell's result, or None when the folder has no run of it.
+    def find_group(self, run_id: str, model: str, dataset: str, scorer=None) -> tuple[list[Result], str | None]:
+        """Every run of the cell (its seeds), and how they were matched; ([], None) when none.
 
-        ``scorer`` (a Scorer) is used to re-score predictions.jsonl when scores.json is absent.
+        By run id: the cell's run and the replicates naming it.  Else by (model, dataset) keys: the
+        newest seed study of that pair (the protocol changed since those runs), with a note.
         """
-        if run_id in self.by_id:
-            return load_result(self.by_id[run_id], MATCH_RUN_ID, scorer)
+        if run_id in self.by_base:
+            return [load_result(d, MATCH_RUN_ID, scorer) for d in self.by_base[run_id]], MATCH_RUN_ID
         candidates = self.by_keys.get((model, dataset), [])
         if not candidates:
-            return None
-        loaded = [load_result(d, MATCH_KEYS, scorer) for d in candidates]
-        # prefer runs with scores, then the newest (by scores/predictions mtime)
-        loaded.sort(key=lambda r: (r.invalid is None, r.scores is not None, _mtime(r.path)), reverse=True)
-        best = loaded[0]
-        best.notes.insert(0, f"matched by model/dataset keys, not run id (the protocol changed since run {best.run_id})")
-        if len(loaded) > 1:
-            best.notes.append(f"{len(loaded)} runs of this model x dataset; used the newest with scores")
-        return best
+            return [], None
+        groups: dict[str, list[Path]] = {}
+        for d in candidates:
+            groups.setdefault(base_run_id(d, _read(d / "spec.json")), []).append(d)
+        for dirs in groups.values():
+            dirs.sort(key=lambda p: (self.index_of[p], p.name))
+        newest = max(groups.values(), key=lambda ds: max(_mtime(d) for d in ds))
+        loaded = [load_result(d, MATCH_KEYS, scorer) for d in newest]
+        loaded[0].notes.insert(0, f"matched by model/dataset keys, not run id (the protocol changed since run "
+                                  f"{loaded[0].run_id})")
+        if len(groups) > 1:
+            loaded[0].notes.append(f"{len(groups)} protocols of this model x dataset in the folder; used the newest")
+        return loaded, MATCH_KEYS
+
+    def seed_runs(self, run_dir: Path) -> int:
+        """How many runs the seed study of this run's cell has in the folder (1 without a study)."""
+        return max((len(dirs) for dirs in self.by_base.values() if run_dir in dirs), default=1)
 
     def pairs(self) -> dict[tuple, Path]:
-        """(model, dataset) -> the newest run dir, for `compare`."""
-        return {k: max(v, key=_mtime) for k, v in self.by_keys.items() if k != (None, None)}
+        """(model, dataset) -> the newest run dir, for `compare`; a seed study counts by its base run."""
+        bases = {d for dirs in self.by_base.values() for d in dirs[:1]}
+        out = {}
+        for k, v in self.by_keys.items():
+            if k != (None, None):
+                out[k] = max(v, key=lambda d: (d in bases, _mtime(d)))
+        return out
 
 
 def _mtime(path: Path) -> float:
@@ -110,19 +147,23 @@ def load_result(path: Path, matched_by: str, scorer=None) -> Result:
     state = status.get("state", "unknown") if isinstance(status, dict) else "unknown"
     result = Result(path.name, path, matched_by, None, spec if isinstance(spec, dict) else {}, state)
     recorded = _read(path / "scores.json")
-    if recorded is None and not (path / "predictions.jsonl").exists():
-        return result  # the run claims nothing (failed, running, never scored): missing, not invalid
-    if recorded is not None and (not isinstance(recorded, dict) or "_unreadable" in recorded
-                                 or not isinstance(recorded.get("metrics"), dict)):
-        # a broken cache of the predictions (it claims nothing readable): re-derive, as when absent
+    unreadable = recorded is not None and (not isinstance(recorded, dict) or "_unreadable" in recorded
+                                           or not isinstance(recorded.get("metrics"), dict))
+    if unreadable:  # a broken cache of the predictions (it claims nothing readable): re-derive, as when absent
         result.notes.append(f"{path / 'scores.json'} is unreadable or has no metrics")
         recorded = None
+    if recorded is None and not (path / "predictions.jsonl").exists():
+        # nothing to re-derive: a run still pending (never started) is missing; anything else invalid
+        if state not in ("pending", "done"):
+            result.invalid = f"run {result.run_id} is not done (state {state})"
+        elif unreadable:
+            result.invalid = f"run {result.run_id}: scores.json is unreadable and there are no predictions to re-score"
+        return result
     derived, result.invalid = check_run(path, result.spec, state, recorded, scorer)
-    if result.invalid is not None:
-        result.notes.append(f"invalid: {result.invalid}")
+    if result.invalid is not None:  # verify and compare show the reason
         return result
     if recorded is None:
-        result.scores, result.rescored = derived, True
+        result.scores, result.rescored = {**derived, "rescored": True}, True
         result.notes.append("scores.json absent: re-scored from predictions.jsonl")
     else:
         result.scores = recorded
@@ -134,14 +175,14 @@ def check_run(path: Path, spec: dict, state: str, recorded, scorer=None) -> tupl
 
     The chain: status done -> receipt.json present -> predictions.jsonl present and scorable ->
     its sha256 equals the one receipt.json (and scores.json) recorded -> every re-derived field
-    of scores.json (metrics, n, skipped, invalid, ci) equals the recorded one.
+    of scores.json (scorer, metrics, n, skipped, invalid, ci) equals the recorded one.
     """
     from bioeval.errors import UsageError
     from bioeval.scoring import scorer_from_spec
     from bioeval.scoring.scores_json import build_scores, disagreement
 
     if state != "done":
-        return None, f"status is {state!r}, not done: the run did not finish"
+        return None, f"run {path.name} is not done (state {state})"
     if not (path / "predictions.jsonl").is_file():
         return None, "predictions.jsonl is missing: the scores cannot be re-derived"
     receipt = _read(path / "receipt.json")

@@ -44,13 +44,14 @@ def test_mismatch_exits_1(tmp_path):
     write_run(tmp_path, c, {"precision": 1.0, "recall": 0.60}, n=96)
     res = bioeval_cmd("reproduce", str(SMOKE), workdir=tmp_path)
     assert res.returncode == 1
-    assert "FAIL" in res.stdout and "2 value(s) outside tolerance, 0 from invalid runs" in res.stderr
-    # a scores.json edited to the published values does not hide it: the run is INVALID
+    assert "discrepant (lower)" in res.stdout
+    assert "global verdict not-reproduced: 2 outside a fixed abs/rel tolerance (of 12 values)" in res.stderr
+    # a scores.json edited to the published values does not hide it: the run is invalid
     scores = json.loads((tmp_path / c.run_id / "scores.json").read_text())
     (tmp_path / c.run_id / "scores.json").write_text(json.dumps({**scores, "metrics": {
         k: v.value for k, v in c.expected.items()}}))
     res = bioeval_cmd("reproduce", str(SMOKE), workdir=tmp_path)
-    assert res.returncode == 1 and "INVALID" in res.stdout and "3 from invalid runs" in res.stderr
+    assert res.returncode == 1 and "invalid" in res.stdout and "3 invalid" in res.stderr, res.stderr
 
 
 def test_unknown_runtime_module_is_a_clear_error(tmp_path):
@@ -122,7 +123,7 @@ def test_smoke_reproduce_cold_warm_and_deterministic(tmp_path):
     """The embedded default end to end: verifies; warm rerun skips everything; a second cold run matches."""
     a = bioeval_cmd("reproduce", str(SMOKE), "--no-progress", workdir=tmp_path / "a")
     assert a.returncode == 0, a.stderr[-3000:]
-    assert "verified: 12 value(s) within tolerance" in a.stdout
+    assert "verified: 12 value(s) reproduced, global verdict reproduced" in a.stdout
     warm = bioeval_cmd("reproduce", str(SMOKE), workdir=tmp_path / "a", importtime=True)
     assert warm.returncode == 0 and "0 run, 4 already finished" in warm.stderr
     assert not imported(warm.stderr, "torch")

@@ -43,12 +43,12 @@ def test_markdown_sections(world, tmp_path):
     md = render_report(loaded, verification, AUDIT, receipts)
     assert md.startswith("## Mini paper for verify tests")
     assert "**2 of 6 cells reproduced here**" in md
-    # EE: tiny reproduced (FAIL on recall), big needs a GPU and says so instead of MISSING
+    # EE: tiny reproduced (discrepant on recall), big needs a GPU and says so instead of missing
     ee = md.split("### EE")[1].split("###")[0]
     assert "| Tiny-Model | EventSet | 0.80 / 0.80 / 0.80 | 0.8000 / 0.8300 / 0.8147 |" in ee
-    assert "+0.0300" in ee and "**FAIL (R)**" in ee
+    assert "+0.0300" in ee and "**discrepant (R)**" in ee
     assert f"| Big-Model-70B | EventSet | 0.90 / 0.90 / 0.90 | {NOT_GPU} |" in ee
-    assert "MISSING" not in md
+    assert "missing" not in ee
     # TC: nothing reproduced -> one line and the published values with their CI
     tc = md.split("### TC")[1].split("###")[0]
     assert NOT_GPU in tc.splitlines()[2] and "0.84 (0.80–0.88)" in tc
@@ -108,7 +108,8 @@ def test_results_without_published_values_are_listed(tmp_path):
     write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.5, "recall": 0.25}, n=40)
     loaded = load_manifest(manifest)
     verification = verify_manifest(loaded, results)
-    assert verification["cells"] == [] and verification["summary"] == {"pass": 0, "fail": 0, "missing": 0, "invalid": 0}
+    s = verification["summary"]
+    assert verification["cells"] == [] and (s["values"], s["global_verdict"]) == (0, "reproduced")
     md = render_report(loaded, verification)
     section = md.split("### Reproduced cells without published values")[1]
     ci = verification["unexpected"][0]["ci"]["f1"]  # the run's own bootstrap interval

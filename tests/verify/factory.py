@@ -99,6 +99,10 @@ def synthetic_predictions(cell, precision: float, recall: float, n: int | None =
     """
     n = n or 1000
     name = cell.protocol.scoring.scorer.value
+    if min(precision, recall) <= 0:  # nothing correct: every answer wrong
+        return [{"id": str(i), "prediction": "[0]" if name == "ner-entity-f1" else "B",
+                 "reference": "[1]" if name == "ner-entity-f1" else "1" if name == "binary-prf" else "A"}
+                for i in range(n)]
     if name == "zhan2024-set-f1":  # A/A (1,1,1), B/A (0,1,1), and one instance with all the extra labels
         if precision <= recall:  # extra predicted labels lower the precision
             correct = round(recall * n)

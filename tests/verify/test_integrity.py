@@ -1,5 +1,5 @@
-"""The integrity chain: a run directory that was tampered with, or never finished, is INVALID
-(with one line saying why), never PASS; the other cells are still verified."""
+"""The integrity chain: a run directory that was tampered with, or never finished, is invalid
+(with one line saying why), never reproduced; the other cells are still verified."""
 
 from __future__ import annotations
 
@@ -38,15 +38,15 @@ def rewrite_lines(path, change):
 
 def test_untouched_runs_pass(world):
     manifest, results, _, _ = world
-    assert verdicts(manifest, results)[0] == {"PASS"}
-    assert verdicts(manifest, results, dataset="ner")[0] == {"PASS"}
+    assert verdicts(manifest, results)[0] == {"reproduced"}
+    assert verdicts(manifest, results, dataset="ner")[0] == {"reproduced"}
 
 
 def test_rewritten_predictions_are_invalid(world):
     manifest, results, ee, _ = world
     rewrite_lines(ee / "predictions.jsonl", lambda r: {**r, "prediction": "wrong"})
     found, notes = verdicts(manifest, results)
-    assert found == {"INVALID"}
+    assert found == {"invalid"}
     assert any("predictions.jsonl changed after the run" in n for n in notes), notes
 
 
@@ -59,27 +59,27 @@ def test_rewritten_predictions_with_matching_hash_in_scores_are_still_caught(wor
     scores = json.loads((ee / "scores.json").read_text())
     write_json(ee / "scores.json", {**scores, "predictions_sha256": sha256_file(ee / "predictions.jsonl")})
     found, notes = verdicts(manifest, results)
-    assert found == {"INVALID"} and any("receipt.json records" in n for n in notes), notes
+    assert found == {"invalid"} and any("receipt.json records" in n for n in notes), notes
     (ee / "receipt.json").write_text("{}")  # no receipt hash either: the re-derived metrics disagree
     found, notes = verdicts(manifest, results)
-    assert found == {"INVALID"} and any("its predictions give" in n for n in notes), notes
+    assert found == {"invalid"} and any("its predictions give" in n for n in notes), notes
 
 
 def test_scores_forged_to_the_published_values_are_invalid(world, cli):
     manifest, results, _, ner = world
     # tiny x ner fails when its recall is far off; forge scores.json to the published values
     write_run(results, cell_of(manifest, "tiny", "ner"), {"precision": 0.70, "recall": 0.40}, n=500)
-    assert "FAIL" in verdicts(manifest, results, dataset="ner")[0]
+    assert "discrepant" in verdicts(manifest, results, dataset="ner")[0]
     scores = json.loads((ner / "scores.json").read_text())
     write_json(ner / "scores.json", {**scores, "metrics": {**scores["metrics"], "recall": 0.60, "f1": 0.6462}})
     found, notes = verdicts(manifest, results, dataset="ner")
-    assert found == {"INVALID"} and any("scores.json says recall 0.6000, its predictions give 0.4" in n
+    assert found == {"invalid"} and any("scores.json says recall 0.6000, its predictions give 0.4" in n
                                         for n in notes), notes
     junit = ner.parent.parent / "verify.xml"
     r = cli("verify", str(manifest), "--results", str(results), "--only", "model=tiny,dataset=ner", "--json",
             "--junit", str(junit))
     assert r.returncode == 1 and json.loads(r.stdout)["summary"]["invalid"] == 3
-    assert junit.read_text().count("<error ") == 3 and 'errors="3"' in junit.read_text()
+    assert junit.read_text().count('type="InvalidRun"') == 3
 
 
 def test_folder_with_only_spec_and_forged_scores_is_invalid(tmp_path):
@@ -90,10 +90,10 @@ def test_folder_with_only_spec_and_forged_scores_is_invalid(tmp_path):
     write_json(run / "spec.json", cell.spec)
     write_json(run / "scores.json", {"metrics": {"precision": 0.8, "recall": 0.8, "f1": 0.8}, "n": 400})
     found, notes = verdicts(manifest, tmp_path / "results")
-    assert found == {"INVALID"} and any("not done" in n for n in notes), notes
+    assert found == {"invalid"} and any("not done" in n for n in notes), notes
     write_json(run / "status.json", {"state": "done"})  # even when it claims to be done
     found, notes = verdicts(manifest, tmp_path / "results")
-    assert found == {"INVALID"} and any("predictions.jsonl is missing" in n for n in notes), notes
+    assert found == {"invalid"} and any("predictions.jsonl is missing" in n for n in notes), notes
 
 
 @pytest.mark.parametrize("damage, why", [
@@ -108,8 +108,8 @@ def test_one_broken_run_is_invalid_and_the_others_still_verify(world, damage, wh
     manifest, results, ee, _ = world
     damage(ee)
     found, notes = verdicts(manifest, results)
-    assert found == {"INVALID"} and any(why in n for n in notes), notes
-    assert verdicts(manifest, results, dataset="ner")[0] == {"PASS"}
+    assert found == {"invalid"} and any(why in n for n in notes), notes
+    assert verdicts(manifest, results, dataset="ner")[0] == {"reproduced"}
 
 
 def test_compare_refuses_a_tampered_run(world, tmp_path):
@@ -128,4 +128,5 @@ def test_report_shows_invalid_cells(world):
     rewrite_lines(ee / "predictions.jsonl", lambda r: {**r, "prediction": "A"})
     loaded = load_manifest(manifest)
     md = render_report(loaded, verify_manifest(loaded, results))
-    assert "**INVALID**" in md and "**PASS**" not in md.split("### EE")[1].split("###")[0]
+    ee = md.split("### EE")[1].split("###")[0]
+    assert "**invalid (P, R, F1)**" in ee and "changed after the run" in ee and "**reproduced" not in ee
