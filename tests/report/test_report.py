@@ -105,7 +105,7 @@ def test_results_without_published_values_are_listed(tmp_path):
     text = MANIFEST.split("expected:")[0] + "tolerance:" + MANIFEST.split("tolerance:")[1]
     manifest = write_manifest(tmp_path, text)
     results = tmp_path / "results"
-    write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.5, "recall": 0.25}, n=40)
+    write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.5, "recall": 0.25}, n=40, bootstrap=True)
     loaded = load_manifest(manifest)
     verification = verify_manifest(loaded, results)
     s = verification["summary"]
