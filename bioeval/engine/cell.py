@@ -35,6 +35,7 @@ from bioeval.errors import ManifestError, Problem
 from bioeval.redact import scrub
 from bioeval.runs import RunDir, read_json, write_json, write_jsonl
 from bioeval.data import subsample
+from bioeval.data.subsample import checkpoint_seed
 from bioeval.scoring import Prediction, score, scorer_for
 from bioeval.scoring.scores_json import build_scores
 
@@ -184,6 +185,7 @@ def build_model(run: CellRun) -> CellModel:
         raise ManifestError([Problem(str(run.loaded.path), None, None, "protocol.decoding.max_new_tokens",
                                      f"no entry for task type {task}.")])
     _, run.extra["decoding"] = gen.generation_config(lm.model, lm.tokenizer, p.decoding, max_new)
+    run.extra["test_sampling"] = {"scheme": p.evaluation.test_sampling.value}
     run.timed("model_load", t)
     return CellModel(lm, lm.model, lm.tokenizer, scorer_for(p, run.cell.dataset), max_new)
 
@@ -216,9 +218,19 @@ def fine_tune_and_select(run: CellRun, data: CellData, cm: CellModel) -> None:
     examples = tokenize_train(data.splits["train"], cm.tokenizer, p)
     sel_instances = data.splits["validation"] if select_on == "validation" else data.test
     sel_encoded = _encode(run, cm, sel_instances)
+    # the lab: a new random test sample for every checkpoint, the best of them reported
+    fresh = select_on == "test" and p.evaluation.test_sampling.value == "fresh-per-checkpoint"
+
+    def sample_of(step: int) -> tuple[list, list[int]]:
+        return subsample(data.splits["test"], p.evaluation.test_subsample.value,
+                         checkpoint_seed(data.subsample_seed, step))
 
     def evaluate(step: int) -> dict:  # the same scorer and answer as the final scores (no file needed)
-        records = _generate(run, cm, sel_instances, sel_encoded)
+        if fresh:
+            chosen, _ = sample_of(step)
+            records = _generate(run, cm, chosen, _encode(run, cm, chosen))
+        else:
+            records = _generate(run, cm, sel_instances, sel_encoded)
         return score(cm.scorer, [Prediction(r["id"], r["completion"], r["reference"], r["prompt_truncated"])
                                  for r in records]).metrics()
 
@@ -228,6 +240,13 @@ def fine_tune_and_select(run: CellRun, data: CellData, cm: CellModel) -> None:
     run.timed("train_and_select", t)
     cm.selected_step = state["best_step"]
     load_adapter(cm.model, step_dir(run.rd.checkpoints, cm.selected_step))
+    if fresh:  # the reported test set is the selected checkpoint's own sample
+        data.test, test_idx = sample_of(cm.selected_step)
+        write_json(run.rd.path / "test_subsample.json", {
+            "seed": checkpoint_seed(data.subsample_seed, cm.selected_step), "n": len(test_idx), "indices": test_idx,
+            "scheme": "fresh-per-checkpoint", "step": cm.selected_step})
+        run.extra["test_sampling"] = {"scheme": "fresh-per-checkpoint", "samples": {  # resumed runs too
+            h["step"]: sample_of(h["step"])[1] for h in state["history"]}}
     run.extra["selection"] = {"split": select_on, "metric": p.evaluation.select_metric.value,
                               "history": state["history"], "selected_step": cm.selected_step}
     run.log(f"selected checkpoint step {cm.selected_step} on {select_on}")

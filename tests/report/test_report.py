@@ -115,3 +115,20 @@ def test_results_without_published_values_are_listed(tmp_path):
     ci = verification["unexpected"][0]["ci"]["f1"]  # the run's own bootstrap interval
     assert "| Tiny-Model | EventSet | EE | 0.5000 [" in section
     assert f"| 0.3333 [{ci[0]:.3f}, {ci[1]:.3f}] | 40 |" in section
+
+
+def test_audit_findings_in_the_report_most_severe_first(tmp_path):
+    from bioeval.data.audit_findings import by_severity, finding
+
+    manifest = write_manifest(tmp_path, MANIFEST)
+    loaded = load_manifest(manifest)
+    findings = by_severity([
+        finding("identical-rows", "low", "TC", "test", "two rows agree", "coincidence is plausible", {"n": 2}, ["a", "b"]),
+        finding("published-infeasible", "high", "PHEE", "test", "P above R with one gold item each",
+                "these rows cannot come from this file", {"rows": 11}, ["m1", "m2", "m3", "m4"]),
+    ])
+    md = render_report(loaded, verify_manifest(loaded, tmp_path / "none"),
+                       {"datasets": [], "published_table": [], "findings": findings}, None)
+    high = md.index("| high | published-infeasible | PHEE | test | 4 models | P above R with one gold item each. "
+                    "These rows cannot come from this file. |")
+    assert high < md.index("| low | identical-rows | TC | test | a, b |")
