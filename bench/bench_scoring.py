@@ -42,7 +42,7 @@ def rows(kind: str, n: int, rng: random.Random):
             g = rng.random() < 0.3
             gold = "1" if g else "0"
             pred = (POS if rng.random() < 0.8 else NEG) if g else (NEG if rng.random() < 0.9 else "I cannot tell.")
-        yield {"id": str(i), "prediction": pred + "\n", "reference": gold, "prompt_truncated": rng.random() < 0.001}
+        yield {"id": str(i), "completion": pred + "\n", "reference": gold, "prompt_truncated": rng.random() < 0.001}
 
 
 def kind_help() -> str:

@@ -1,8 +1,9 @@
-"""Run one cell (model x dataset) end to end into its run directory.
+"""Run one cell (model x dataset) end to end into its run directory, as named steps:
 
-    load data -> load model -> [LoRA: train, checkpoint + score on the selection split every
-    eval_every steps, keep the best] -> generate on test -> predictions.jsonl -> scores.json
-    -> receipt.json -> status done
+    load_data -> build_model -> [fine_tune_and_select: LoRA, checkpoint + score on the
+    selection split every eval_every steps, keep the best] -> predict (test) ->
+    write_outputs: predictions.jsonl -> scores.json (built from that file) -> receipt.json
+    (hashes of both) -> status done
 
 The cell's lock stops two processes from running it; a finished cell is skipped; an
 interrupted one resumes from its last checkpoint (train.py).
@@ -14,9 +15,12 @@ import random
 import shutil
 import time
 from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 
+from bioeval.data.cache import sha256_file
 from bioeval.data.instances import Instance
 from bioeval.engine import generate as gen
 from bioeval.engine.lora import apply_lora, trainable_summary
@@ -27,12 +31,13 @@ from bioeval.engine.splits import load_split
 from bioeval.engine.train import load_adapter, step_dir, tokenize_train, train
 from bioeval.manifest.load import LoadedManifest
 from bioeval.manifest.resolve import Cell
+from bioeval.errors import ManifestError, Problem
 from bioeval.redact import scrub
 from bioeval.runs import RunDir, read_json, write_json, write_jsonl
 from bioeval.data import subsample
 from bioeval.data.subsample import checkpoint_seed
 from bioeval.scoring import Prediction, score, scorer_for
-from bioeval.scoring.files import score_with_ci
+from bioeval.scoring.scores_json import build_scores
 
 
 def cpu_threads() -> int:
@@ -94,115 +99,183 @@ def _progress(show: bool):
                     console=Console(stderr=True), transient=True)
 
 
+@dataclass
+class CellRun:
+    """What the steps of one cell share: its inputs, its run directory, its log and timings."""
+
+    loaded: LoadedManifest
+    cell: Cell
+    settings: object
+    rd: RunDir
+    log: Callable[[str], None]
+    progress: object = None
+    timings: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # receipt sections (decoding, trained, selection)
+
+    @property
+    def protocol(self):
+        return self.cell.protocol
+
+    def timed(self, name: str, start: float) -> None:
+        self.timings[name] = time.perf_counter() - start
+
+
+@dataclass
+class CellData:
+    splits: dict[str, list[Instance]]
+    pins: dict[str, dict]  # split -> {"file", "sha256", "origin", "records"} (hash of the bytes used)
+    test: list[Instance]
+    subsample_seed: int
+
+
+@dataclass
+class CellModel:
+    loaded: object  # engine.models.LoadedModel
+    model: object
+    tokenizer: object
+    scorer: object
+    max_new: int
+    selected_step: int | None = None
+
+
 def _run(loaded: LoadedManifest, cell: Cell, settings, rd: RunDir, log, show_progress: bool) -> dict:
-    p = cell.protocol
+    """The cell's steps, in order (each one a function below, torchtune-recipe style)."""
+    run = CellRun(loaded, cell, settings, rd, log)
     t0 = time.perf_counter()
-    timings: dict[str, float] = {}
     log(f"cell {cell.name} ({cell.run_id}) starts")
-    seed = p.seed.value
     if not torch.cuda.is_available():
         torch.set_num_threads(cpu_threads())
-    seed_everything(seed)
-
-    task_type = cell.dataset.task
-    select_on = p.evaluation.select_on.value
-    splits_needed = ["test"] + (["train"] if p.mode.value == "finetune" else [])
-    if p.mode.value == "finetune" and select_on == "validation":
-        splits_needed.append("validation")
-    data, pins = {}, {}
-    for split in splits_needed:
-        data[split], pins[split] = load_split(loaded, cell.dataset, split, settings)
-    sub_seed = p.evaluation.subsample_seed.value if p.evaluation.subsample_seed.value is not None else seed
-    test, test_idx = subsample(data["test"], p.evaluation.test_subsample.value, sub_seed)
-    if len(test) < len(data["test"]):  # the authors sampled 1,000 without a seed; ours is seeded and saved
-        write_json(rd.path / "test_subsample.json", {"seed": sub_seed, "n": len(test_idx), "indices": test_idx})
-    timings["data"] = time.perf_counter() - t0
-
-    lm = load_model(cell.model, p, loaded.base_dir, settings.cache_dir)
-    model, tokenizer = lm.model, lm.tokenizer
-    timings["model_load"] = time.perf_counter() - t0 - timings["data"]
-    max_prompt = p.prompt.max_prompt_tokens.value
-    max_new = p.decoding.max_new_tokens.value.get(task_type)
-    if max_new is None:
-        from bioeval.errors import ManifestError, Problem
-        raise ManifestError([Problem(str(loaded.path), None, None, "protocol.decoding.max_new_tokens",
-                                     f"no entry for task type {task_type}.")])
-    scorer = scorer_for(p, cell.dataset)
-    _, decoding_record = gen.generation_config(model, tokenizer, p.decoding, max_new)
-
-    def encode(instances: list[Instance]):
-        return [encode_prompt(inference_prompt(p.prompt, i, tokenizer), tokenizer, max_prompt) for i in instances]
-
-    def predict(instances, encoded, progress):
-        outs = gen.generate(model, tokenizer, encoded, p.decoding, max_new, seed=seed, progress=progress)
-        return [Prediction(i.id, o.completion, i.response, e.truncated) for i, o, e in zip(instances, outs, encoded)], outs
-
-    extra: dict = {"decoding": decoding_record, "test_sampling": {"scheme": p.evaluation.test_sampling.value}}
-    selected = None
+    seed_everything(cell.protocol.seed.value)
+    data = load_data(run)
+    cm = build_model(run)
     with _progress(show_progress) as progress:
-        if p.mode.value == "finetune":
-            seed_everything(seed)  # the adapter's initial weights depend on this seed only
-            model = apply_lora(model, p.lora, quantized=p.training.quantization.value == "nf4",
-                               gradient_checkpointing=p.training.gradient_checkpointing.value)
-            extra["trained"] = {**trainable_summary(model), "base_frozen": True,
-                                "target_modules": sorted(model.peft_config["default"].target_modules)}
-            log(f"LoRA: {extra['trained']}")
-            examples = tokenize_train(data["train"], tokenizer, p)
-            sel_instances = data["validation"] if select_on == "validation" else test
-            sel_encoded = encode(sel_instances)
-            # the lab: a new random test sample for every checkpoint, the best of them reported
-            fresh = select_on == "test" and p.evaluation.test_sampling.value == "fresh-per-checkpoint"
+        run.progress = progress
+        if cell.protocol.mode.value == "finetune":
+            fine_tune_and_select(run, data, cm)
+        predictions = predict(run, cm, data.test)
+    run.timed("total", t0)
+    return write_outputs(run, data, cm, predictions)
 
-            def sample_of(step: int) -> tuple[list, list[int]]:
-                return subsample(data["test"], p.evaluation.test_subsample.value, checkpoint_seed(sub_seed, step))
 
-            def evaluate(step: int) -> dict:
-                if fresh:
-                    chosen, _ = sample_of(step)
-                    preds, _ = predict(chosen, encode(chosen), progress)
-                else:
-                    preds, _ = predict(sel_instances, sel_encoded, progress)
-                return score(scorer, preds).metrics()
+def load_data(run: CellRun) -> CellData:
+    """The splits the protocol needs (fetched and hash-checked) and the (seeded) test subsample."""
+    t = time.perf_counter()
+    p = run.protocol
+    needed = ["test"] + (["train"] if p.mode.value == "finetune" else [])
+    if p.mode.value == "finetune" and p.evaluation.select_on.value == "validation":
+        needed.append("validation")
+    splits, pins = {}, {}
+    for split in needed:
+        splits[split], pins[split] = load_split(run.loaded, run.cell.dataset, split, run.settings)
+    seed = p.evaluation.subsample_seed.value if p.evaluation.subsample_seed.value is not None else p.seed.value
+    test, test_idx = subsample(splits["test"], p.evaluation.test_subsample.value, seed)
+    if len(test) < len(splits["test"]):  # the authors sampled 1,000 without a seed; ours is seeded and saved
+        write_json(run.rd.path / "test_subsample.json", {"seed": seed, "n": len(test_idx), "indices": test_idx})
+    run.timed("data", t)
+    return CellData(splits, pins, test, seed)
 
-            t_train = time.perf_counter()
-            state = train(model, examples, p, rd.checkpoints, evaluate, tokenizer.pad_token_id,
-                          select_metric=p.evaluation.select_metric.value, progress=progress, log=log)
-            timings["train_and_select"] = time.perf_counter() - t_train
-            selected = state["best_step"]
-            load_adapter(model, step_dir(rd.checkpoints, selected))
-            if fresh:  # the reported test set is the selected checkpoint's own sample
-                test, test_idx = sample_of(selected)
-                write_json(rd.path / "test_subsample.json", {"seed": checkpoint_seed(sub_seed, selected),
-                                                             "n": len(test_idx), "indices": test_idx,
-                                                             "scheme": "fresh-per-checkpoint", "step": selected})
-                extra["test_sampling"] = {"scheme": "fresh-per-checkpoint", "samples": {  # resumed runs too
-                    h["step"]: sample_of(h["step"])[1] for h in state["history"]}}
-            extra["selection"] = {"split": select_on, "metric": p.evaluation.select_metric.value,
-                                  "history": state["history"], "selected_step": selected}
-            log(f"selected checkpoint step {selected} on {select_on}")
-        t_test = time.perf_counter()
-        test_encoded = encode(test)
-        preds, outs = predict(test, test_encoded, progress)
-        timings["test_generation"] = time.perf_counter() - t_test
 
-    write_jsonl(rd.predictions, [
-        {"id": pr.id, "prompt_sha256": e.sha256, "completion": o.completion,
-         "prediction": o.completion.split("\n", 1)[0].strip(), "reference": pr.reference,
-         "prompt_truncated": e.truncated}
-        for pr, o, e in zip(preds, outs, test_encoded)])
-    sc = p.scoring
-    result = score_with_ci(scorer, preds, resamples=sc.bootstrap_resamples.value, level=sc.ci_level.value,
-                           seed=sc.bootstrap_seed.value)
-    scores = {"run_id": cell.run_id, "model": cell.model.key, "dataset": cell.dataset.key, "task": task_type,
-              "scorer": p.scoring.scorer.value, "metrics": result.metrics(), "n": result.n,
-              "skipped": result.skipped, "invalid": result.invalid, "ci": result.ci,
-              "selected_checkpoint": selected, "select_on": select_on if selected is not None else None}
+def build_model(run: CellRun) -> CellModel:
+    """The base model and tokenizer, the scorer, and the decoding settings for the receipt."""
+    t = time.perf_counter()
+    p, task = run.protocol, run.cell.dataset.task
+    lm = load_model(run.cell.model, p, run.loaded.base_dir, run.settings.cache_dir)
+    max_new = p.decoding.max_new_tokens.value.get(task)
+    if max_new is None:
+        raise ManifestError([Problem(str(run.loaded.path), None, None, "protocol.decoding.max_new_tokens",
+                                     f"no entry for task type {task}.")])
+    _, run.extra["decoding"] = gen.generation_config(lm.model, lm.tokenizer, p.decoding, max_new)
+    run.extra["test_sampling"] = {"scheme": p.evaluation.test_sampling.value}
+    run.timed("model_load", t)
+    return CellModel(lm, lm.model, lm.tokenizer, scorer_for(p, run.cell.dataset), max_new)
+
+
+def _encode(run: CellRun, cm: CellModel, instances: list[Instance]):
+    p = run.protocol
+    return [encode_prompt(inference_prompt(p.prompt, i, cm.tokenizer), cm.tokenizer, p.prompt.max_prompt_tokens.value)
+            for i in instances]
+
+
+def _generate(run: CellRun, cm: CellModel, instances: list[Instance], encoded) -> list[dict]:
+    """One record per instance, as predictions.jsonl holds it (the full completion)."""
+    outs = gen.generate(cm.model, cm.tokenizer, encoded, run.protocol.decoding, cm.max_new,
+                        seed=run.protocol.seed.value, progress=run.progress)
+    return [{"id": i.id, "prompt_sha256": e.sha256, "completion": o.completion, "reference": i.response,
+             "prompt_truncated": e.truncated} for i, o, e in zip(instances, outs, encoded)]
+
+
+def fine_tune_and_select(run: CellRun, data: CellData, cm: CellModel) -> None:
+    """LoRA training; every eval_every steps a checkpoint is scored on the selection split and the
+    best one is loaded back into the model."""
+    p = run.protocol
+    select_on = p.evaluation.select_on.value
+    seed_everything(p.seed.value)  # the adapter's initial weights depend on this seed only
+    cm.model = apply_lora(cm.model, p.lora, quantized=p.training.quantization.value == "nf4",
+                          gradient_checkpointing=p.training.gradient_checkpointing.value)
+    run.extra["trained"] = {**trainable_summary(cm.model), "base_frozen": True,
+                            "target_modules": sorted(cm.model.peft_config["default"].target_modules)}
+    run.log(f"LoRA: {run.extra['trained']}")
+    examples = tokenize_train(data.splits["train"], cm.tokenizer, p)
+    sel_instances = data.splits["validation"] if select_on == "validation" else data.test
+    sel_encoded = _encode(run, cm, sel_instances)
+    # the lab: a new random test sample for every checkpoint, the best of them reported
+    fresh = select_on == "test" and p.evaluation.test_sampling.value == "fresh-per-checkpoint"
+
+    def sample_of(step: int) -> tuple[list, list[int]]:
+        return subsample(data.splits["test"], p.evaluation.test_subsample.value,
+                         checkpoint_seed(data.subsample_seed, step))
+
+    def evaluate(step: int) -> dict:  # the same scorer and answer as the final scores (no file needed)
+        if fresh:
+            chosen, _ = sample_of(step)
+            records = _generate(run, cm, chosen, _encode(run, cm, chosen))
+        else:
+            records = _generate(run, cm, sel_instances, sel_encoded)
+        return score(cm.scorer, [Prediction(r["id"], r["completion"], r["reference"], r["prompt_truncated"])
+                                 for r in records]).metrics()
+
+    t = time.perf_counter()
+    state = train(cm.model, examples, p, run.rd.checkpoints, evaluate, cm.tokenizer.pad_token_id,
+                  select_metric=p.evaluation.select_metric.value, progress=run.progress, log=run.log)
+    run.timed("train_and_select", t)
+    cm.selected_step = state["best_step"]
+    load_adapter(cm.model, step_dir(run.rd.checkpoints, cm.selected_step))
+    if fresh:  # the reported test set is the selected checkpoint's own sample
+        data.test, test_idx = sample_of(cm.selected_step)
+        write_json(run.rd.path / "test_subsample.json", {
+            "seed": checkpoint_seed(data.subsample_seed, cm.selected_step), "n": len(test_idx), "indices": test_idx,
+            "scheme": "fresh-per-checkpoint", "step": cm.selected_step})
+        run.extra["test_sampling"] = {"scheme": "fresh-per-checkpoint", "samples": {  # resumed runs too
+            h["step"]: sample_of(h["step"])[1] for h in state["history"]}}
+    run.extra["selection"] = {"split": select_on, "metric": p.evaluation.select_metric.value,
+                              "history": state["history"], "selected_step": cm.selected_step}
+    run.log(f"selected checkpoint step {cm.selected_step} on {select_on}")
+
+
+def predict(run: CellRun, cm: CellModel, test: list[Instance]) -> list[dict]:
+    t = time.perf_counter()
+    records = _generate(run, cm, test, _encode(run, cm, test))
+    run.timed("test_generation", t)
+    return records
+
+
+def write_outputs(run: CellRun, data: CellData, cm: CellModel, predictions: list[dict]) -> dict:
+    """predictions.jsonl, then scores.json built from that file's bytes (the one builder verify
+    re-runs), then receipt.json with the hashes of both."""
+    p, rd = run.protocol, run.rd
+    write_jsonl(rd.predictions, predictions)
+    selected = cm.selected_step
+    inputs = {split: {"file": pin["file"], "sha256": pin["sha256"]} for split, pin in data.pins.items()}
+    scores = build_scores(run.cell.run_id, run.cell.spec, rd.predictions, scorer=cm.scorer,
+                          selected_checkpoint=selected,
+                          select_on=p.evaluation.select_on.value if selected is not None else None, inputs=inputs)
     write_json(rd.scores, scores)
-    timings["total"] = time.perf_counter() - t0
-    receipt = build_receipt(manifest_path=loaded.path, manifest_sha256=loaded.sha256, cell=cell, data_pins=pins,
-                            model_info=lm.info, seeds={"seed": seed, "shuffle_seed": p.training.shuffle_seed.value
-                                                       if p.training else None, "subsample_seed": sub_seed},
-                            timings={k: round(v, 3) for k, v in timings.items()}, extra=extra)
+    seeds = {"seed": p.seed.value, "shuffle_seed": p.training.shuffle_seed.value if p.training else None,
+             "subsample_seed": data.subsample_seed}
+    receipt = build_receipt(manifest_path=run.loaded.path, manifest_sha256=run.loaded.sha256, cell=run.cell,
+                            data_pins=data.pins, model_info=cm.loaded.info, seeds=seeds,
+                            timings={k: round(v, 3) for k, v in run.timings.items()}, extra=run.extra)
+    receipt["outputs"] = {"predictions_sha256": scores["predictions_sha256"], "scores_sha256": sha256_file(rd.scores)}
     write_json(rd.receipt, receipt)
-    log(f"done: {scores['metrics']} (n={result.n}, skipped {result.skipped}) in {timings['total']:.1f}s")
+    run.log(f"done: {scores['metrics']} (n={scores['n']}, skipped {scores['skipped']}) in {run.timings['total']:.1f}s")
     return scores

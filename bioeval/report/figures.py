@@ -80,7 +80,7 @@ def bars_figure(verification: dict, path: Path, metric: str = "f1", title: str =
                 top = hi
             ax.text(i - 0.2, top + 0.02, f"{r['expected']:.2f}", ha="center", va="bottom", fontsize=6, rotation=90)
             if r["observed"] is None:
-                ax.text(i + 0.2, 0.02, "not run", ha="center", va="bottom", fontsize=6, rotation=90, color="#555555")
+                ax.text(i + 0.2, 0.02, "invalid" if r["verdict"] == "invalid" else "not run", ha="center", va="bottom", fontsize=6, rotation=90, color="#555555")
             else:
                 color = FAIL_COLOR if (model, dataset) in failed else REPRODUCED
                 ax.bar(i + 0.2, r["observed"], 0.4, color=color)
@@ -141,7 +141,8 @@ def delta_heatmap(verification: dict, path: Path, metric: str = "f1", title: str
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=-span, vmax=span, aspect="auto")
     for (i, j), v in verdict.items():
         value = grid[i, j]
-        label = "not run" if np.isnan(value) else f"{value:+.3f}" + (f"\n{word}" if v == "FAIL" else "")
+        label = ("invalid" if str(v).upper() == "INVALID" else "not run") if np.isnan(value) \
+            else f"{value:+.3f}" + (f"\n{word}" if v == "FAIL" else "")
         dark = not np.isnan(value) and abs(value) > 0.6 * span
         ax.text(j, i, label, ha="center", va="center", fontsize=7, color="white" if dark else "black")
     ax.set_xticks(range(len(datasets)))

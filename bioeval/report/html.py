@@ -64,7 +64,7 @@ def _env_diff(receipts: dict[str, dict], loaded=None) -> dict:
     except ImportError:
         envdiff = None
     reference_id = next(iter(flat), None)
-    volatile = ("timings_s.", "run_id", "model", "dataset", "data.", "model_pin.", "seeds.", "manifest.")
+    volatile = ("timings_s.", "run_id", "model", "dataset", "data.", "model_pin.", "seeds.", "manifest.", "outputs.")
     diffs, against = {}, {}
     for run_id, env in flat.items():
         lines = _reference_diff(envdiff, loaded, receipts[run_id])

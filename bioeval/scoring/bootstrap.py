@@ -47,6 +47,21 @@ def histogram(rows) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(flat, dtype=np.int64).reshape(len(keys), -1), np.asarray([freq[k] for k in keys], dtype=np.int64)
 
 
+def histogram_array(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """histogram() of an (n, k) int array: the same distinct rows, in the same (lexicographic) order."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if rows.min(initial=0) < 0:
+        raise ValueError("counts are non-negative")
+    radix = rows.max(axis=0, initial=0) + 1
+    if float(np.prod(radix.astype(float))) >= 2.0 ** 62:  # cannot pack into one int64: the slow, general way
+        return histogram([tuple(r) for r in rows.tolist()])
+    packed = np.zeros(len(rows), dtype=np.int64)
+    for col in range(rows.shape[1]):  # mixed radix, first column most significant: sorts like tuples
+        packed = packed * radix[col] + rows[:, col]
+    keys, first, freq = np.unique(packed, return_index=True, return_counts=True)
+    return rows[first], freq.astype(np.int64)
+
+
 def _flat(pair):
     for part in pair:
         yield from part
@@ -73,6 +88,16 @@ def bootstrap_ci(rows: Sequence[Sequence[int]], resamples: int = 1000, level: fl
         return {**{m: None for m in METRIC_NAMES}, **meta}
     rows = rows if isinstance(rows[0], tuple) else [tuple(r) for r in rows]
     sums = _resampled_sums(*histogram(rows), resamples, np.random.default_rng(seed))
+    metrics = prf_arrays(sums[:, 0], sums[:, 1], sums[:, 2])
+    return {**{m: _interval(metrics[m], level) for m in METRIC_NAMES}, **meta}
+
+
+def bootstrap_ci_array(rows: np.ndarray, resamples: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
+    """bootstrap_ci() of an (n, 4) counts array (what re-scoring uses): the same numbers, faster."""
+    meta = {"level": level, "resamples": resamples, "seed": seed, "method": "percentile"}
+    if len(rows) == 0 or resamples < 1:
+        return {**{m: None for m in METRIC_NAMES}, **meta}
+    sums = _resampled_sums(*histogram_array(rows), resamples, np.random.default_rng(seed))
     metrics = prf_arrays(sums[:, 0], sums[:, 1], sums[:, 2])
     return {**{m: _interval(metrics[m], level) for m in METRIC_NAMES}, **meta}
 

@@ -1,105 +1,243 @@
-"""Predictions on disk -> Score with bootstrap intervals (what `bioeval score` and re-scoring use).
+"""Predictions on disk -> Score with bootstrap intervals: the one path from answer to score.
 
-Speed matters here (re-scoring a million saved predictions, bench/bench_scoring.py): the file
-is parsed with one json.loads call, and a Prediction is only built for answers not seen before
-(scorers are pure functions of prediction, reference and prompt_truncated).
+`bioeval score`, the engine (after writing predictions.jsonl), `verify`, `compare` and the
+report all score a predictions file through ``read_predictions`` + ``score_table``, so a
+number can always be re-derived from the file it came from.
+
+The answer a scorer sees is the record's full ``completion`` (what the model wrote; the engine
+writes it), else its ``prediction`` (hand-made files); each scorer cuts its answer out of it
+itself (e.g. zhan2024-set-f1 takes the first line).
+
+Every record is checked before anything is scored: ``id`` a string or integer, unique;
+``completion``/``prediction`` and ``reference`` strings; ``prompt_truncated`` absent or a
+JSON boolean.  A bad record is a UsageError naming ``file:line`` (exit 2), never a traceback.
+
+Speed (bench/bench_scoring.py): the file is parsed with one orjson call, records are
+checked column by column, each distinct (answer, reference, truncated) is scored once, and
+the counts are numpy arrays from there on.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
-from typing import Iterable, Iterator
 
-from bioeval.errors import UsageError
-from bioeval.scoring.base import MEMO_LIMIT, Counts, InstanceCounts, Prediction, Score, Scorer
-from bioeval.scoring.bootstrap import bootstrap_ci
+import numpy as np
 
-HINT = ('Each line needs "id", "prediction" (or "completion") and "reference" '
-        '(optional "prompt_truncated": true|false).')
+from bioeval.errors import BioevalError, UsageError
+from bioeval.scoring.base import Counts, InstanceCounts, Prediction, Score, Scorer, prf
+from bioeval.scoring.bootstrap import bootstrap_ci_array
+
+HINT = ('Each line needs "id" (unique), "completion" or "prediction" (a string) and "reference" (a string); '
+        'optional "prompt_truncated": true|false.')
 
 
-def read_records(path: str | Path) -> list[dict]:
-    """The JSON objects of a JSON-lines file; UsageError naming the first bad line."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read predictions {path}: {getattr(exc, 'strerror', None) or exc}.", HINT) from None
-    if not text:
-        return []
-    try:  # one json.loads over the whole file is ~4x faster than one per line
-        rows = json.loads("[" + text.replace("\n", ",") + "]")
-        if len(rows) == text.count("\n") + 1 and all(type(r) is dict for r in rows):
-            return rows
-    except ValueError:
+@dataclass
+class PredictionTable:
+    """A predictions file, checked and split into columns (one entry per record, file order)."""
+
+    path: Path
+    sha256: str  # of the bytes parsed
+    ids: list[str]
+    answers: list[str]
+    references: list[str]
+    truncated: list[bool]
+    lines: list[int] | None = None  # line of each record; None: record i is on line i + 1
+
+    def line(self, i: int) -> int:
+        return self.lines[i] if self.lines is not None else i + 1
+
+    def where(self, i: int) -> str:
+        return f"{self.path}:{self.line(i)}"
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _parse(path: Path, data: bytes) -> tuple[list, list[int] | None]:
+    """The JSON values of a JSON-lines file and their line numbers (None when record i is line i + 1)."""
+    body = data[:-1] if data.endswith(b"\n") else data
+    if not body.strip():
+        return [], None
+    try:  # one parse of the whole file as a JSON array: ~4x faster than one call per line
+        rows = _fast_loads(b"[" + body.replace(b"\n", b",") + b"]")
+        if len(rows) == body.count(b"\n") + 1:
+            return rows, None
+    except (ValueError, RecursionError):
         pass
-    rows = []
-    for lineno, line in enumerate(text.split("\n"), 1):
+    rows, lines = [], []  # something is off: line by line, with the standard library, to say where
+    for lineno, line in enumerate(body.split(b"\n"), 1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise UsageError(f"{path}:{lineno}: not valid JSON ({exc}).", HINT) from None
-        if not isinstance(row, dict):
-            raise UsageError(f"{path}:{lineno}: not a JSON object.", HINT)
-        rows.append(row)
-    return rows
-
-
-def to_prediction(row: dict, where: str = "") -> Prediction:
-    try:
-        prediction = row["prediction"] if "prediction" in row else row["completion"]
-        return Prediction(str(row["id"]), prediction, row["reference"], bool(row.get("prompt_truncated") or False))
-    except KeyError as exc:
-        raise UsageError(f"{where}record {row.get('id', '?')!r}: missing field {exc}.", HINT) from None
-
-
-def iter_predictions(path: str | Path) -> Iterator[Prediction]:
-    for row in read_records(path):
-        yield to_prediction(row, f"{path}: ")
-
-
-def counts_from_records(scorer: Scorer, records: Iterable[dict], where: str = "") -> InstanceCounts:
-    """instance_counts() over raw records, building a Prediction only for unseen answers."""
-    ids: list[str] = []
-    rows: list[Counts] = []
-    skipped = 0
-    memo: dict = {}
-    counts = scorer.counts
-    for row in records:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{path}:{lineno}: not UTF-8 text.", HINT) from None
         try:
-            key = (row["prediction"] if "prediction" in row else row["completion"], row["reference"],
-                   bool(row.get("prompt_truncated")))
-        except KeyError:
-            to_prediction(row, where)  # raises the UsageError naming the field
-            raise
-        k = memo.get(key, memo)
-        if k is memo:
-            k = counts(to_prediction(row, where))
-            if len(memo) < MEMO_LIMIT:
-                memo[key] = k
-        if k is None:
-            skipped += 1
-            continue
-        ids.append(row["id"])
-        rows.append(k)
-    return InstanceCounts([str(i) for i in ids], rows, skipped)
+            rows.append(json.loads(text))
+        except (ValueError, RecursionError) as exc:
+            raise UsageError(f"{path}:{lineno}: not valid JSON ({str(exc)[:120]}).", HINT) from None
+        lines.append(lineno)
+    return rows, lines
 
 
-def with_ci(counts: InstanceCounts, resamples: int = 1000, level: float = 0.95, seed: int = 0) -> Score:
+def _fast_loads(data: bytes):
+    try:
+        import orjson
+    except ModuleNotFoundError:  # an install without it: the same result, ~2x slower
+        return json.loads(data)
+    return orjson.loads(data)
+
+
+def _describe(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, float) and value != value:
+        return "NaN"
+    return f"a JSON {type(value).__name__.replace('str', 'string').replace('dict', 'object')} ({json.dumps(value)[:40]})"
+
+
+def read_predictions(path: str | Path) -> PredictionTable:
+    """The checked records of a predictions file; UsageError naming file:line for the first bad one."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read predictions {path}: {exc.strerror or exc}.", HINT) from None
+    rows, lines = _parse(path, data)
+    table = PredictionTable(path, sha256_bytes(data), [], [], [], [], lines)
+
+    def fail(i: int, message: str):
+        raise UsageError(f"{table.where(i)}: {message}", HINT)
+
+    if rows and set(map(type, rows)) != {dict}:
+        fail(next(i for i, r in enumerate(rows) if type(r) is not dict), "not a JSON object.")
+    missing = object()
+    answer_key = "completion" if rows and "completion" in rows[0] else "prediction"
+    answers = _column(rows, answer_key, missing)
+    if answer_key == "completion" and missing in answers or answer_key == "prediction" and any(
+            "completion" in r for r in rows):  # records differ in which field they use: one by one
+        answers = [r.get("completion", missing) if "completion" in r else r.get("prediction", missing) for r in rows]
+    references = _column(rows, "reference", missing)
+    ids = _column(rows, "id", missing)
+    truncated = list(map(dict.get, rows, repeat("prompt_truncated"), repeat(False)))
+    for name, column in (("id", ids), ("completion", answers), ("reference", references)):
+        allowed = {str, int} if name == "id" else {str}
+        if not set(map(type, column)) <= allowed:
+            i, value = next((i, v) for i, v in enumerate(column) if type(v) not in allowed)
+            rid = ids[i] if type(ids[i]) in (str, int) else "?"
+            if value is missing:
+                name = "'prediction' or 'completion'" if name == "completion" else repr(name)
+                fail(i, f"record {rid!r}: missing field {name}.")
+            fail(i, f"record {rid!r}: field {name!r} is {_describe(value)}; a string is needed.")
+    if not set(map(type, truncated)) <= {bool}:
+        i = next(i for i, v in enumerate(truncated) if type(v) is not bool)
+        fail(i, f"record {ids[i]!r}: 'prompt_truncated' is {_describe(truncated[i])}; it must be true or false.")
+    if set(map(type, ids)) != {str}:
+        ids = [str(i) for i in ids]
+    if len(set(ids)) != len(ids):
+        seen: dict[str, int] = {}
+        for i, rid in enumerate(ids):
+            if rid in seen:
+                fail(i, f"duplicate id {rid!r} (first on line {table.line(seen[rid])}); each instance is scored once.")
+            seen[rid] = i
+    table.ids, table.answers, table.references, table.truncated = ids, answers, references, truncated
+    return table
+
+
+def _column(rows: list[dict], key: str, missing) -> list:
+    """rows[i][key] for every row (``missing`` where absent), at C speed when every row has it."""
+    try:
+        return list(map(itemgetter(key), rows))
+    except KeyError:
+        return list(map(dict.get, rows, repeat(key), repeat(missing)))
+
+
+@dataclass
+class CountsTable:
+    """Per-instance counts of the scored (not truncated) instances, in file order."""
+
+    ids: list[str]
+    rows: np.ndarray  # (n, 4) int64: correct, predicted, gold, invalid
+    skipped: int
+
+    def total(self) -> Score:
+        c, p, g, invalid = (int(x) for x in self.rows.sum(axis=0)) if len(self.rows) else (0, 0, 0, 0)
+        precision, recall, f1 = prf(c, p, g)
+        return Score(precision, recall, f1, len(self.rows), self.skipped, invalid, c, p, g)
+
+    def as_dict(self) -> dict[str, tuple]:
+        """instance id -> (correct, predicted, gold, invalid), for the paired bootstrap of `compare`."""
+        return dict(zip(self.ids, map(tuple, self.rows.tolist())))
+
+
+def count_table(scorer: Scorer, table: PredictionTable) -> CountsTable:
+    """Each instance's counts; every distinct (answer, reference, truncated) is scored once."""
+    index: dict[tuple, int] = {}
+    codes = np.fromiter((index.setdefault(k, len(index)) for k in zip(table.answers, table.references, table.truncated)),
+                        dtype=np.int64, count=len(table))
+    keys = list(index)
+    # codes are numbered in order of first appearance: a key's first record is where the running max grows
+    top = np.maximum.accumulate(codes) if len(codes) else codes
+    first = np.flatnonzero(np.r_[True, top[1:] > top[:-1]]) if len(codes) else codes
+    distinct = _score_distinct(scorer, keys, table, first)  # (k, 4); rows of truncated keys are -1
+    rows = distinct[codes]
+    scored = rows[:, 0] >= 0
+    ids = table.ids if scored.all() else [i for i, ok in zip(table.ids, scored.tolist()) if ok]
+    return CountsTable(ids, rows[scored], int(len(rows) - scored.sum()))
+
+
+def _score_distinct(scorer: Scorer, keys: list[tuple], table: PredictionTable, first: np.ndarray) -> np.ndarray:
+    out = np.full((len(keys), 4), -1, dtype=np.int64)
+    live = [j for j, k in enumerate(keys) if not k[2]]
+    many = getattr(scorer, "counts_many", None)
+    if many is not None:
+        try:
+            out[live] = many([keys[j][0] for j in live], [keys[j][1] for j in live])
+        except LocatedScoringError as exc:
+            j = int(first[live[exc.index]])
+            raise UsageError(f"{table.where(j)}: record {table.ids[j]!r}: {exc.message}", exc.hint) from None
+        return out
+    for j in live:
+        answer, reference, _ = keys[j]
+        try:
+            out[j] = scorer.counts(Prediction(table.ids[first[j]], answer, reference, False))
+        except UsageError as exc:  # a reference the scorer cannot read: say where it is
+            raise UsageError(f"{table.where(int(first[j]))}: {exc.message}", exc.hint) from None
+    return out
+
+
+class LocatedScoringError(BioevalError):
+    """Raised by a scorer's counts_many for the distinct answer at ``index`` (located by the caller)."""
+
+    def __init__(self, index: int, message: str, hint: str | None = None):
+        super().__init__(message, hint)
+        self.index = index
+
+
+def with_ci(counts: CountsTable, resamples: int = 1000, level: float = 0.95, seed: int = 0) -> Score:
     result = counts.total()
-    result.ci = bootstrap_ci(counts.rows, resamples=resamples, level=level, seed=seed)
+    result.ci = bootstrap_ci_array(counts.rows, resamples=resamples, level=level, seed=seed)
     return result
 
 
+def score_table(scorer: Scorer, table: PredictionTable, resamples: int = 1000, level: float = 0.95,
+                seed: int = 0) -> Score:
+    return with_ci(count_table(scorer, table), resamples, level, seed)
+
+
 def score_file(scorer: Scorer, path: str | Path, resamples: int = 1000, level: float = 0.95, seed: int = 0) -> Score:
-    return with_ci(counts_from_records(scorer, read_records(path), f"{path}: "), resamples, level, seed)
+    return score_table(scorer, read_predictions(path), resamples, level, seed)
 
 
-def score_with_ci(scorer: Scorer, predictions: Iterable[Prediction], resamples: int = 1000, level: float = 0.95,
-                  seed: int = 0) -> Score:
-    from bioeval.scoring.base import instance_counts
-
-    return with_ci(instance_counts(scorer, predictions), resamples, level, seed)
+def instance_counts_of(counts: CountsTable) -> InstanceCounts:
+    """The list form of base.instance_counts (tests compare the two)."""
+    return InstanceCounts(list(counts.ids), [Counts(*r[:3], bool(r[3])) for r in counts.rows.tolist()], counts.skipped)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bioeval.errors import BioevalError, NothingToCompare, UsageError
-from bioeval.verify.results import ResultIndex, _read, keys_of
+from bioeval.verify.results import MATCH_KEYS, ResultIndex, _read, keys_of, load_result
 
 OK, REGRESSED, IMPROVED, MISSING, INVALID = "OK", "REGRESSED", "IMPROVED", "MISSING", "INVALID"
 VERDICTS = (OK, REGRESSED, IMPROVED, MISSING, INVALID)
@@ -27,11 +27,10 @@ VERDICTS = (OK, REGRESSED, IMPROVED, MISSING, INVALID)
 
 def _instance_counts(run: Path, spec: dict, scorer_name: str | None):
     from bioeval.scoring import scorer_from_spec
-    from bioeval.scoring.files import counts_from_records, read_records
+    from bioeval.scoring.files import count_table, read_predictions
 
     scorer = scorer_from_spec(spec, scorer_name)
-    counts = counts_from_records(scorer, read_records(run / "predictions.jsonl"), f"{run / 'predictions.jsonl'}: ")
-    return scorer.name, dict(zip(counts.ids, counts.rows))
+    return scorer.name, count_table(scorer, read_predictions(run / "predictions.jsonl")).as_dict()
 
 
 def parse_pairs(texts) -> dict[str, str]:
@@ -100,6 +99,12 @@ def compare_cell(run_a: Path | None, run_b: Path | None, metric: str = "f1", thr
         row["verdict"] = MISSING
         row["notes"].append("run on neither side" if run_a is None and run_b is None
                             else f"only in {'B' if run_a is None else 'A'}")
+        return row
+    bad = [(side, r.invalid) for side, r in (("A", load_result(run_a, MATCH_KEYS)), ("B", load_result(run_b, MATCH_KEYS)))
+           if r.invalid is not None]
+    if bad:  # a tampered or unfinished run is compared with nothing
+        row["verdict"] = INVALID
+        row["notes"] += [f"run {side} invalid: {why}" for side, why in bad]
         return row
     spec_a, spec_b = _read(run_a / "spec.json") or {}, _read(run_b / "spec.json") or {}
     row["task"] = (spec_a.get("dataset") or {}).get("task")

@@ -50,22 +50,34 @@ def scorer_of(run: Path, name: str | None = None):
 
 
 def instances(run, scorer=None) -> list[dict]:
-    """One row per test instance: id, gold, prediction, completion, truncation, counts (None when skipped)."""
-    from bioeval.scoring.files import read_records, to_prediction
+    """One row per test instance: id, gold, prediction, completion, truncation, counts (None when skipped).
+
+    Counted by the scoring package's one path (read_predictions + count_table): the same numbers
+    as scores.json.  "prediction" is the record's own prediction field where it has one (the
+    engine writes the first line), else the answer's first line; "completion" is what the scorer saw."""
+    import json
+
+    from bioeval.scoring.files import count_table, read_predictions
 
     run = run_folder(run)
     scorer = scorer or scorer_of(run)
+    table = read_predictions(run / "predictions.jsonl")
+    counts = count_table(scorer, table).as_dict()
+    text = (run / "predictions.jsonl").read_text(encoding="utf-8")
+    raw = [json.loads(line) for line in text.splitlines() if line.strip()]
     out = []
-    for row in read_records(run / "predictions.jsonl"):
-        pred = to_prediction(row, f"{run / 'predictions.jsonl'}: ")
-        k = scorer.counts(pred)
-        completion = str(row.get("completion", pred.prediction))
-        item = {"id": pred.id, "gold": pred.reference, "prediction": pred.prediction,
-                "completion": completion[:COMPLETION_CHARS], "completion_cut": len(completion) > COMPLETION_CHARS,
-                "prompt_truncated": pred.prompt_truncated, "skipped": k is None,
-                "correct": None if k is None else k.correct, "predicted": None if k is None else k.predicted,
-                "gold_items": None if k is None else k.gold, "invalid": None if k is None else bool(k.invalid)}
-        item["error"] = k is not None and not (k.correct == k.predicted == k.gold and not k.invalid)
+    for i, rid in enumerate(table.ids):
+        answer = table.answers[i]
+        record = raw[i] if i < len(raw) and isinstance(raw[i], dict) else {}
+        prediction = record.get("prediction") if isinstance(record.get("prediction"), str) else \
+            answer.split("\n", 1)[0].strip()
+        k = counts.get(rid)
+        item = {"id": rid, "gold": table.references[i], "prediction": prediction,
+                "completion": answer[:COMPLETION_CHARS], "completion_cut": len(answer) > COMPLETION_CHARS,
+                "prompt_truncated": table.truncated[i], "skipped": k is None,
+                "correct": None if k is None else k[0], "predicted": None if k is None else k[1],
+                "gold_items": None if k is None else k[2], "invalid": None if k is None else bool(k[3])}
+        item["error"] = k is not None and not (k[0] == k[1] == k[2] and not k[3])
         out.append(item)
     return out
 

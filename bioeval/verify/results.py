@@ -1,4 +1,8 @@
-"""Find a cell's result in a results folder, and re-score saved predictions when scores are absent.
+"""Find a cell's result in a results folder, and check it: scores are re-derived from predictions.
+
+A run whose files do not chain (status not done, predictions missing or changed since the
+receipt, scores.json disagreeing with its predictions) gets ``Result.invalid``: one line
+saying why, and no scores (it is never a PASS).
 
 Layout (written by the engine): ``<results>/<run_id>/{spec,scores,status,receipt}.json`` and
 ``predictions.jsonl``.  A cell is found by its run id first; when the protocol changed since the
@@ -139,53 +143,68 @@ def _mtime(path: Path) -> float:
 
 
 def load_result(path: Path, matched_by: str, scorer=None) -> Result:
+    """One saved run, checked: its scores are re-derived from predictions.jsonl (see check_run)."""
     spec = _read(path / "spec.json") or {}
     status = _read(path / "status.json") or {}
-    result = Result(path.name, path, matched_by, _read(path / "scores.json"), spec, status.get("state", "unknown"))
-    unreadable = result.scores is not None and (
-        "_unreadable" in result.scores or not isinstance(result.scores.get("metrics"), dict))
-    if unreadable:
+    state = status.get("state", "unknown") if isinstance(status, dict) else "unknown"
+    result = Result(path.name, path, matched_by, None, spec if isinstance(spec, dict) else {}, state)
+    recorded = _read(path / "scores.json")
+    unreadable = recorded is not None and (not isinstance(recorded, dict) or "_unreadable" in recorded
+                                           or not isinstance(recorded.get("metrics"), dict))
+    if unreadable:  # a broken cache of the predictions (it claims nothing readable): re-derive, as when absent
         result.notes.append(f"{path / 'scores.json'} is unreadable or has no metrics")
-        result.scores = None
-    if result.scores is None and (path / "predictions.jsonl").is_file():
-        try:
-            result.scores = rescore(path, spec, scorer)
-        except BioevalError as exc:  # a broken predictions file is this cell's problem, not the report's
-            result.notes.append(f"re-scoring predictions.jsonl failed: {exc}")
-            result.invalid = f"predictions.jsonl cannot be scored: {exc}"
-            return result
-        result.rescored = True
+        recorded = None
+    if recorded is None and not (path / "predictions.jsonl").exists():
+        # nothing to re-derive: a run still pending (never started) is missing; anything else invalid
+        if state not in ("pending", "done"):
+            result.invalid = f"run {result.run_id} is not done (state {state})"
+        elif unreadable:
+            result.invalid = f"run {result.run_id}: scores.json is unreadable and there are no predictions to re-score"
+        return result
+    derived, result.invalid = check_run(path, result.spec, state, recorded, scorer)
+    if result.invalid is not None:  # verify and compare show the reason
+        return result
+    if recorded is None:
+        result.scores, result.rescored = {**derived, "rescored": True}, True
         result.notes.append("scores.json absent: re-scored from predictions.jsonl")
-    if result.invalid is None:
-        result.invalid = _invalid_reason(result, unreadable)
+    else:
+        result.scores = recorded
     return result
 
 
-def _invalid_reason(result: Result, unreadable_scores: bool) -> str | None:
-    """A run that exists but cannot be trusted: not finished, or scores that cannot be read.
+def check_run(path: Path, spec: dict, state: str, recorded, scorer=None) -> tuple[dict | None, str | None]:
+    """(scores re-derived from predictions.jsonl, None) or (None, why the run cannot be trusted).
 
-    A run still ``pending`` (created by Slurm, never started) has no result yet: missing, not invalid.
+    The chain: status done -> receipt.json present -> predictions.jsonl present and scorable ->
+    its sha256 equals the one receipt.json (and scores.json) recorded -> every re-derived field
+    of scores.json (scorer, metrics, n, skipped, invalid, ci) equals the recorded one.
     """
-    if result.state == "pending" and result.scores is None:
-        return None
-    if result.state != "done":
-        return f"run {result.run_id} is not done (state {result.state})"
-    if unreadable_scores and result.scores is None:
-        return f"run {result.run_id}: scores.json is unreadable and there are no predictions to re-score"
-    return None
-
-
-def rescore(path: Path, spec: dict, scorer=None) -> dict:
-    """scores.json's shape, computed from predictions.jsonl (no GPU needed)."""
+    from bioeval.errors import UsageError
     from bioeval.scoring import scorer_from_spec
-    from bioeval.scoring.files import counts_from_records, read_records, with_ci
+    from bioeval.scoring.scores_json import build_scores, disagreement
 
-    scorer = scorer or scorer_from_spec(spec)
-    scoring = spec.get("protocol", {}).get("scoring", {})
-    counts = counts_from_records(scorer, read_records(path / "predictions.jsonl"), f"{path / 'predictions.jsonl'}: ")
-    s = with_ci(counts, resamples=int(scoring.get("bootstrap_resamples", 1000)),
-                level=float(scoring.get("ci_level", 0.95)), seed=int(scoring.get("bootstrap_seed", 0)))
-    model, dataset = keys_of(spec)
-    return {"run_id": path.name, "model": model, "dataset": dataset, "task": spec.get("dataset", {}).get("task"),
-            "scorer": scorer.name, "metrics": s.metrics(), "n": s.n, "skipped": s.skipped, "invalid": s.invalid,
-            "ci": s.ci, "selected_checkpoint": None, "select_on": None, "rescored": True}
+    if state != "done":
+        return None, f"run {path.name} is not done (state {state})"
+    if not (path / "predictions.jsonl").is_file():
+        return None, "predictions.jsonl is missing: the scores cannot be re-derived"
+    receipt = _read(path / "receipt.json")
+    if not isinstance(receipt, dict) or "_unreadable" in receipt:
+        return None, "receipt.json is missing or unreadable"
+    try:
+        try:
+            scorer = scorer_from_spec(spec)
+        except UsageError:
+            if scorer is None:
+                raise
+        derived = build_scores(path.name, spec, path / "predictions.jsonl", scorer=scorer)
+    except BioevalError as exc:  # a broken predictions file is this run's problem, not the whole verify's
+        return None, f"predictions.jsonl cannot be scored: {exc.message}"
+    pinned = (receipt.get("outputs") or {}).get("predictions_sha256")
+    if pinned is not None and pinned != derived["predictions_sha256"]:
+        return None, (f"predictions.jsonl changed after the run (sha256 {derived['predictions_sha256'][:12]}..., "
+                      f"receipt.json records {str(pinned)[:12]}...)")
+    if recorded is not None:
+        why = disagreement(recorded, derived)
+        if why is not None:
+            return None, why
+    return derived, None

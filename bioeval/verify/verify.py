@@ -2,9 +2,11 @@
 
 Each value gets a verdict: ``reproduced`` (the published value inside the prediction interval
 from our runs), ``discrepant`` (outside; ``direction`` says whether ours is lower or higher),
-``missing`` (no run) or ``invalid`` (a run that failed, is unfinished or cannot be read); cells of
-models or datasets added on the paper's protocol (``--add-model``, ``extends:``) have no published
-value and get ``new`` (observed values, no interval or p-value; never part of the global verdict).
+``missing`` (no run) or ``invalid`` (a run that failed, is unfinished, cannot be read, or whose
+files do not chain: predictions missing or changed, scores.json disagreeing with them; see
+verify/results.py: check_run); cells of models or datasets added on the paper's protocol
+(``--add-model``, ``extends:``) have no published value and get ``new`` (observed values, no
+interval or p-value; never part of the global verdict).
 The global verdict controls the family-wise error at ``tolerance.family_error`` with Holm's
 procedure over the values' p-values (docs/statistics.md says why Holm and not a count test).
 

@@ -13,17 +13,14 @@ from tests.engine.conftest import REPO, SMOKE, bioeval_cmd, imported
 
 
 def finish_all_cells(workdir):
-    """Mark every smoke cell finished (real run dirs, as a finished run leaves them)."""
+    """Mark every smoke cell finished (real run dirs, as a finished run leaves them: predictions with
+    about the published precision and recall, scores.json and receipt built from them)."""
     from bioeval.manifest import cells, load_manifest
-    from bioeval.runs import RunDir, write_json
+    from tests.verify.factory import write_run
 
     loaded = load_manifest(SMOKE)
     for c in cells(loaded):
-        rd = RunDir(workdir, c.run_id).create(c.spec)
-        m = {k: v.value for k, v in c.expected.items()}
-        write_json(rd.scores, {"run_id": c.run_id, "model": c.model.key, "dataset": c.dataset.key, "metrics": m,
-                               "n": 96})
-        rd.set_status("done")
+        write_run(workdir, c, {k: v.value for k, v in c.expected.items()}, n=96)
     return loaded
 
 
@@ -39,18 +36,22 @@ def test_finished_cells_are_skipped_without_importing_torch(tmp_path):
 
 
 def test_mismatch_exits_1(tmp_path):
-    from bioeval.runs import RunDir, read_json, write_json
+    from bioeval.manifest import cells
+    from tests.verify.factory import write_run
 
     loaded = finish_all_cells(tmp_path)
-    from bioeval.manifest import cells
-    c = cells(loaded)[0]
-    scores = read_json(RunDir(tmp_path, c.run_id).scores)
-    scores["metrics"]["f1"] -= 0.2
-    write_json(RunDir(tmp_path, c.run_id).scores, scores)
+    c = cells(loaded)[0]  # smoke-ee: P 1.0, R 0.85 published; this run has R 0.60
+    write_run(tmp_path, c, {"precision": 1.0, "recall": 0.60}, n=96)
     res = bioeval_cmd("reproduce", str(SMOKE), workdir=tmp_path)
     assert res.returncode == 1
     assert "discrepant (lower)" in res.stdout
-    assert "global verdict not-reproduced: 1 outside a fixed abs/rel tolerance (of 12 values)" in res.stderr
+    assert "global verdict not-reproduced: 2 outside a fixed abs/rel tolerance (of 12 values)" in res.stderr
+    # a scores.json edited to the published values does not hide it: the run is invalid
+    scores = json.loads((tmp_path / c.run_id / "scores.json").read_text())
+    (tmp_path / c.run_id / "scores.json").write_text(json.dumps({**scores, "metrics": {
+        k: v.value for k, v in c.expected.items()}}))
+    res = bioeval_cmd("reproduce", str(SMOKE), workdir=tmp_path)
+    assert res.returncode == 1 and "invalid" in res.stdout and "3 invalid" in res.stderr, res.stderr
 
 
 def test_unknown_runtime_module_is_a_clear_error(tmp_path):

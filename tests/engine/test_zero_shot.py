@@ -61,8 +61,21 @@ def test_zero_shot_cell_runs_without_training(tmp_path):
     assert preds[0]["prompt_sha256"] == sha256_text(first)  # the chat-templated prompt was used
     assert len(preds) == 96 and scores["scorer"] == "binary-prf" and scores["n"] == 96
     # the untrained random model states neither phrase: every answer invalid, counted, none skipped
-    invalid = sum(1 for p in preds if "related" not in p["prediction"].lower())
+    invalid = sum(1 for p in preds if "related" not in p["completion"].lower())
     assert scores["invalid"] == invalid and scores["skipped"] == 0
+    assert all("prediction" not in p for p in preds)  # the full completion only: scorers cut their answer
+    # the chain: scores.json is what its predictions give, and both hashes are in the receipt
+    from bioeval.scoring.scores_json import build_scores
+    from bioeval.data.cache import sha256_file
+    from bioeval.verify.results import load_result
+
+    assert build_scores(cell.run_id, read_json(rd.spec), rd.predictions) == {**scores, "inputs": {}}
+    receipt = read_json(rd.receipt)
+    assert receipt["outputs"] == {"predictions_sha256": sha256_file(rd.predictions),
+                                  "scores_sha256": sha256_file(rd.scores)}
+    assert scores["predictions_sha256"] == sha256_file(rd.predictions)
+    assert scores["inputs"]["test"]["sha256"] == receipt["data"]["test"]["sha256"]
+    assert load_result(rd.path, "run-id").invalid is None
     receipt = read_json(rd.receipt)
     assert receipt["model_pin"]["chat_template_sha256"] == sha256_text(TEMPLATE)
     assert "trained" not in receipt and scores["selected_checkpoint"] is None

@@ -50,7 +50,8 @@ def check_in_browser(html_path, shot_path=None) -> dict:
 def test_html_report_opens_offline_and_drills_down(tmp_path, bioeval_cli):
     manifest = write_manifest(tmp_path)
     results = tmp_path / "results"
-    answers = [{"id": str(i), "prediction": "A" if i < 40 else "</script><img src=x onerror=alert(1)>", "reference": "A"}
+    # 30 of 50 right: F1 0.60 against the published 0.80, a failing cell
+    answers = [{"id": str(i), "prediction": "A" if i < 30 else "</script><img src=x onerror=alert(1)>", "reference": "A"}
                for i in range(50)]
     write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.8, "recall": 0.8, "f1": 0.83}, n=50,
               predictions=answers, receipt={"python": "3.11.7", "HF_TOKEN": "hf_abcdefghijklmnopqrstuvwx",
@@ -65,7 +66,7 @@ def test_html_report_opens_offline_and_drills_down(tmp_path, bioeval_cli):
     page = check_in_browser(html, tmp_path / "shot.png")
     assert page["errors"] == [] and page["remote"] == []
     assert page["ready"] == "1" and page["cells"] == 6
-    assert page["instances"] == 50 and "10 with errors" in page["drill_text"]
+    assert page["instances"] == 50 and "20 with errors" in page["drill_text"]
     assert page["cells_after_filter"] == 1  # the verdict filter keeps the failing cell only
     assert re.fullmatch(r"(\s*[A-Z]+ \d+\s*)+", page["summary"])  # verdict counts only, each with its name
     assert page["pixel_std"] > 20 and page["size"][0] > 500  # not a blank page

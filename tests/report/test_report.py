@@ -23,9 +23,9 @@ AUDIT = {"datasets": [{"dataset": "ee", "split": "test", "records": 400,
 def world(tmp_path):
     manifest = write_manifest(tmp_path)
     results = tmp_path / "results"
-    write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.80, "recall": 0.81, "f1": 0.83}, n=400,
+    write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.80, "recall": 0.83}, n=400,
               receipt={"python": "3.11.7", "torch": "2.13.0", "HF_TOKEN": "hf_secret", "gpu": {"name": "cpu"}})
-    write_run(results, cell_of(manifest, "tiny", "ner"), {"precision": 0.75, "recall": 0.55, "f1": 0.60}, n=5000)
+    write_run(results, cell_of(manifest, "tiny", "ner"), {"precision": 0.75, "recall": 0.55}, n=5000)
     return manifest, results
 
 
@@ -43,10 +43,10 @@ def test_markdown_sections(world, tmp_path):
     md = render_report(loaded, verification, AUDIT, receipts)
     assert md.startswith("## Mini paper for verify tests")
     assert "**2 of 6 cells reproduced here**" in md
-    # EE: tiny reproduced (discrepant on F1), big needs a GPU and says so instead of missing
+    # EE: tiny reproduced (discrepant on recall), big needs a GPU and says so instead of missing
     ee = md.split("### EE")[1].split("###")[0]
-    assert "| Tiny-Model | EventSet | 0.80 / 0.80 / 0.80 | 0.8000 / 0.8100 / 0.8300 |" in ee
-    assert "+0.0300" in ee and "**discrepant (F1)**" in ee
+    assert "| Tiny-Model | EventSet | 0.80 / 0.80 / 0.80 | 0.8000 / 0.8300 / 0.8147 |" in ee
+    assert "+0.0300" in ee and "**discrepant (R)**" in ee
     assert f"| Big-Model-70B | EventSet | 0.90 / 0.90 / 0.90 | {NOT_GPU} |" in ee
     assert "missing" not in ee
     # TC: nothing reproduced -> one line and the published values with their CI
@@ -105,15 +105,16 @@ def test_results_without_published_values_are_listed(tmp_path):
     text = MANIFEST.split("expected:")[0] + "tolerance:" + MANIFEST.split("tolerance:")[1]
     manifest = write_manifest(tmp_path, text)
     results = tmp_path / "results"
-    write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.5, "recall": 0.25, "f1": 1 / 3}, n=40,
-              ci={"f1": [0.2, 0.45]})
+    write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.5, "recall": 0.25}, n=40, bootstrap=True)
     loaded = load_manifest(manifest)
     verification = verify_manifest(loaded, results)
     s = verification["summary"]
     assert verification["cells"] == [] and (s["values"], s["global_verdict"]) == (0, "reproduced")
     md = render_report(loaded, verification)
     section = md.split("### Reproduced cells without published values")[1]
-    assert "| Tiny-Model | EventSet | EE | 0.5000 | 0.2500 | 0.3333 [0.200, 0.450] | 40 |" in section
+    ci = verification["unexpected"][0]["ci"]["f1"]  # the run's own bootstrap interval
+    assert "| Tiny-Model | EventSet | EE | 0.5000 [" in section
+    assert f"| 0.3333 [{ci[0]:.3f}, {ci[1]:.3f}] | 40 |" in section
 
 
 def _pixels(path):

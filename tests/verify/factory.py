@@ -91,22 +91,77 @@ def cell_of(manifest: Path, model: str, dataset: str):
     return next(c for c in cells(load_manifest(manifest)) if c.model.key == model and c.dataset.key == dataset)
 
 
+def synthetic_predictions(cell, precision: float, recall: float, n: int | None = None) -> list[dict]:
+    """n predictions that the cell's scorer scores at (about) this precision and recall.
+
+    Built from four kinds of instance, each a known (correct, predicted, gold) contribution,
+    so a test can ask for any plausible P/R; F1 follows from them, as it does for real runs.
+    """
+    n = n or 1000
+    name = cell.protocol.scoring.scorer.value
+    if min(precision, recall) <= 0:  # nothing correct: every answer wrong
+        return [{"id": str(i), "prediction": "[0]" if name == "ner-entity-f1" else "B",
+                 "reference": "[1]" if name == "ner-entity-f1" else "1" if name == "binary-prf" else "A"}
+                for i in range(n)]
+    if name == "zhan2024-set-f1":  # A/A (1,1,1), B/A (0,1,1), and one instance with all the extra labels
+        if precision <= recall:  # extra predicted labels lower the precision
+            correct = round(recall * n)
+            extra = ", ".join(f"P{i}" for i in range(round(correct / precision) - n))
+            odd = ("A, " + extra, "A") if extra else ("A", "A")
+        else:  # extra gold labels lower the recall
+            correct = round(precision * n)
+            extra = ", ".join(f"G{i}" for i in range(round(correct / recall) - n))
+            odd = ("A", "A, " + extra) if extra else ("A", "A")
+        kinds = [(*odd, 1), ("B", "A", n - correct), ("A", "A", correct - 1)]
+    else:  # NER and binary: TP, FP, FN and TN instances
+        if name == "ner-entity-f1":
+            yes, no = "[1]", "[0]"
+            gold_yes, gold_no = yes, no
+        else:
+            yes, no = cell.protocol.scoring.positive_phrases.value[0], cell.protocol.scoring.negative_phrases.value[0]
+            gold_yes, gold_no = "1", "0"
+        tp = int(n / (1 / precision + 1 / recall - 1))
+        while True:
+            fp, fn = round(tp / precision - tp), round(tp / recall - tp)
+            if tp + fp + fn <= n:
+                break
+            tp -= 1
+        kinds = [(yes, gold_yes, tp), (yes, gold_no, fp), (no, gold_yes, fn), (no, gold_no, n - tp - fp - fn)]
+    assert all(k >= 0 for *_, k in kinds), (precision, recall, n, kinds)
+    rows = [(pred, ref) for pred, ref, k in kinds for _ in range(k)]
+    return [{"id": str(i), "prediction": pred, "reference": ref} for i, (pred, ref) in enumerate(rows)]
+
+
 def write_run(results: Path, cell, metrics: dict | None = None, predictions: list[dict] | None = None,
               run_id: str | None = None, n: int | None = None, receipt: dict | None = None, state: str = "done",
-              ci: dict | None = None) -> Path:
-    """A run folder with spec.json, status.json, receipt.json and (optionally) scores/predictions."""
+              scores: bool | None = None, bootstrap: bool = False) -> Path:
+    """A run folder as the engine leaves it: spec.json, status.json, predictions.jsonl, and scores.json
+    and receipt.json built from those predictions (with their hashes).
+
+    ``metrics`` ({"precision", "recall", ...}) asks for synthetic predictions with that precision
+    and recall (``n`` of them); ``predictions`` gives them instead. ``scores=False`` leaves
+    scores.json out (an older run: verify re-scores it); tests that tamper edit the files after.
+    ``bootstrap=False`` writes scores.json without its bootstrap interval (``"ci": {}``, as runs of
+    older versions; verify then takes the sampling part from the binomial formula, which tests
+    compute by hand); everything else in it is what the predictions give.
+    """
+    from bioeval.scoring.scores_json import build_scores
+
     run = RunDir(results, run_id or cell.run_id)
-    run.create(cell.spec)
+    run.create({**cell.spec, "run_id": run.run_id})
     run.set_status(state)
-    write_json(run.receipt, receipt or {"python": "3.11.7", "torch": "2.13.0", "gpu": "none"})
+    if predictions is None and metrics is not None:
+        predictions = synthetic_predictions(cell, metrics["precision"], metrics["recall"], n)
+    outputs = {}
     if predictions is not None:
-        write_jsonl(run.predictions, [{"prompt_sha256": "0" * 64, "completion": p["prediction"],
-                                       "prompt_truncated": False, **p} for p in predictions])
-    if metrics is not None:
-        write_json(run.scores, {"run_id": run.run_id, "model": cell.model.key, "dataset": cell.dataset.key,
-                                "task": cell.dataset.task, "scorer": cell.protocol.scoring.scorer.value,
-                                "metrics": metrics, "n": n, "skipped": 0, "invalid": 0, "ci": ci or {},
-                                "selected_checkpoint": None, "select_on": None})
+        write_jsonl(run.predictions, [{"prompt_sha256": "0" * 64, "prompt_truncated": False, **p} for p in predictions])
+        built = build_scores(run.run_id, cell.spec, run.predictions)
+        built["ci"] = built["ci"] if bootstrap else {}
+        outputs["predictions_sha256"] = built["predictions_sha256"]
+        if scores is not False and metrics is not None or scores:
+            write_json(run.scores, built)
+    write_json(run.receipt, {"python": "3.11.7", "torch": "2.13.0", "gpu": "none", **(receipt or {}),
+                             "outputs": outputs})
     return run.path
 
 

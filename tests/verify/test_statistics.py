@@ -25,7 +25,7 @@ def seed_study(tmp_path, values: list[float], text: str = AUTO, model: str = "ti
     manifest = write_manifest(tmp_path, text)
     base = cell_of(manifest, model, dataset)
     for i, f1 in enumerate(values):
-        write_run(tmp_path / "runs", seed_variant(base, i), {"precision": 0.80, "recall": 0.80, "f1": f1}, n=n)
+        write_run(tmp_path / "runs", seed_variant(base, i), {"precision": f1, "recall": f1}, n=n)  # F1 = P = R
     report = verify_manifest(load_manifest(manifest), tmp_path / "runs", f"model={model},dataset={dataset}")
     return {r["metric"]: r for r in report["cells"]}, report
 
@@ -96,8 +96,7 @@ def test_declared_spread_bias_and_sampling_scheme(tmp_path):
         .replace("    - {dataset: tc, metric: f1, kind: abs, value: 0.03}\n", "") \
         .replace("    - {dataset: tc, kind: auto, floor: 0.01, z: 1.96}\n", "")
     manifest = write_manifest(tmp_path, text)
-    write_run(tmp_path / "runs", cell_of(manifest, "tiny", "tc"), {"precision": 0.84, "recall": 0.92, "f1": 0.85},
-              n=1000)
+    write_run(tmp_path / "runs", cell_of(manifest, "tiny", "tc"), {"precision": 0.84, "recall": 0.92}, n=1000)
     rows = {r["metric"]: r for r in verify_manifest(load_manifest(manifest), tmp_path / "runs",
                                                     "model=tiny,dataset=tc")["cells"]}
     f1 = rows["f1"]
@@ -105,7 +104,9 @@ def test_declared_spread_bias_and_sampling_scheme(tmp_path):
     assert f1["parts"] == {"sampling": pytest.approx(samp), "seed": 0.03, "bias": 0.01}
     sd = math.sqrt(0.03 ** 2 * 2 + samp ** 2)  # published run and ours each carry the seed spread
     assert f1["sd"] == pytest.approx(sd, abs=1e-6) and f1["df"] is None
-    assert f1["interval"] == pytest.approx([0.86 - 1.959964 * sd, 0.86 + 1.959964 * sd], abs=1e-6)  # centre 0.85 + 0.01
+    centre = f1["observed"] + 0.01  # observed F1 0.8782 (from P 0.84, R 0.92) + the selection bias
+    assert f1["observed"] == pytest.approx(2 * 0.84 * 0.92 / 1.76, abs=1e-3)
+    assert f1["interval"] == pytest.approx([centre - 1.959964 * sd, centre + 1.959964 * sd], abs=1e-6)
     assert "declared" in f1["sources"]["seed"] and "full/subsample" in f1["sources"]["sampling"]
     assert rows["precision"]["parts"]["seed"] == 0.01 and rows["precision"]["parts"]["bias"] == 0.0
 
@@ -113,9 +114,9 @@ def test_declared_spread_bias_and_sampling_scheme(tmp_path):
 def test_seed_study_pools_runs_under_one_declaration(tmp_path):
     text = with_tolerance("  seed_spread:\n    - {dataset: ee, sd: 0.05, source: assumed}\n")
     rows, _ = seed_study(tmp_path, [0.80, 0.82, 0.78], text)
-    # P and R runs are all 0.80 (no spread), F1 runs s 0.02: pooled over 3 values, 6 df
+    # P, R and F1 runs are equal (F1 = P = R) with s 0.02 each: pooled over 3 values, 6 df
     f1 = rows["f1"]
-    assert f1["df"] == 6 and f1["parts"]["seed"] == pytest.approx(math.sqrt(0.0008 / 6))
+    assert f1["df"] == 6 and f1["parts"]["seed"] == pytest.approx(math.sqrt(3 * 0.0008 / 6))
     assert "pooled over 3 value(s)" in f1["sources"]["seed"]
 
 
@@ -157,7 +158,7 @@ def test_cli_exit_follows_global_verdict_and_strict(tmp_path, cli):
     assert "expected false discrepancies under perfect reproduction: 0.15 of 3" in r.stdout
     assert "global verdict (holm, family-wise error 0.05): reproduced" in r.stdout
     r = cli(*args, "--strict")
-    assert r.returncode == 1 and "1 value(s) discrepant (--strict" in r.stderr
+    assert r.returncode == 1 and "3 value(s) discrepant (--strict" in r.stderr  # P = R = F1 here
 
 
 def test_compare_uses_base_runs_of_a_seed_study(tmp_path):
@@ -169,7 +170,7 @@ def test_compare_uses_base_runs_of_a_seed_study(tmp_path):
         for i, f1 in enumerate(values):
             write_run(tmp_path / folder, seed_variant(base, i), {"precision": f1, "recall": f1, "f1": f1}, n=400)
     (row,) = compare_results(tmp_path / "a", tmp_path / "b")["cells"]
-    assert (row["run_a"], row["a"], row["b"]) == (base.run_id, 0.80, 0.79)
+    assert (row["run_a"], row["a"], row["b"]) == (base.run_id, pytest.approx(0.80), pytest.approx(0.79))
     assert "seed studies: 3 run(s) in A, 1 in B" in " ".join(row["notes"]) and row["verdict"] == "OK"
 
 
@@ -178,6 +179,7 @@ def test_unreadable_scores_without_predictions_are_invalid(tmp_path):
     run = write_run(tmp_path / "runs", cell_of(manifest, "tiny", "ee"), {"precision": 0.8, "recall": 0.8, "f1": 0.8},
                     n=400)
     (run / "scores.json").write_text('{"metrics": ')  # truncated by some other tool
+    (run / "predictions.jsonl").unlink()  # and nothing to re-derive it from
     report = verify_manifest(load_manifest(manifest), tmp_path / "runs", "model=tiny,dataset=ee")
     row = report["cells"][0]
     assert row["verdict"] == "invalid" and any("unreadable" in n for n in row["notes"])

@@ -24,7 +24,7 @@ from bioeval.errors import UsageError
 def score(predictions: Path, scorer_name: str | None, labels: str | None, positive: tuple, negative: tuple,
           resamples: int | None, level: float | None, seed: int | None, as_json: bool) -> None:
     """Score a run folder (scorer and labels from its spec.json) or a JSON-lines file of
-    {"id", "prediction", "reference", "prompt_truncated"?} (then --scorer is needed)."""
+    {"id", "completion" (or "prediction"), "reference", "prompt_truncated"?} (then --scorer is needed)."""
     if predictions.is_dir():
         from bioeval.verify.instances import score_run
 
