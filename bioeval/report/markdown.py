@@ -20,7 +20,7 @@ METRIC_SHORT = {"precision": "P", "recall": "R", "f1": "F1"}
 NOT_GPU = "not reproduced here (needs a GPU host)"
 NOT_RUN = "not run here"
 AUDIT_HIDDEN = {"dataset", "split", "findings", "key", "source", "origin", "available", "path"}  # in the manifest
-FAILING = ("FAIL", "DISCREPANT")  # the verdict names before and after the statistics rework
+FAILING = ("FAIL", "DISCREPANT", "INVALID")  # the verdict names before and after the statistics rework
 
 
 def _cell(text) -> str:

@@ -45,7 +45,7 @@ def gate(verification: dict, allow_missing: bool = False, where: str = "", stric
         raise VerificationFailed(f"{c['fail']} value(s) outside tolerance, {c['missing']} without results (of {total})"
                                  f"{', ' + str(c['invalid']) + ' invalid' if c['invalid'] else ''}"
                                  f"{' for ' + where if where else ''}.", hint)
-    if total and not c["pass"] and not c["new"]:  # --allow-missing with nothing found is no pass
+    if total and not (c["pass"] or c["fail"] or c["invalid"] or c["new"]):  # all missing: --allow-missing is no pass
         raise VerificationFailed(f"no value could be checked: all {total} are without results"
                                  f"{' for ' + where if where else ''}.",
                                  "Point --results at the folder the runs were written to (a workdir, or one run folder).")
