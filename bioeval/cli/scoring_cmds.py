@@ -126,6 +126,10 @@ def _render_verify(report: dict) -> None:
     s = report["summary"]
     console().print(f"[green]{s['pass']} pass[/green], [red]{s['fail']} fail[/red], "
                     f"[yellow]{s['missing']} missing[/yellow]  ({report['manifest']} vs {report['results']})")
+    from bioeval.verify.envdiff import text_lines
+
+    for line in text_lines(report["cells"]):  # what differs from the environment of the reference run
+        console().print(line, markup=False, highlight=False)
 
 
 @click.command()

@@ -5,7 +5,8 @@ The JSON this returns is the `bioeval verify --json` contract:
       "observed", "tolerance", "delta", "verdict", "n", ...}], "summary": {"pass", "fail", "missing"}}
 Extra keys per row: "rule" (the tolerance rule in words), "published_ci" and "in_published_ci"
 (when the paper printed an interval), "observed_ci", "matched_by", "notes", "paper_model",
-"paper_dataset".  Top-level "unexpected" lists cells that have results but no published values
+"paper_dataset", "env_diff" (a row outside tolerance whose manifest names reference receipts:
+one line per environment difference, verify/envdiff.py).  Top-level "unexpected" lists cells that have results but no published values
 (reported, never a verdict).
 """
 
@@ -18,6 +19,7 @@ from bioeval.manifest import cells as manifest_cells
 from bioeval.manifest.load import LoadedManifest
 from bioeval.manifest.resolve import Cell
 from bioeval.manifest.schema import METRICS
+from bioeval.verify.envdiff import attach as attach_env_diffs
 from bioeval.verify.results import ResultIndex
 from bioeval.verify.tolerance import allowed, describe, rule_for, within
 
@@ -61,6 +63,7 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
             if metric not in cell.expected:
                 continue
             rows.append(_row(loaded, cell, metric, result, scores, n))
+    attach_env_diffs(loaded, rows, results)  # rows outside tolerance: what differs from the reference run
     summary = {v.lower(): sum(r["verdict"] == v for r in rows) for v in (PASS, FAIL, MISSING)}
     return {"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
             "unexpected": unexpected}
