@@ -103,3 +103,41 @@ def test_docker_containers_get_the_mode_whatever_the_host_says(tmp_path):
         assert env[k] == v
     assert "MKL_ENABLE_INSTRUCTIONS" not in env  # the host's limits are not the container's
 
+
+
+def _slurm_dry_run(tmp_path, mode: str | None, **options):
+    from bioeval.manifest import cells, load_manifest
+    from bioeval.runtimes.slurm import run_cells
+    from bioeval.settings import Settings
+    from tests.slurm.conftest import manifest_text
+
+    (tmp_path / "data").mkdir(parents=True)
+    (tmp_path / "data" / "test.json").write_text("[]")
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text("{}")
+    text = manifest_text([("m1", "{gpus: 0, memory_gb: 1, time: '00:05:00'}")], 2)
+    if mode:
+        text = text.replace("  seed: {value: 0, source: assumed}\n",
+                            f"  seed: {{value: 0, source: assumed}}\n  numerics: {{value: {mode}, source: assumed}}\n")
+        assert f"numerics: {{value: {mode}" in text
+    manifest = tmp_path / "grid.yaml"
+    manifest.write_text(text)
+    loaded = load_manifest(manifest)
+    settings = Settings(workdir=tmp_path / "runs")
+    run_cells(loaded, cells(loaded), settings, {"dry_run": True, **options})
+    (folder,) = (p for p in (settings.workdir / "slurm").iterdir() if p.is_dir())
+    return (folder / "job.sbatch").read_text()
+
+
+def test_slurm_tasks_export_the_mode_before_the_cell_starts(tmp_path):
+    text = _slurm_dry_run(tmp_path / "a", "deterministic")
+    for k, v in numerics.environment("deterministic").items():
+        assert f"\nexport {k}={v}\n" in text
+    assert text.index("export ATEN_CPU_CAPABILITY=default") < text.index("run-cell")
+    assert subprocess.run(["bash", "-n", "-c", text]).returncode == 0
+    # the default mode exports nothing
+    assert "export ATEN_CPU_CAPABILITY" not in _slurm_dry_run(tmp_path / "b", None)
+    # docker tasks pass the exported values into the container by name
+    text = _slurm_dry_run(tmp_path / "c", "deterministic", container="docker", image="bioeval:0.1")
+    line = next(line for line in text.splitlines() if line.startswith("docker run"))
+    assert "-e ATEN_CPU_CAPABILITY -e MKL_CBWR" in line
