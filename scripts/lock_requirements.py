@@ -12,8 +12,8 @@ Writes, on linux x86_64 with Python 3.11 (the images' platform):
 Without --upgrade pip-compile keeps every pin already in a lock and only adds or drops what
 pyproject.toml's dependencies changed; the dev lock is compiled under the CPU lock's pins as
 constraints, so a local install never differs from the image in a package both have.
-torch 2.13.0+cpu is not on PyPI: pip finds it in a find-links folder (this machine's pip
-config: /opt/wheels) or at https://download.pytorch.org/whl/cpu (pass
+torch 2.13.0+cpu is not on PyPI: pip finds it in a find-links folder (PIP_FIND_LINKS; pip's
+config files are ignored here, see main()) or at https://download.pytorch.org/whl/cpu (pass
 `--extra-index-url https://download.pytorch.org/whl/cpu` after `--`); the lock holds its
 hash either way, without the index.
 """
@@ -55,7 +55,10 @@ def main() -> int:
     a = ap.parse_args()
     if not a.pip_compile:
         sys.exit("pip-compile not found: `pip install pip-tools==7.6.2` (any venv), or pass --pip-compile PATH.")
-    env = {**os.environ, "PIP_CONSTRAINT": ""}  # a machine-wide pip constraint must not leak into the lock
+    # The locks come from PyPI (whose JSON API gives every file's hash without downloading it) plus
+    # find-links for torch+cpu: a machine's pip config (extra local indexes, a global constraint)
+    # must not leak into them, and local index files would each be downloaded to be hashed.
+    env = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_CONSTRAINT": ""}
     up = ["--upgrade"] if a.upgrade else []
     compile_lock(a.pip_compile, "requirements-cpu.lock", ["-c", "torch-cpu.txt", *up], a.pip_args, env)
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,12 +67,14 @@ def main() -> int:
         dev = CONTAINERS / "requirements-cpu-dev.lock"
         if a.upgrade:
             dev.unlink(missing_ok=True)
+        if not dev.exists():  # start from the CPU lock: pip-compile reuses its pins and hashes
+            shutil.copyfile(CONTAINERS / "requirements-cpu.lock", dev)
         compile_lock(a.pip_compile, dev.name, ["--extra", "dev", "-c", "torch-cpu.txt", "-c", str(cons)],
                      a.pip_args, env)
         # the temporary constraint file's path is noise in the lock's comments
         dev.write_text(dev.read_text().replace(f"-c {cons}", "-c requirements-cpu.lock"))
     if a.gpu:
-        gpu_env = {k: v for k, v in env.items() if k != "PIP_FIND_LINKS"} | {"PIP_CONFIG_FILE": os.devnull}
+        gpu_env = {k: v for k, v in env.items() if k != "PIP_FIND_LINKS"}
         compile_lock(a.pip_compile, "requirements-gpu.lock", ["-c", "torch-cuda.txt", *up], a.pip_args, gpu_env)
     return 0
 
