@@ -134,13 +134,13 @@ def test_smoke_reproduce_cold_warm_and_deterministic(tmp_path, monkeypatch):
     process that imported torch already (it goes to a fresh interpreter with the mode's env)."""
     for k in ISA_VARS:
         monkeypatch.delenv(k, raising=False)
-    a = bioeval_cmd("reproduce", str(SMOKE), "--no-progress", workdir=tmp_path / "a")
+    a = bioeval_cmd("reproduce", str(SMOKE), "--no-progress", workdir=tmp_path / "a", timeout=1200)
     assert a.returncode == 0, a.stderr[-3000:]
     assert "verified: 12 value(s) within tolerance" in a.stdout
     warm = bioeval_cmd("reproduce", str(SMOKE), workdir=tmp_path / "a", importtime=True)
     assert warm.returncode == 0 and "0 run, 4 already finished" in warm.stderr
     assert not imported(warm.stderr, "torch")
-    b = bioeval_cmd("reproduce", str(SMOKE), "--no-progress", workdir=tmp_path / "b", env=OTHER_CPU_B)
+    b = bioeval_cmd("reproduce", str(SMOKE), "--no-progress", workdir=tmp_path / "b", env=OTHER_CPU_B, timeout=1200)
     assert b.returncode == 0, b.stderr[-3000:]
     runs = sorted(p.parent.name for p in (tmp_path / "a").glob("*/spec.json"))
     assert len(runs) == 4
