@@ -116,7 +116,6 @@ def test_resume_after_sigkill(tmp_path):
         json.loads((tmp_path / "clean" / c.run_id / "scores.json").read_text())["metrics"]
 
 
-@pytest.mark.slow
 # What another CPU would make torch, MKL and oneDNN pick (issue 10): the deterministic numerics
 # of the smoke manifest must give the same bytes whatever these say.
 OTHER_CPU_B = {"MKL_ENABLE_INSTRUCTIONS": "AVX", "ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AUTO"}
