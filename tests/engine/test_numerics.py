@@ -141,3 +141,16 @@ def test_slurm_tasks_export_the_mode_before_the_cell_starts(tmp_path):
     text = _slurm_dry_run(tmp_path / "c", "deterministic", container="docker", image="bioeval:0.1")
     line = next(line for line in text.splitlines() if line.startswith("docker run"))
     assert "-e ATEN_CPU_CAPABILITY -e MKL_CBWR" in line
+
+
+def test_cells_cross_into_the_child_process_intact():
+    """The fresh interpreter gets the cells as plain data (pydantic's generic Prov classes do not
+    pickle) and rebuilds them equal, run ids and numerics mode included."""
+    import pickle
+
+    from bioeval.manifest import cells, load_manifest
+    from bioeval.runtimes.isolated import decode_cell, encode_cell
+
+    for c in cells(load_manifest(SMOKE)):
+        back = decode_cell(pickle.loads(pickle.dumps(encode_cell(c))))
+        assert back == c and back.run_id == c.run_id and numerics.mode_of(back) == "deterministic"
