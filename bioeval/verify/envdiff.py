@@ -110,7 +110,7 @@ def text_lines(rows: list[dict]) -> list[str]:
         if "env_diff" not in row or key in seen:
             continue
         seen.add(key)
-        out.append(f"{row['model']} x {row['dataset']} is outside tolerance; its environment against the "
+        out.append(f"{row['model']} x {row['dataset']} is discrepant; its environment against the "
                    "reference receipt:" + ("" if row["env_diff"] else " no difference found"))
         out += [f"  - {line}" for line in row["env_diff"]]
     return out

@@ -72,7 +72,9 @@ def test_fresh_clone_make_install_gives_the_locks_versions(tmp_path):
         if "==" in line:
             name, version = line.split("==", 1)
             installed[canon(name)] = version
-    assert any("bioeval" in line and str(clone) in line for line in freeze.splitlines())  # editable, this clone
+    where = subprocess.run([str(clone / ".venv" / "bin" / "python"), "-c", "import bioeval; print(bioeval.__file__)"],
+                           capture_output=True, text=True, check=True, cwd=tmp_path, env=env).stdout.strip()
+    assert where == str(clone / "bioeval" / "__init__.py")  # bioeval itself: editable, from this clone
     lock = lock_pins(DEV_LOCK)
     for tool in ("pip", "setuptools", "wheel"):  # what `python -m venv` brings, unless the lock pins it
         if tool not in lock:

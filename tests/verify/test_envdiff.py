@@ -72,7 +72,7 @@ def test_verify_lists_the_differences_of_a_cell_outside_tolerance(tmp_path, cli)
     results = tmp_path / "results"
     ours = receipt()
     write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.80, "recall": 0.81, "f1": 0.83}, n=400,
-              receipt=ours)  # f1 0.83 vs 0.80 +- 0.02: FAIL
+              receipt=ours)  # f1 0.83 vs 0.80 +- 0.02: discrepant
     write_run(results, cell_of(manifest, "tiny", "tc"), {"precision": 0.84, "recall": 0.92, "f1": 0.88}, n=400,
               receipt=ours)  # PASS
     doctored = copy.deepcopy(ours)  # the reference "was recorded" on an AVX-512 machine without the mode
@@ -91,13 +91,13 @@ def test_verify_lists_the_differences_of_a_cell_outside_tolerance(tmp_path, cli)
                 "torch CPU kernels (ATen capability): AVX512 (reference) -> DEFAULT (this run)",
                 "CPU instruction set: reference only: avx512f",
                 "numerics mode: default (reference) -> deterministic (this run)"]
-    assert rows[("ee", "f1")]["verdict"] == "FAIL" and rows[("ee", "f1")]["env_diff"] == expected
+    assert rows[("ee", "f1")]["verdict"] == "discrepant" and rows[("ee", "f1")]["env_diff"] == expected
     assert "env_diff" not in rows[("ee", "precision")]  # within tolerance: nothing to explain
     assert all("env_diff" not in rows[("tc", m)] for m in ("precision", "recall", "f1"))
 
     r = cli("verify", str(manifest), "--results", str(results), "--only", "model=tiny", "--allow-missing")
     assert r.returncode == 1
-    assert "tiny x ee is outside tolerance; its environment against the reference receipt:" in r.stdout
+    assert "tiny x ee is discrepant; its environment against the reference receipt:" in r.stdout
     assert "  - CPU instruction set: reference only: avx512f" in r.stdout
 
 
@@ -110,5 +110,5 @@ def test_no_reference_receipts_no_env_diff(tmp_path):
     write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.80, "recall": 0.81, "f1": 0.83}, n=400,
               receipt=receipt())
     report = verify_manifest(load_manifest(manifest), results, "model=tiny,dataset=ee")
-    assert [r["verdict"] for r in report["cells"]] == ["PASS", "PASS", "FAIL"]
+    assert [r["verdict"] for r in report["cells"]] == ["reproduced", "reproduced", "discrepant"]
     assert all("env_diff" not in r for r in report["cells"])
