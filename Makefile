@@ -4,18 +4,22 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# A GPU host sets e.g. TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128".
-# Installing torch first matters: an unpinned torch pulls the newest build with GBs of CUDA.
-TORCH_SPEC ?= torch==2.13.0
+# `make install` installs exactly the hash lock (the CPU image's pins plus the dev/test tools,
+# made by scripts/lock_requirements.py), then bioeval itself without dependencies.
+# torch 2.13.0+cpu is not on PyPI: pip takes it from a find-links folder in pip's config, or
+# from PyTorch's CPU index: make install PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu".
+# A GPU host: make install LOCK=containers/requirements-gpu.lock (no test tools: then pip install -e ".[dev]").
+LOCK ?= containers/requirements-cpu-dev.lock
+PIP_ARGS ?=
 PYTEST_ARGS ?=
 
 .PHONY: install smoke test test-fast bench results clean
 
-$(BIN)/bioeval: pyproject.toml
+$(BIN)/bioeval: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet $(TORCH_SPEC)
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --require-hashes --no-deps $(PIP_ARGS) -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check
 	@touch $@
 
 install: $(BIN)/bioeval

@@ -162,6 +162,10 @@ def render_verify(report: dict) -> None:
                         f"of {s['tested']} tested value(s); discrepant after Holm (*): {s['family_discrepant']}")
         console().print(f"global verdict ({s['method']}, family-wise error {s['level']:g}): "
                         f"[bold {color}]{s['global_verdict']}[/]")
+    from bioeval.verify.envdiff import text_lines
+
+    for line in text_lines(report["cells"]):  # what differs from the environment of the reference run
+        console().print(line, markup=False, highlight=False)
 
 
 def render_compare(data: dict) -> None:

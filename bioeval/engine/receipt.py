@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import bioeval
+from bioeval.engine import numerics
 
 LIBRARIES = ("torch", "transformers", "peft", "accelerate", "huggingface-hub", "tokenizers", "safetensors",
              "bitsandbytes", "vllm", "pydantic", "numpy")
@@ -70,6 +71,7 @@ def build_receipt(*, manifest_path, manifest_sha256: str, cell, data_pins: dict,
         "python": sys.version.split()[0],
         "libraries": library_versions(),
         "device": device_info(),
+        "numerics": numerics.describe(cell.protocol.numerics.value),
         "image_id": os.environ.get("BIOEVAL_IMAGE_ID"),
         "data": data_pins,
         "model_pin": {"repo": cell.model.repo, "revision": cell.model.revision, **model_info},

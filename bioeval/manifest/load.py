@@ -60,11 +60,14 @@ def _pydantic_problems(exc: ValidationError, file: str, positions: dict, root: t
                        prefix: tuple = ()) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
-        loc = prefix + tuple(_clean_loc(err["loc"]))
+        raw = tuple(err["loc"])
+        # an unknown key is the user's own text (it may hold "["): keep it as it is, clean the path to it
+        own = _clean_loc(raw[:-1]) + [raw[-1]] if err["type"] == "extra_forbidden" and raw else _clean_loc(raw)
+        loc = prefix + tuple(own)
         line, col = locate(positions, loc)
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            message = _unknown_key_message(root, tuple(_clean_loc(err["loc"])))
+            message = _unknown_key_message(root, tuple(own))
         elif err["type"] == "missing":
             message = "required field is missing; add it."
         elif err["type"] == "string_type" and isinstance(err.get("input"), (int, float)):

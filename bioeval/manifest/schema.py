@@ -358,6 +358,9 @@ class ScoringSpec(Strict):
 class Protocol(Strict):
     mode: Prov[Literal["finetune", "zero-shot"]]
     seed: Prov[int]
+    # deterministic: CPU float results independent of the instruction set and threads
+    # (bioeval/engine/numerics.py); default: whatever torch picks on this machine
+    numerics: Prov[Literal["default", "deterministic"]] = _d("default")
     prompt: PromptSpec
     lora: LoraSpec | None = None
     training: TrainingSpec | None = None
@@ -507,6 +510,9 @@ class Manifest(Strict):
     exclude: tuple[Exclusion, ...] = ()
     deviations: tuple[Deviation, ...] = ()
     notes: str = ""
+    reference_receipts: str | None = Field(
+        None, description="folder (relative to the manifest) of the receipts the expected values were recorded "
+                          "with, <model>__<dataset>.json: verify lists how this run's environment differs")
 
     @field_validator("models", "datasets")
     @classmethod

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bioeval.engine import numerics
 from bioeval.errors import EnvironmentProblem
 from bioeval.runs import RunDir
 
@@ -147,6 +148,7 @@ def run_kwargs(loaded, cell, settings, image: str, image_id: str, options: dict 
             env[name] = environ[name]
     if environ.get("HF_TOKEN"):  # run time only: the container's env, never the image or the logs
         env["HF_TOKEN"] = environ["HF_TOKEN"]
+    env.update(numerics.environment(numerics.mode_of(cell)))  # before torch starts in the container
     gpus = int(options.get("gpus", cell.model.resources.gpus))
     kwargs: dict[str, Any] = {
         "image": image,

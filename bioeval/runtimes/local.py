@@ -4,6 +4,9 @@ Every runtime module exports ``run_cells(loaded, cells, settings, options) -> li
 (one row per cell: run_id, name, state = done | skipped | failed, seconds, error).
 A finished cell is skipped by reading its status file only: torch and the engine are
 imported when a cell really has to run, so a warm rerun costs well under a second.
+Cells whose protocol asks for deterministic numerics get that mode's environment before torch
+is imported; when this process imported torch already, they run in a fresh interpreter
+(runtimes/isolated.py) that gets the environment from the start.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import os
 import time
 import traceback
 
+from bioeval.engine import numerics
 from bioeval.errors import WRITE_ERRNOS, BioevalError, EnvironmentProblem, WorkdirError
 from bioeval.redact import scrub
 from bioeval.runs import RunDir
@@ -55,14 +59,30 @@ def run_cells(loaded, cells, settings, options: dict) -> list[dict]:
     if not todo:
         return rows
     check_gpus(loaded, [c for c in cells if c.run_id in todo])
+    by_mode: dict[str, list] = {}
+    for c in cells:
+        if c.run_id in todo:
+            by_mode.setdefault(numerics.mode_of(c), []).append(c)
+    for mode, group in by_mode.items():
+        if numerics.needs_child_process(mode):  # torch already set up otherwise: a fresh interpreter
+            from bioeval.runtimes.isolated import run_in_child
+            rows += run_in_child(loaded, group, settings, options, numerics.child_environment(mode))
+        else:
+            rows += _run_here(loaded, group, settings, options, mode)
+    return rows
+
+
+def _run_here(loaded, cells, settings, options: dict, mode: str) -> list[dict]:
     from rich.console import Console
 
+    numerics.prepare(mode)  # before torch is imported: the native libraries read it then
     from bioeval.engine.cell import run_cell  # imports torch: only now that a cell must run
 
+    numerics.apply_torch(mode)
+    force = bool(options.get("force"))
     console = Console(stderr=True)
+    rows = []
     for c in cells:
-        if c.run_id not in todo:
-            continue
         console.print(f"[bold]run[/] {c.name} ({c.run_id})")
         t0 = time.perf_counter()
         row = {"run_id": c.run_id, "name": c.name, "state": "done", "seconds": 0.0, "error": None}

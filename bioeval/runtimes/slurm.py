@@ -27,6 +27,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bioeval.engine import numerics
 from bioeval.errors import BioevalError, EnvironmentProblem
 from bioeval.runs import RunDir, write_json, write_text
 from bioeval.runtimes import slurm_client as client
@@ -114,7 +115,8 @@ def write_submission(loaded, cells, settings, opts: Options, *, config: dict | N
     for group in groups:
         text = sbatch_script(submission_id=sub_id, submission_dir=folder, group=group, arrays=arrays,
                              options=opts, command=command, manifest_sha256=loaded.sha256,
-                             max_array_size=max_array_size, max_array_source=source, run_command=run_command)
+                             max_array_size=max_array_size, max_array_source=source, run_command=run_command,
+                             numerics_env=group_numerics_env(group, cells))
         write_text(folder / group.script, text)
         os.chmod(folder / group.script, 0o755)
     write_text(folder / "submit.sh", submit_text(folder, arrays, opts.array_parallelism))
@@ -164,6 +166,14 @@ def rows(states: list[CellState], done_before: set[str], cells) -> list[dict]:
                     "seconds": None, "error": f"{s.state}: {s.detail}" if state == "failed" else None,
                     "slurm_state": s.state, "job": s.job, "log": s.log})
     return out
+
+
+def group_numerics_env(group, cells) -> dict[str, str]:
+    """The numerics variables the group's tasks export (protocol.numerics); none when its cells
+    disagree: run-cell then still sets each cell's mode before torch is imported."""
+    ids = {r.run_id for r in group.rows}
+    modes = {numerics.mode_of(c) for c in cells if c.run_id in ids}
+    return numerics.environment(modes.pop()) if len(modes) == 1 else {}
 
 
 def run_cells(loaded, cells, settings, options: dict, *, console: Console | None = None,

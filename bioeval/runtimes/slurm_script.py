@@ -258,7 +258,8 @@ class CellCommand:
             args += f" --data-mirror {shlex.quote(str(self.data_mirror))}"
         return args + ' run-cell "$MANIFEST" --run-id "$RUN_ID"'
 
-    def render(self, options: Options, gpus: int) -> str:
+    def render(self, options: Options, gpus: int, exported: tuple[str, ...] = ()) -> str:
+        """`exported`: variables the script exports that a docker container must get too."""
         q = shlex.quote
         if options.container == "none":
             # the bioeval that submitted, also when it runs from a checkout that is not installed
@@ -275,7 +276,7 @@ class CellCommand:
         gpu = ' --gpus "\\"device=${CUDA_VISIBLE_DEVICES}\\""' if gpus else ""
         vols = " ".join(f"-v {q(f'{p}:{p}')}" for p in paths)
         env = " -e HF_TOKEN"  # the name only: its value comes from the job's environment
-        env += "".join(f" -e {q(name)}" for name in self.env_names)
+        env += "".join(f" -e {q(name)}" for name in (*self.env_names, *exported))
         if self.hf_home:
             env += f" -e HF_HOME={q(str(self.hf_home))}"
         if self.cache_dir:
@@ -298,7 +299,8 @@ def _outermost(paths: list[Path]) -> list[Path]:
 
 def sbatch_script(*, submission_id: str, submission_dir: Path, group: Group, arrays: list[Array],
                   options: Options, command: CellCommand, manifest_sha256: str, max_array_size: int,
-                  max_array_source: str, run_command: str | None = None) -> str:
+                  max_array_source: str, run_command: str | None = None,
+                  numerics_env: dict[str, str] | None = None) -> str:
     """A readable, commented job-array script.  `run_command` replaces the bioeval call (bash
     text that may use $PYTHON $WORKDIR $MANIFEST $RUN_ID $MODEL $DATASET)."""
     q = shlex.quote
@@ -331,7 +333,12 @@ def sbatch_script(*, submission_id: str, submission_dir: Path, group: Group, arr
         f"#SBATCH --chdir={sbatch_value(command.workdir, 'the workdir')}",
     ]
     command.check()
-    cell_command = run_command or command.render(options, req.gpus)
+    numerics_env = numerics_env or {}
+    cell_command = run_command or command.render(options, req.gpus, tuple(numerics_env))
+    numerics_lines = "\n".join(f"export {k}={q(v)}" for k, v in numerics_env.items())
+    numerics_block = ("\n# Deterministic numerics (protocol.numerics): read by torch's native libraries when it is\n"
+                      "# imported, so set before the cell starts (bioeval/engine/numerics.py).\n"
+                      + numerics_lines + "\n") if numerics_env else ""
     container_note = {
         "none": "the Python that submitted (the same bioeval on a shared file system)",
         "apptainer": f"Apptainer image {options.image}" + (" with --nv (the node's NVIDIA driver)" if req.gpus else ""),
@@ -368,7 +375,7 @@ PYTHON={q(command.python)}
 OFFSET="${{1:-{mine[0].offset if len(mine) == 1 else 0}}}"
 INDEX=$((OFFSET + SLURM_ARRAY_TASK_ID))
 JOB="${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}"
-
+{numerics_block}
 # 1. This task's cell: grid line INDEX.
 IFS=$'\\t' read -r _ RUN_ID MODEL DATASET < <(awk -F'\\t' -v i="$INDEX" 'NR > 1 && $1 == i' "$SUBMISSION/grid.tsv")
 if [ -z "${{RUN_ID:-}}" ]; then echo "error: no line $INDEX in $SUBMISSION/grid.tsv" >&2; exit 2; fi

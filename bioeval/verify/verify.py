@@ -21,7 +21,9 @@ The JSON this returns is the `bioeval verify --json` contract:
      "unexpected": [...]}
 Extra keys per row: "rule", "sd", "df", "sources" (where each part came from), "run_ids",
 "observed_runs", "family_discrepant" (rejected by Holm), "published_ci" / "in_published_ci",
-"observed_ci", "matched_by", "notes", "paper_model", "paper_dataset".  Top-level "unexpected"
+"observed_ci", "matched_by", "notes", "paper_model", "paper_dataset", "env_diff" (a discrepant
+value whose manifest names reference receipts: one line per difference between the reference
+run's environment and this run's, verify/envdiff.py).  Top-level "unexpected"
 lists cells that have results but no published values (reported, never a verdict).
 """
 
@@ -38,6 +40,7 @@ from bioeval.manifest.resolve import Cell
 from bioeval.manifest.schema import METRICS
 from bioeval.verify import statistics as st
 from bioeval.verify import tolerance as tol
+from bioeval.verify.envdiff import attach as attach_env_diffs
 from bioeval.verify.results import ResultIndex
 
 REPRODUCED, DISCREPANT, MISSING, INVALID = "reproduced", "discrepant", "missing", "invalid"
@@ -89,6 +92,7 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
             if metric in cell.expected:
                 rows.append(_row(loaded, cell, metric, runs, matched_by, n))
     _judge_statistical(rows, loaded.manifest.tolerance)
+    attach_env_diffs(loaded, rows, results)  # discrepant values: what differs from the reference run
     summary = {**summarise(rows, loaded.manifest.tolerance.family_error),
                "interval_level": loaded.manifest.tolerance.level}
     return {"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,

@@ -118,16 +118,30 @@ def test_resume_after_sigkill(tmp_path):
         json.loads((tmp_path / "clean" / c.run_id / "scores.json").read_text())["metrics"]
 
 
+# What another CPU would make torch, MKL and oneDNN pick (issue 10): the deterministic numerics
+# of the smoke manifest must give the same bytes whatever these say.
+OTHER_CPU_B = {"MKL_ENABLE_INSTRUCTIONS": "AVX", "ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AUTO"}
+OTHER_CPU_C = {"MKL_ENABLE_INSTRUCTIONS": "SSE4_2", "ONEDNN_MAX_CPU_ISA": "SSE41", "ATEN_CPU_CAPABILITY": "avx512",
+               "OMP_NUM_THREADS": "2", "BIOEVAL_CPU_THREADS": "2"}
+
+
+ISA_VARS = ("MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "MKL_CBWR")
+
+
 @pytest.mark.slow
-def test_smoke_reproduce_cold_warm_and_deterministic(tmp_path):
-    """The embedded default end to end: verifies; warm rerun skips everything; a second cold run matches."""
-    a = bioeval_cmd("reproduce", str(SMOKE), "--no-progress", workdir=tmp_path / "a")
+def test_smoke_reproduce_cold_warm_and_deterministic(tmp_path, monkeypatch):
+    """The embedded default end to end: verifies; warm rerun skips everything; a second cold run
+    under other instruction-set limits matches byte for byte, and so does a cell run from a
+    process that imported torch already (it goes to a fresh interpreter with the mode's env)."""
+    for k in ISA_VARS:
+        monkeypatch.delenv(k, raising=False)
+    a = bioeval_cmd("reproduce", str(SMOKE), "--no-progress", workdir=tmp_path / "a", timeout=1200)
     assert a.returncode == 0, a.stderr[-3000:]
     assert "verified: 12 value(s) reproduced, global verdict reproduced" in a.stdout
     warm = bioeval_cmd("reproduce", str(SMOKE), workdir=tmp_path / "a", importtime=True)
     assert warm.returncode == 0 and "0 run, 4 already finished" in warm.stderr
     assert not imported(warm.stderr, "torch")
-    b = bioeval_cmd("reproduce", str(SMOKE), "--no-progress", workdir=tmp_path / "b")
+    b = bioeval_cmd("reproduce", str(SMOKE), "--no-progress", workdir=tmp_path / "b", env=OTHER_CPU_B, timeout=1200)
     assert b.returncode == 0, b.stderr[-3000:]
     runs = sorted(p.parent.name for p in (tmp_path / "a").glob("*/spec.json"))
     assert len(runs) == 4
@@ -138,6 +152,31 @@ def test_smoke_reproduce_cold_warm_and_deterministic(tmp_path):
         receipt = json.loads((tmp_path / "a" / run_id / "receipt.json").read_text())
         assert receipt["trained"]["base_frozen"] and receipt["seeds"]["seed"] == 0
         assert "HF_TOKEN" not in json.dumps(receipt)
+        assert receipt["numerics"]["mode"] == "deterministic" and receipt["numerics"]["torch_cpu_capability"] == "DEFAULT"
+        rb = json.loads((tmp_path / "b" / run_id / "receipt.json").read_text())["numerics"]
+        assert rb["env"]["MKL_ENABLE_INSTRUCTIONS"] == "AVX" and rb["env"]["MKL_CBWR"] == "COMPATIBLE"
+        assert rb["torch_cpu_capability"] == "DEFAULT" and rb["torch_threads"] == 1
+
+    # c: this pytest process has torch imported: the local runtime must not run the cell here
+    import torch  # noqa: F401
+
+    from bioeval.manifest import cells, load_manifest
+    from bioeval.runtimes import local
+    from bioeval.settings import Settings
+
+    for k, v in OTHER_CPU_C.items():
+        monkeypatch.setenv(k, v)
+    loaded = load_manifest(SMOKE)
+    ee = [c for c in cells(loaded) if c.dataset.key == "smoke-ee"]  # the cell most sensitive to rounding
+    rows = local.run_cells(loaded, ee, Settings(workdir=tmp_path / "c", cache_dir=tmp_path / "cache"),
+                           {"progress": False})
+    assert [r["state"] for r in rows] == ["done"], rows
+    run_id = ee[0].run_id
+    assert (tmp_path / "c" / run_id / "predictions.jsonl").read_bytes() == \
+        (tmp_path / "a" / run_id / "predictions.jsonl").read_bytes()
+    rc = json.loads((tmp_path / "c" / run_id / "receipt.json").read_text())["numerics"]
+    assert rc["env"]["ONEDNN_MAX_CPU_ISA"] == "SSE41" and rc["env"]["ATEN_CPU_CAPABILITY"] == "default"
+    assert rc["torch_threads"] == 1
     assert (tmp_path / "a" / "reports" / "smoke.md").is_file()
     # LoRA really learnt: every task beats its best trivial answer by the margin docs/engine.md states
     import runpy

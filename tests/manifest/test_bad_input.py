@@ -38,6 +38,8 @@ CASES = [
     ("typo-key", sub("    learning_rate:", "    learning_rat:"), "protocol.training.learning_rat",
      line_of("learning_rate"), "did you mean 'learning_rate'"),
     ("typo-top-level", sub("tolerance:", "tolerence:"), "tolerence", line_of("tolerance:"), "did you mean 'tolerance'"),
+    ("bracket-in-unknown-key", sub("tolerance:", "\"toler[ance]\":"), "toler[ance]", line_of("tolerance:"),
+     "unknown key 'toler[ance]'"),
     ("short-revision", sub("0123456789abcdef0123456789abcdef01234567", "0123456"), "models[0].revision",
      line_of("0123456789abcdef0123456789abcdef01234567"), "quote the value"),
     ("short-hex-revision", sub("0123456789abcdef0123456789abcdef01234567", "0123abc"), "models[0].revision",
