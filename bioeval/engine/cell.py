@@ -179,6 +179,9 @@ def _run(loaded: LoadedManifest, cell: Cell, settings, rd: RunDir, log, show_pro
               "scorer": p.scoring.scorer.value, "metrics": result.metrics(), "n": result.n,
               "skipped": result.skipped, "invalid": result.invalid, "ci": result.ci,
               "selected_checkpoint": selected, "select_on": select_on if selected is not None else None}
+    if p.scoring.also.value:  # further scorers beside the protocol's own (e.g. entity-level F1 for NER)
+        from bioeval.scoring.also import also_for_cell
+        scores["also"] = also_for_cell(p, cell.dataset, preds)
     write_json(rd.scores, scores)
     timings["total"] = time.perf_counter() - t0
     receipt = build_receipt(manifest_path=loaded.path, manifest_sha256=loaded.sha256, cell=cell, data_pins=pins,

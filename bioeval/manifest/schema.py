@@ -304,11 +304,21 @@ class DecodingSpec(Strict):
 
 class ScoringSpec(Strict):
     scorer: Prov[str]
+    also: Prov[list[str]] = _d([])  # further scorers reported beside `scorer` (scores.json "also"); never verified
     positive_phrases: Prov[list[str]] = _d([])
     negative_phrases: Prov[list[str]] = _d([])
     bootstrap_resamples: Prov[int] = _d(1000)
     bootstrap_seed: Prov[int] = _d(0)
     ci_level: Prov[float] = _d(0.95)
+
+    @model_validator(mode="after")
+    def _known_also(self) -> "ScoringSpec":
+        from bioeval.scoring.registry import SCORERS
+        unknown = [n for n in self.also.value if n not in SCORERS]
+        if unknown:
+            raise ValueError(f"scoring.also: unknown scorer {', '.join(map(repr, unknown))}; "
+                             f"known scorers: {', '.join(sorted(SCORERS))}")
+        return self
 
 
 class Protocol(Strict):
