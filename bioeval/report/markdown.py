@@ -91,6 +91,8 @@ def render_report(loaded: LoadedManifest, verification: dict, audit: dict | None
         lines += _task_section(task, [(k, c) for k, c in cells.items() if c["task"] == task], gpu_of)
     if verification.get("unexpected"):
         lines += _unexpected_section(verification["unexpected"])
+    from bioeval.report.both_ways import both_ways_section
+    lines += both_ways_section(verification)
     if figures:
         lines += ["### Figures", ""]
         for fig in figures:
