@@ -163,6 +163,6 @@ def test_conversion_is_recorded_and_the_folder_loads_as_plain_transformers(smoll
     assert record["parameters"] == 134_515_008 and record["architecture"] == "LlamaForCausalLM"
     config = json.loads((folder / "config.json").read_text())
     assert "quantization_config" not in config  # a normal folder: no GGUF quantizer left to refuse saving
-    from transformers import AutoConfig
-
-    assert AutoConfig.from_pretrained(folder).vocab_size == 49_152
+    assert config["vocab_size"] == 49_152 and config["architectures"] == ["LlamaForCausalLM"]
+    assert (folder / "model.safetensors").stat().st_size > 4 * 134_000_000  # fp32 weights
+    assert "<|im_start|>" in (folder / "chat_template.jinja").read_text()
