@@ -7,6 +7,7 @@ process boundary (Slurm tasks, docker runs, multiprocessing).
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 EXIT_OK = 0
@@ -94,3 +95,25 @@ class EnvironmentProblem(BioevalError):
 
 class VerificationFailed(BioevalError):
     exit_code = EXIT_VERIFY_FAILED
+
+
+class InputRefused(UsageError):
+    """An input the kit will not read: a path outside the allowed folders, an undeclared or
+    secret-looking ${VAR}, a value that would break a generated script."""
+
+
+# errors of a file system the user controls (not bugs): read-only, full, over quota, no permission
+WRITE_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EFBIG})
+
+
+class WorkdirError(EnvironmentProblem):
+    """A file the kit must write cannot be written (read-only file system, disk full, no permission)."""
+
+    @classmethod
+    def from_os_error(cls, exc: OSError, what: str = "") -> "WorkdirError":
+        where = exc.filename or "a file"
+        hints = {errno.ENOSPC: "The disk is full: free space or choose another --workdir / BIOEVAL_CACHE.",
+                 errno.EDQUOT: "The disk quota is exceeded: free space or choose another --workdir.",
+                 errno.EROFS: "The file system is read-only: choose a writable --workdir / BIOEVAL_CACHE."}
+        hint = hints.get(exc.errno, "Check the folder's permissions, or choose another --workdir / BIOEVAL_CACHE.")
+        return cls(f"cannot write {where}{' (' + what + ')' if what else ''}: {exc.strerror or exc}.", hint)

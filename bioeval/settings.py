@@ -20,6 +20,7 @@ class Settings:
     data_mirror: Path | None = None
     cache_dir: Path = None  # type: ignore[assignment]
     strict: bool = False
+    allow_outside_paths: bool = False  # `local:` data outside the manifest folder, mirror and data locations
 
     def __post_init__(self):
         if self.cache_dir is None:

@@ -27,7 +27,7 @@ WHEELHOUSE="$CACHE/wheelhouse-cpu"
 CANARY="hf_secret_canary_$(date +%s%N | sha256sum | cut -c1-12)"
 WORK="$(mktemp -d /tmp/bioeval-docker-it.XXXXXX)"
 DOCKERD_PID=""
-# Own caches: a root run hands the folders the container writes to uid 1000; never root's real ones.
+# Own caches, so a run never touches the real ones (the container runs as the invoking uid:gid).
 export HF_HOME="$WORK/hf" BIOEVAL_CACHE="$WORK/cache" HF_HUB_OFFLINE=1
 unset BIOEVAL_WORKDIR HF_TOKEN
 base_how="not reached"

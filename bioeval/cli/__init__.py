@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from bioeval import __version__
-from bioeval.errors import EXIT_RUNTIME, EXIT_USAGE, BioevalError
+from bioeval.errors import EXIT_RUNTIME, EXIT_USAGE, WRITE_ERRNOS, BioevalError
 from bioeval.settings import Settings
 
 
@@ -23,8 +23,11 @@ from bioeval.settings import Settings
               default="bioeval-runs", show_default=True, help="Where runs, checkpoints, predictions and receipts live.")
 @click.option("--data-mirror", type=click.Path(file_okay=False, path_type=Path), envvar="BIOEVAL_DATA_MIRROR",
               default=None, help="Serve data files from this local folder (still sha256-checked).")
+@click.option("--allow-outside-paths", is_flag=True, default=False,
+              help="Let `local:` data paths point outside the manifest's folder, the data mirror and the "
+                   "manifest's declared data locations (only for manifests you trust).")
 @click.pass_context
-def main(ctx: click.Context, workdir: Path, data_mirror: Path | None) -> None:
+def main(ctx: click.Context, workdir: Path, data_mirror: Path | None, allow_outside_paths: bool) -> None:
     """Re-run and verify published biomedical LLM results from a YAML manifest.
 
     \b
@@ -37,7 +40,7 @@ def main(ctx: click.Context, workdir: Path, data_mirror: Path | None) -> None:
 
     Exit codes: 0 success, 1 verification failed, 2 usage or manifest error, 3 runtime failure.
     """
-    ctx.obj = Settings(workdir=workdir, data_mirror=data_mirror)
+    ctx.obj = Settings(workdir=workdir, data_mirror=data_mirror, allow_outside_paths=allow_outside_paths)
 
 
 def _register() -> None:
@@ -52,7 +55,11 @@ _register()
 
 
 def run(argv: list[str] | None = None) -> None:
-    """Console entry point: map errors to exit codes, one paragraph, no traceback."""
+    """Console entry point: map errors to exit codes, one paragraph, no traceback.
+    Everything printed goes through bioeval.redact.scrub (no secret value reaches the console)."""
+    from bioeval.redact import ScrubbingStream
+
+    sys.stdout, sys.stderr = ScrubbingStream(sys.stdout), ScrubbingStream(sys.stderr)
     try:
         main.main(args=argv, prog_name="bioeval", standalone_mode=False)
     except BioevalError as exc:
@@ -69,11 +76,23 @@ def run(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         _print_error("Interrupted; finished work is kept and the next run resumes from it.")
         sys.exit(130)
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRNOS:
+            raise_internal()
+        from bioeval.errors import WorkdirError
+
+        error = WorkdirError.from_os_error(exc)
+        _print_error(str(error))
+        sys.exit(error.exit_code)
     except Exception:  # a bug in bioeval, not a user error: keep the traceback for the report
-        traceback.print_exc()
-        _print_error("Internal error (a bug in bioeval); please report it with the traceback above.")
-        sys.exit(EXIT_RUNTIME)
+        raise_internal()
     sys.exit(0)
+
+
+def raise_internal() -> None:
+    traceback.print_exc()
+    _print_error("Internal error (a bug in bioeval); please report it with the traceback above.")
+    sys.exit(EXIT_RUNTIME)
 
 
 def _print_error(message: str) -> None:

@@ -12,6 +12,7 @@ import click
 
 from bioeval.cli.slurm_cmds import RUN_EPILOG
 from bioeval.errors import UsageError, VerificationFailed
+from bioeval.runtimes.options import check_options
 
 RUNTIMES = ("local", "docker", "slurm")
 
@@ -68,6 +69,8 @@ def _common(f):
     f = click.option("--runtime", type=click.Choice(RUNTIMES), default="local", show_default=True,
                      help="Where cells run; runtime options (e.g. --image, --partition) pass through.")(f)
     f = click.option("--only", default=None, help="Cells to run: model=KEY,dataset=KEY,task=TYPE (comma-separated).")(f)
+    f = click.option("--seeds", default=1, show_default=True, type=click.IntRange(1, 100),
+                     help="Seed study: run each cell K times, seed = protocol seed + i (docs/statistics.md).")(f)
     f = click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))(f)
     return f
 
@@ -77,14 +80,17 @@ def _common(f):
 @click.option("--force", is_flag=True, help="Rerun cells even when they are finished (drops their checkpoints).")
 @click.option("--no-progress", is_flag=True, help="No progress bars (logs only).")
 @click.pass_context
-def run_command(ctx, manifest: Path, only: str | None, runtime: str, force: bool, no_progress: bool) -> None:
+def run_command(ctx, manifest: Path, only: str | None, seeds: int, runtime: str, force: bool,
+                no_progress: bool) -> None:
     """Run every cell of MANIFEST (fine-tune or zero-shot, generate, score); finished cells are skipped."""
     from bioeval.manifest import cells as resolve_cells, load_manifest
+    from bioeval.manifest.resolve import with_seeds
 
     settings = ctx.obj
     loaded = load_manifest(manifest)
-    cells = resolve_cells(loaded, only)
-    options = {"force": force, "only": only, "progress": not no_progress, **parse_extra(ctx.args)}
+    cells = with_seeds(resolve_cells(loaded, only), seeds)
+    options = check_options(runtime, {"force": force, "only": only, "progress": not no_progress,
+                                      **parse_extra(ctx.args)})
     rows = dispatch(loaded, cells, settings, runtime, options)
     _print_rows(rows)
 
@@ -98,8 +104,16 @@ def run_cell_command(settings, manifest: Path, run_id: str, force: bool) -> None
     """Internal: run exactly one cell here (what container and Slurm tasks call)."""
     from bioeval.manifest import cells as resolve_cells, load_manifest
 
+    from bioeval.manifest.resolve import find_run
+    from bioeval.runs import read_json
+
     loaded = load_manifest(manifest)
-    match = [c for c in resolve_cells(loaded) if c.run_id == run_id]
+    try:
+        spec = read_json(Path(settings.workdir) / run_id / "spec.json")  # a seed-study run names its base
+    except (OSError, ValueError):
+        spec = None
+    found = find_run(resolve_cells(loaded), run_id, spec if isinstance(spec, dict) else None)
+    match = [found] if found else []
     if not match:
         raise UsageError(f"no cell with run id {run_id} in {manifest}.", "List run ids with `bioeval plan MANIFEST`.")
     dispatch(loaded, match, settings, "local", {"force": force, "progress": False})
@@ -111,7 +125,7 @@ def run_cell_command(settings, manifest: Path, run_id: str, force: bool) -> None
 @click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Where the Markdown report goes (default: <workdir>/reports/<manifest>.md, figures beside it).")
 @click.pass_context
-def reproduce_command(ctx, manifest: Path, only: str | None, runtime: str, no_progress: bool,
+def reproduce_command(ctx, manifest: Path, only: str | None, seeds: int, runtime: str, no_progress: bool,
                       report_path: Path | None) -> None:
     """Fetch, run, verify and report MANIFEST: the paper's numbers against ours.
 
@@ -120,10 +134,13 @@ def reproduce_command(ctx, manifest: Path, only: str | None, runtime: str, no_pr
     """
     from bioeval.manifest import cells as resolve_cells, load_manifest
 
+    from bioeval.manifest.resolve import with_seeds
+
     settings = ctx.obj
     loaded = load_manifest(manifest)
-    cells = resolve_cells(loaded, only)
-    options = {"force": False, "only": only, "progress": not no_progress, **parse_extra(ctx.args)}
+    cells = with_seeds(resolve_cells(loaded, only), seeds)
+    options = check_options(runtime, {"force": False, "only": only, "progress": not no_progress,
+                                      **parse_extra(ctx.args)})  # before fetching anything
     if runtime == "local":
         from bioeval.runtimes.local import check_gpus, pending
         todo = pending(cells, settings)
@@ -171,18 +188,18 @@ def fetch_inputs(loaded, cells, settings) -> None:
 
 
 def verify_results(loaded, settings, only: str | None) -> None:
-    """The paper's values against this workdir's results (bioeval.verify); exit 1 on FAIL or MISSING."""
+    """The paper's values against this workdir's results (bioeval.verify); exit 1 when the global
+    verdict fails or values are missing."""
     from bioeval.cli.scoring_cmds import _render_verify
-    from bioeval.verify.verify import verify_manifest
+    from bioeval.verify.verify import gate, verify_manifest
 
     result = verify_manifest(loaded, settings.workdir, only)
     _render_verify(result)
+    failure = gate(result)
+    if failure:
+        raise VerificationFailed(f"{loaded.path}: {failure}", "See the table above; each cell's log.txt is in the workdir.")
     s = result["summary"]
-    if s["fail"] or s["missing"]:
-        raise VerificationFailed(f"{s['fail']} value(s) outside tolerance, {s['missing']} without results "
-                                 f"(of {len(result['cells'])}) for {loaded.path}.",
-                                 "See the table above; each cell's log.txt is in the workdir.")
-    click.echo(f"verified: {s['pass']} value(s) within tolerance.")
+    click.echo(f"verified: {s['reproduced']} value(s) reproduced, global verdict {s['global_verdict']}.")
 
 
 def _print_rows(rows: list[dict]) -> None:

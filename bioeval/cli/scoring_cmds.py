@@ -62,16 +62,19 @@ def score(predictions: Path, scorer_name: str, labels: str | None, positive: tup
 @click.option("--only", default=None, help="Filter cells: model=KEY,dataset=KEY,task=NER.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verification as JSON.")
 @click.option("--junit", type=click.Path(path_type=Path), default=None, help="Also write JUnit XML here.")
-@click.option("--allow-missing", is_flag=True, help="Exit 0 when cells have no results (still exit 1 on FAIL).")
+@click.option("--allow-missing", is_flag=True, help="Exit 0 when cells have no results (still exit 1 on a failed verdict).")
+@click.option("--strict", is_flag=True, help="Exit 1 on any discrepant value (no multiplicity control).")
 @click.pass_obj
 def verify(settings, manifest: Path, results: Path | None, only: str | None, as_json: bool, junit: Path | None,
-           allow_missing: bool) -> None:
-    """Check saved results against the paper's values with the manifest's tolerances (no GPU).
+           allow_missing: bool, strict: bool) -> None:
+    """Check saved results against the paper's values (no GPU): per value reproduced, discrepant,
+    missing or invalid, and one global verdict with family-wise error control (Holm).
 
-    Exit 1 on any FAIL, and on MISSING unless --allow-missing.
+    Exit 1 when the global verdict is not-reproduced (with --strict: on any discrepant value),
+    and on missing values unless --allow-missing.
     """
     from bioeval.manifest import load_manifest
-    from bioeval.verify.verify import verify_manifest
+    from bioeval.verify.verify import gate, verify_manifest
 
     loaded = load_manifest(manifest)
     _warn_no_results(results or settings.workdir)
@@ -87,11 +90,10 @@ def verify(settings, manifest: Path, results: Path | None, only: str | None, as_
         if not report["cells"]:
             click.echo(click.style("note: ", fg="yellow") + f"{manifest} has no expected values for the selected "
                        "cells: nothing to verify.", err=True)
-    s = report["summary"]
-    if s["fail"] or (s["missing"] and not allow_missing):
-        raise VerificationFailed(f"{s['fail']} value(s) outside tolerance, {s['missing']} without results "
-                                 f"(of {len(report['cells'])}).",
-                                 "Missing results only: pass --allow-missing." if not s["fail"] else None)
+    failure = gate(report, strict=strict, allow_missing=allow_missing)
+    if failure:
+        raise VerificationFailed(failure, "Missing results only: pass --allow-missing."
+                                 if report["summary"]["global_verdict"] == "reproduced" and not strict else None)
 
 
 def _warn_no_results(results: Path) -> None:
@@ -100,32 +102,52 @@ def _warn_no_results(results: Path) -> None:
                    "MISSING. Give --results DIR (or the global --workdir) where the runs were written.", err=True)
 
 
+VERDICT_COLORS = {"reproduced": "green", "discrepant": "red", "missing": "yellow", "invalid": "magenta", "new": "cyan"}
+
+
+def _interval(r: dict) -> str:
+    if not r.get("interval"):
+        return "-"
+    lo, hi = r["interval"]
+    return f"[{lo:.4f}, {hi:.4f}]"
+
+
 def _render_verify(report: dict) -> None:
     from rich.table import Table
 
     from bioeval.cli.render import console
 
-    colors = {"PASS": "green", "FAIL": "red", "MISSING": "yellow"}
     by_task: dict[str, list[dict]] = {}
     for r in report["cells"]:
         by_task.setdefault(r["task"], []).append(r)
     for task, rows in by_task.items():
         t = Table(title=f"{task}: expected vs observed", title_justify="left")
-        for col in ("model", "dataset", "metric", "expected", "observed", "delta", "tolerance", "n", "verdict", "note"):
-            t.add_column(col, justify="right" if col in ("expected", "observed", "delta", "tolerance", "n") else "left",
+        for col in ("model", "dataset", "metric", "expected", "observed", "delta", "interval", "p", "K", "n",
+                    "verdict", "note"):
+            t.add_column(col, justify="left" if col in ("model", "dataset", "metric", "verdict", "note") else "right",
                          overflow="fold")
         for r in rows:
             expected = _f(r["expected"]) + (f" {_ci(r['published_ci'])}" if r.get("published_ci") else "")
-            note = "; ".join(r["notes"])
+            note = "; ".join([r["rule"]] + r["notes"])
             if r.get("in_published_ci") is False:
                 note = "outside published CI; " + note
+            verdict = r["verdict"] + (f" ({r['direction']})" if r.get("direction") else "")
+            if r.get("family_discrepant"):
+                verdict += " *"
+            p = "-" if r["p_value"] is None else f"{r['p_value']:.3g}"
             t.add_row(r["model"], r["dataset"], r["metric"], expected, _f(r["observed"]),
-                      "-" if r["delta"] is None else f"{r['delta']:+.4f}", f"±{r['tolerance']:.4f} {r['rule']}",
-                      str(r["n"] or "-"), f"[{colors[r['verdict']]}]{r['verdict']}[/]", note)
+                      "-" if r["delta"] is None else f"{r['delta']:+.4f}", _interval(r), p, str(r["runs"]),
+                      str(r["n"] or "-"), f"[{VERDICT_COLORS.get(r['verdict'], 'white')}]{verdict}[/]", note)
         console().print(t)
     s = report["summary"]
-    console().print(f"[green]{s['pass']} pass[/green], [red]{s['fail']} fail[/red], "
-                    f"[yellow]{s['missing']} missing[/yellow]  ({report['manifest']} vs {report['results']})")
+    color = "green" if s["global_verdict"] == "reproduced" else "red"
+    console().print(f"[green]{s['reproduced']} reproduced[/green], [red]{s['discrepant']} discrepant[/red], "
+                    f"[yellow]{s['missing']} missing[/yellow], [magenta]{s['invalid']} invalid[/magenta]  "
+                    f"({report['manifest']} vs {report['results']})")
+    console().print(f"expected false discrepancies under perfect reproduction: {s['expected_false_discrepancies']:g} "
+                    f"of {s['tested']} tested value(s); discrepant after Holm (*): {s['family_discrepant']}")
+    console().print(f"global verdict ({s['method']}, family-wise error {s['level']:g}): "
+                    f"[bold {color}]{s['global_verdict']}[/]")
 
 
 @click.command()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bioeval.data.splits import count_problem, fetch_split, instances_of
-from bioeval.errors import BioevalError, ChecksumMismatch
+from bioeval.errors import BioevalError, ChecksumMismatch, InputRefused
 
 
 def selected_datasets(loaded, only: str | None):
@@ -21,12 +21,20 @@ def fetch_all(loaded, settings, only: str | None = None) -> list[dict]:
                    "sha256_ok": None, "records": None, "expected": split.records, "ok": False, "detail": ""}
             try:
                 fetched = fetch_split(dataset, split_name, loaded, settings)
-                row.update(origin=fetched.origin, sha256=fetched.sha256, sha256_ok=fetched.sha256_ok, ok=True,
+                row.update(origin=fetched.origin, sha256=fetched.sha256, sha256_ok=fetched.sha256_ok,
                            path=str(fetched.path))
-                row["records"] = len(instances_of(fetched, dataset, split_name))
+                try:
+                    row["records"] = len(instances_of(fetched, dataset, split_name))
+                except BioevalError as exc:  # fetched but unreadable: as missing as a 404
+                    row.update(origin="unreadable", detail=str(exc))
+                    rows.append(row)
+                    continue
+                row["ok"] = True
                 row["detail"] = count_problem(dataset, split_name, row["records"]) or ""
                 if fetched.sha256_ok is None:
                     row["detail"] = (row["detail"] + "; " if row["detail"] else "") + "no sha256: run `bioeval lock`"
+            except InputRefused:
+                raise  # the manifest asks for something bioeval does not read: a usage error, exit 2
             except ChecksumMismatch as exc:
                 row.update(origin="refused", sha256=exc.actual, sha256_ok=False, detail=str(exc))
             except BioevalError as exc:
@@ -43,7 +51,7 @@ def render_fetch(rows: list[dict], console) -> None:
         t.add_column(col, justify="right" if col in ("records", "expected") else "left", overflow="fold")
     for r in rows:
         sha = {True: "[green]ok[/green]", False: "[red]MISMATCH[/red]", None: "[yellow]not pinned[/yellow]"}[r["sha256_ok"]]
-        if r["origin"] == "unavailable":
+        if r["origin"] in ("unavailable", "unreadable"):
             sha = "-"
         origin = r["origin"] if r["ok"] else f"[red]{r['origin']}[/red]"
         records = "-" if r["records"] is None else f"{r['records']:,}"

@@ -25,6 +25,11 @@ def read_lab_json(path: str | Path, split: str) -> list[Instance]:
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).",
                         "The file may be truncated or not the lab's format; fetch it again.") from None
+    except UnicodeDecodeError:
+        raise  # reported by converters.convert as "not UTF-8 text"
+    except (ValueError, RecursionError):  # a number of 4,300+ digits, or nesting deeper than Python's stack
+        raise DataError(f"{path}: a value cannot be read (a huge number or deep nesting).",
+                        "The file is not the lab's format; fetch it again.") from None
     if not isinstance(rows, list):
         raise DataError(f"{path}: expected a JSON array of instances, got {type(rows).__name__}.")
     out = []

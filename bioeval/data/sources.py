@@ -2,6 +2,12 @@
 
 Every path that returns a file has checked its sha256 against the manifest (or, when the
 manifest has none yet, reports ``sha256_ok=None`` so the user is told to run `bioeval lock`).
+
+A ``local:`` path is an input a hostile manifest could aim at any file (``~/.ssh``, ``../..``,
+``${HF_TOKEN}``), so it is read only from inside the manifest's folder, the data mirror, bioeval's
+own ``assets/`` or a declared data location (``${VAR}/...`` for a ``data_locations`` variable,
+staying inside that folder); anything else needs ``--allow-outside-paths``.  Symlinks are
+resolved before the check.
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ from pathlib import Path
 
 from bioeval.data import cache, mirror
 from bioeval.data.download import Unavailable, download, unresolvable
-from bioeval.errors import ChecksumMismatch
+from bioeval.errors import ChecksumMismatch, InputRefused
 from bioeval.manifest.schema import Source
+from bioeval.redact import looks_secret
 
 ORIGINS = ("cache", "mirror", "url", "hf", "local")
 
@@ -42,8 +49,10 @@ def describe(source: Source) -> str:
     return f"local:{source.local}"
 
 
-def fetch_source(source: Source, base_dir: Path, settings, label: str = "") -> FetchedFile:
-    """The file of one source, verified. Raises Unavailable, ChecksumMismatch or DataError."""
+def fetch_source(source: Source, base_dir: Path, settings, label: str = "",
+                 data_locations: tuple[str, ...] = ()) -> FetchedFile:
+    """The file of one source, verified. Raises Unavailable, ChecksumMismatch, InputRefused or DataError.
+    ``data_locations``: the variable names the manifest declares (``local: ${VAR}/file``)."""
     name, expected = source.filename, source.sha256
     if source.kind != "local":
         hit = cache.lookup(settings.cache_dir, expected, name)
@@ -59,7 +68,7 @@ def fetch_source(source: Source, base_dir: Path, settings, label: str = "") -> F
         return _fetch_url(source, settings, label)
     if source.hf:
         return _fetch_hf(source)
-    return _fetch_local(source, base_dir, label)
+    return _fetch_local(source, base_dir, settings, label, data_locations)
 
 
 def _fetch_url(source: Source, settings, label: str) -> FetchedFile:
@@ -114,20 +123,83 @@ def _fetch_hf(source: Source) -> FetchedFile:
     return FetchedFile(path, actual, "hf", source.sha256, source.filename)
 
 
-def expand_local(local: str, base_dir: Path) -> Path:
-    expanded = os.path.expanduser(os.path.expandvars(local))
-    path = Path(expanded)
-    return path if path.is_absolute() else Path(base_dir) / path
+SHIPPED_ASSETS = Path(__file__).resolve().parents[2] / "assets"  # a checkout's synthetic smoke data
+_VAR = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}(?=/|$)")
 
 
-def _fetch_local(source: Source, base_dir: Path, label: str) -> FetchedFile:
-    path = expand_local(source.local, base_dir)
-    unset = re.findall(r"\$\{?(\w+)\}?", os.path.expandvars(source.local))
+def local_path(local: str, base_dir: Path, data_locations: tuple[str, ...] = ()) -> tuple[Path, Path | None]:
+    """(path, data-location folder it must stay in, or None) for a ``local:`` value.
+
+    Only ``${VAR}`` as the first part, for a declared, non-secret VAR, is expanded; nothing else
+    of the environment is (the manifest loader already refuses the rest with its line)."""
+    match = _VAR.match(local)
+    if match:
+        name = match.group(1)
+        if name not in data_locations or looks_secret(name):
+            raise InputRefused(f"local path {local!r}: ${{{name}}} is not a declared data location.",
+                               "Declare it under `data_locations:` in the manifest (never a token or key).")
+        value = os.environ.get(name)
+        if not value:
+            raise Unavailable(f"local path {local!r}: the data location {name} is not set.",
+                              f"Set {name} to the folder that holds your copy of the data.")
+        root = Path(os.path.expanduser(value))
+        return root / local[match.end():].lstrip("/"), root
+    if "$" in local:
+        raise InputRefused(f"local path {local!r}: only a leading ${{VAR}} of a declared data location is expanded.",
+                           "Write it as ${VAR}/file and list VAR under `data_locations:`.")
+    path = Path(os.path.expanduser(local))
+    return (path if path.is_absolute() else Path(base_dir) / path), None
+
+
+def allowed_roots(base_dir: Path, settings, location: Path | None) -> list[Path]:
+    roots = [Path(base_dir), SHIPPED_ASSETS]
+    if getattr(settings, "data_mirror", None):
+        roots.append(Path(settings.data_mirror))
+    if location is not None:
+        roots.append(location)
+    return [r.resolve() for r in roots]
+
+
+def check_local(local: str, base_dir: Path, settings, data_locations: tuple[str, ...] = ()) -> Path:
+    """The path of a ``local:`` source once it is known to be allowed; raises InputRefused."""
+    path, location = local_path(local, base_dir, data_locations)
+    if getattr(settings, "allow_outside_paths", False):
+        return path
+    real = path.resolve()
+    roots = allowed_roots(base_dir, settings, location)
+    if location is not None:  # ${VAR}/file must stay inside VAR's folder, whatever else is allowed
+        roots = [location.resolve()]
+    if not any(real == r or r in real.parents for r in roots):
+        where = f"the data location {location}" if location is not None else \
+            "the manifest's folder, the data mirror or a declared data location"
+        raise InputRefused(f"local path {local!r} resolves to {real}, outside {where}.",
+                           "bioeval reads local data only from there; if you trust this manifest, rerun with "
+                           "`bioeval --allow-outside-paths ...`.")
+    return path
+
+
+def check_local_sources(loaded, settings) -> list[Path]:
+    """Every ``local:`` data path of a manifest, checked (what a container or Slurm node is given)."""
+    declared = tuple(loc.var for loc in loaded.manifest.data_locations)
+    paths = []
+    for dataset in loaded.manifest.datasets:
+        for split in dataset.splits.values():
+            if split.source.local:
+                try:
+                    paths.append(check_local(split.source.local, loaded.base_dir, settings, declared))
+                except Unavailable:
+                    continue  # an unset data location may be set where the cell runs
+    return paths
+
+
+def _fetch_local(source: Source, base_dir: Path, settings, label: str, data_locations: tuple[str, ...]) -> FetchedFile:
+    access = source.access or "The manifest gives no access instructions for this file."
+    try:
+        path = check_local(source.local, base_dir, settings, data_locations)
+    except Unavailable as exc:  # a data location that is not set
+        raise Unavailable(exc.message, f"{exc.hint} How to obtain the data: {access}") from None
     if not path.is_file():
-        why = f" (environment variable {', '.join(unset)} is not set)" if unset else ""
-        access = source.access or "The manifest gives no access instructions for this file."
-        raise Unavailable(f"local file {path} does not exist{why}.",
-                          f"How to obtain it: {access}")
+        raise Unavailable(f"local file {path} does not exist.", f"How to obtain it: {access}")
     actual = cache.sha256_file(path)
     if source.sha256 and actual != source.sha256:
         raise ChecksumMismatch(str(path), source.sha256, actual)

@@ -22,7 +22,9 @@ def fetch_split(dataset, split_name: str, loaded, settings) -> FetchedFile:
         raise UsageError(f"dataset {dataset.key} has no split {split_name!r} in {loaded.path}.",
                          f"Its splits: {', '.join(dataset.splits)}.")
     source = dataset.splits[split_name].source
-    return fetch_source(source, loaded.base_dir, settings, label=f"{dataset.key}/{split_name}")
+    declared = tuple(loc.var for loc in loaded.manifest.data_locations)
+    return fetch_source(source, loaded.base_dir, settings, label=f"{dataset.key}/{split_name}",
+                        data_locations=declared)
 
 
 def carve_indices(n: int, start: float, end: float, seed: int) -> list[int]:

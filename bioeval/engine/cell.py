@@ -27,6 +27,7 @@ from bioeval.engine.splits import load_split
 from bioeval.engine.train import load_adapter, step_dir, tokenize_train, train
 from bioeval.manifest.load import LoadedManifest
 from bioeval.manifest.resolve import Cell
+from bioeval.redact import scrub
 from bioeval.runs import RunDir, read_json, write_json, write_jsonl
 from bioeval.data import subsample
 from bioeval.scoring import Prediction, score, scorer_for
@@ -67,7 +68,7 @@ def run_cell(loaded: LoadedManifest, cell: Cell, settings, *, force: bool = Fals
         log_file = open(rd.log, "a", encoding="utf-8")
 
         def log(msg: str) -> None:
-            log_file.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {msg}\n")
+            log_file.write(scrub(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {msg}\n"))
             log_file.flush()
 
         try:

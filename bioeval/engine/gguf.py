@@ -63,7 +63,7 @@ def _locked(path: Path):
 # ----------------------------------------------------------------------------- locating the file
 
 def _from_local(src: GGUFSource, base_dir: Path) -> tuple[Path, dict]:
-    path = (base_dir / os.path.expanduser(os.path.expandvars(src.local))).resolve()
+    path = (base_dir / os.path.expanduser(src.local)).resolve()  # no ${VAR}: only declared variables may expand
     if not path.is_file():
         raise ModelError(f"GGUF file {path} (models[].gguf.local) does not exist.",
                          "Check the path; it is relative to the manifest file.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from bioeval.errors import ManifestError, Problem
+from bioeval.redact import looks_secret
 from bioeval.manifest.schema import METRICS, COMMIT_RE, Manifest, Protocol
 from bioeval.manifest.yaml_positions import dotted, load_yaml, locate
 
@@ -170,6 +172,10 @@ def _cross_check(m: Manifest, raw: dict, file: str, positions: dict) -> list[Pro
     for i, rule in enumerate(m.tolerance.overrides):
         check_key(("tolerance", "overrides", i, "model"), rule.model, model_keys, "model")
         check_key(("tolerance", "overrides", i, "dataset"), rule.dataset, dataset_keys, "dataset")
+    for section in ("seed_spread", "selection_bias", "sampling"):
+        for i, scope in enumerate(getattr(m.tolerance, section)):
+            check_key(("tolerance", section, i, "model"), scope.model, model_keys, "model")
+            check_key(("tolerance", section, i, "dataset"), scope.dataset, dataset_keys, "dataset")
 
     # overrides must still give a valid protocol once merged into the defaults
     for section, entries in (("models", m.models), ("datasets", m.datasets)):
@@ -183,7 +189,63 @@ def _cross_check(m: Manifest, raw: dict, file: str, positions: dict) -> list[Pro
     for i, d in enumerate(m.datasets):
         if d.task == "NER" and d.format != "zhan2024-json" and not d.labels:
             add(("datasets", i, "labels"), "NER datasets converted from raw tags need labels (tag-id map).")
+    if not problems:
+        _check_cells(m, raw, excluded, add)
+    _check_local_paths(m, add)
     return problems
+
+
+def _check_cells(m: Manifest, raw: dict, excluded: set, add) -> None:
+    """What only the resolved protocol of a cell shows: a max_new_tokens for its dataset's task."""
+    for model in m.models:
+        for j, dataset in enumerate(m.datasets):
+            if (model.key, dataset.key) in excluded:
+                continue
+            if model.protocol or dataset.protocol:
+                merged = merge_protocol(merge_protocol(raw["protocol"], model.protocol), dataset.protocol)
+                try:
+                    protocol = Protocol.model_validate(merged)
+                except ValidationError as exc:
+                    first = exc.errors(include_url=False)[0]
+                    add(("datasets", j, "protocol"), f"cell {model.key} x {dataset.key}: the merged protocol is "
+                        f"invalid at {dotted(tuple(_clean_loc(first['loc'])))}: {first['msg']}.")
+                    continue
+            else:
+                protocol = m.protocol
+            if dataset.task not in protocol.decoding.max_new_tokens.value:
+                have = ", ".join(protocol.decoding.max_new_tokens.value) or "none"
+                add(("datasets", j, "task"), f"cell {model.key} x {dataset.key}: protocol.decoding.max_new_tokens "
+                    f"has no entry for task {dataset.task} (it has {have}); add `{dataset.task}: N` there.")
+
+
+VAR_RE = re.compile(r"\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _check_local_paths(m: Manifest, add) -> None:
+    """`${VAR}` in a local path: only a declared data location, only as the path's first part."""
+    declared = {loc.var for loc in m.data_locations}
+    for i, d in enumerate(m.datasets):
+        for split, s in d.splits.items():
+            local = s.source.local
+            if local is None:
+                continue
+            loc = ("datasets", i, "splits", split, "source", "local")
+            for n, match in enumerate(VAR_RE.finditer(local)):
+                name = match.group(1) if match.group(1) is not None else match.group(2)
+                if looks_secret(name):
+                    add(loc, f"{d.key}/{split}: ${{{name}}} looks like a secret (token, key, password); "
+                        "a local path never expands one.")
+                elif name not in declared:
+                    listed = ", ".join(sorted(declared)) or "none"
+                    add(loc, f"{d.key}/{split}: ${{{name}}} is not a declared data location (declared: {listed}); "
+                        f"add `data_locations: [{{var: {name}, note: ...}}]` at the top of the manifest.")
+                elif match.group(1) is None or n > 0 or match.start() != 0 or \
+                        local[match.end():match.end() + 1] not in ("/", ""):
+                    add(loc, f"{d.key}/{split}: write the data location as the path's first part, "
+                        f"${{{name}}}/file (got {local!r}).")
+            if "$" in local and not VAR_RE.search(local):
+                add(loc, f"{d.key}/{split}: a `$` in a local path ({local!r}); only ${{VAR}}/file of a declared "
+                    "data location is expanded.")
 
 
 def _warnings(m: Manifest, file: str, positions: dict) -> list[Problem]:

@@ -24,10 +24,12 @@ class Cell:
     expected: dict[str, MetricValue]
     spec: dict
     run_id: str
+    replicate: int = 0  # seed study: run i of K uses the protocol seed + i (0: the cell itself)
 
     @property
     def name(self) -> str:
-        return f"{self.model.key} x {self.dataset.key}"
+        suffix = f" seed+{self.replicate}" if self.replicate else ""
+        return f"{self.model.key} x {self.dataset.key}{suffix}"
 
 
 def values_only(obj: Any) -> Any:
@@ -128,6 +130,64 @@ def iter_cells(loaded: LoadedManifest, only: str | None = None) -> Iterator[Cell
 
 def cells(loaded: LoadedManifest, only: str | None = None) -> list[Cell]:
     return list(iter_cells(loaded, only))
+
+
+MAX_SEEDS = 100
+
+
+def seed_variant(cell: Cell, index: int) -> Cell:
+    """Run ``index`` of a seed study of ``cell``: every seed derives from protocol.seed + index.
+
+    protocol.seed (adapter init, dropout, sampled decoding) and training.shuffle_seed (data order)
+    move by ``index``; the test subsample stays the base run's (subsample_seed pinned), so the K runs
+    score the same instances and their spread measures training and decoding, not sampling (the
+    sampling part is added separately).  spec.json records {"index", "base_seed", "base_run_id"}, so
+    `verify`, `compare` and `report` group the runs by cell.  Index 0 is the cell itself.
+    """
+    if index == 0:
+        return cell
+    p = cell.protocol
+    base = p.seed.value
+    why = f"seed study run {index}: the protocol's value + {index}"
+    update: dict = {"seed": Prov(value=base + index, source=p.seed.source, note=why)}
+    if p.training is not None:
+        shuffle = p.training.shuffle_seed
+        update["training"] = p.training.model_copy(update={
+            "shuffle_seed": Prov(value=shuffle.value + index, source=shuffle.source, note=why)})
+    ev = p.evaluation
+    sub = ev.subsample_seed.value if ev.subsample_seed.value is not None else base
+    update["evaluation"] = ev.model_copy(update={"subsample_seed": Prov(
+        value=sub, source=ev.subsample_seed.source, note="seed study: the base run's test sample, kept")})
+    protocol = p.model_copy(update=update)
+    spec = {**cell_spec(cell.model, cell.dataset, protocol),
+            "replicate": {"index": index, "base_seed": base, "base_run_id": cell.run_id}}
+    return Cell(cell.model, cell.dataset, protocol, cell.expected, spec, run_id_of(spec), index)
+
+
+def with_seeds(cells: list[Cell], seeds: int) -> list[Cell]:
+    """Each cell under ``seeds`` seeds (seed study), base runs first within each cell."""
+    if not 1 <= seeds <= MAX_SEEDS:
+        raise UsageError(f"--seeds {seeds}: give a number of runs per cell from 1 to {MAX_SEEDS}.")
+    return [seed_variant(c, i) for c in cells for i in range(seeds)]
+
+
+def find_run(cells: list[Cell], run_id: str, spec: dict | None = None) -> Cell | None:
+    """The cell or seed-study run with this run id: spec.json's replicate record first, then a search."""
+    for c in cells:
+        if c.run_id == run_id:
+            return c
+    replicate = (spec or {}).get("replicate") or {}
+    for c in cells:
+        if c.run_id == replicate.get("base_run_id") and isinstance(replicate.get("index"), int):
+            variant = seed_variant(c, replicate["index"])
+            if variant.run_id == run_id:
+                return variant
+    for index in range(1, MAX_SEEDS):
+        for c in cells:
+            variant = seed_variant(c, index)
+            if variant.run_id == run_id:
+                return variant
+    return None
 
 
 def protocol_ledger(protocol: Protocol, prefix: str = "protocol") -> list[dict]:

@@ -20,8 +20,14 @@ SplitName = Literal["train", "validation", "test"]
 Metric = Literal["precision", "recall", "f1"]
 METRICS: tuple[str, ...] = ("precision", "recall", "f1")
 
-COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+# \A...\Z, not ^...$: `$` also matches before a trailing newline ("<40 hex>\n" is no commit)
+COMMIT_RE = re.compile(r"\A[0-9a-f]{40}\Z")
+SHA256_RE = re.compile(r"\A[0-9a-f]{64}\Z")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+ENV_NAME_RE = r"^[A-Z][A-Z0-9_]*$"
+# variables every shell has: a data location must be one the user sets for the data
+SYSTEM_VARS = frozenset({"HOME", "USER", "LOGNAME", "PWD", "OLDPWD", "PATH", "SHELL", "TMPDIR", "TMP", "TEMP",
+                         "HOSTNAME", "MAIL", "LANG", "TERM", "DISPLAY", "VIRTUAL_ENV", "CONDA_PREFIX"})
 KEY_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 
 
@@ -144,7 +150,11 @@ class Model(Strict):
     @field_validator("revision")
     @classmethod
     def _pinned(cls, v: str | None) -> str | None:
-        if v is None or COMMIT_RE.match(v) or is_local_path(v):
+        if v is None:
+            return v
+        if CONTROL_RE.search(v):
+            raise ValueError(f"{v!r} holds a newline or another control character; remove it")
+        if COMMIT_RE.match(v) or is_local_path(v):
             return v
         raise ValueError(
             f"{v!r} is neither a 40-hex commit nor a local path (./...); pin the full commit "
@@ -165,13 +175,27 @@ class HFSource(Strict):
     filename: str
     repo_type: Literal["dataset", "model"] = "dataset"
 
+    @field_validator("revision", "filename")
+    @classmethod
+    def _no_control(cls, v: str) -> str:
+        if CONTROL_RE.search(v) or not v.strip() or v != v.strip():
+            raise ValueError(f"{v!r} is empty, has surrounding spaces or holds a control character (newline?)")
+        return v
+
 
 class Source(Strict):
     url: str | None = Field(None, pattern=r"^(https?|file)://\S+$")
     hf: HFSource | None = None
-    local: str | None = Field(None, description="path; ${VAR} is expanded; relative to the manifest")
+    local: str | None = Field(None, description="path relative to the manifest; may start with ${VAR} for a variable listed in data_locations")
     sha256: str | None = Field(None, description="null until `bioeval lock` fills it")
     access: str = Field("", description="how to obtain the file when it is not public")
+
+    @field_validator("local")
+    @classmethod
+    def _local_path(cls, v: str | None) -> str | None:
+        if v is not None and CONTROL_RE.search(v):
+            raise ValueError(f"{v!r} holds a newline or another control character; remove it")
+        return v
 
     @field_validator("sha256")
     @classmethod
@@ -185,6 +209,9 @@ class Source(Strict):
         kinds = [k for k in ("url", "hf", "local") if getattr(self, k) is not None]
         if len(kinds) != 1:
             raise ValueError(f"give exactly one of url, hf or local (got {', '.join(kinds) or 'none'})")
+        # the file name becomes a path in the cache: never a folder step
+        if self.filename in ("", ".", "..") or (self.hf and ".." in self.hf.filename.split("/")):
+            raise ValueError(f"the source must name a file, not {self.filename!r} (no '..' steps)")
         return self
 
     @property
@@ -255,6 +282,16 @@ class LoraSpec(Strict):
     bias: Prov[Literal["none", "all", "lora_only"]] = _d("none")
     target_modules: Prov[list[str] | Literal["peft-default"]]
 
+    @model_validator(mode="after")
+    def _ranges(self) -> "LoraSpec":
+        if self.r.value < 1:
+            raise ValueError(f"r (the LoRA rank) must be at least 1 (got {self.r.value})")
+        if not self.alpha.value > 0:
+            raise ValueError(f"alpha must be positive (got {self.alpha.value})")
+        if not 0 <= self.dropout.value < 1:
+            raise ValueError(f"dropout must be in [0, 1) (got {self.dropout.value})")
+        return self
+
 
 class TrainingSpec(Strict):
     optimizer: Prov[Literal["adamw_torch", "paged_adamw_8bit"]]
@@ -289,6 +326,14 @@ class EvaluationSpec(Strict):
     test_subsample: Prov[int | None] = _d(None)
     subsample_seed: Prov[int | None] = _d(None)
 
+    @model_validator(mode="after")
+    def _positive(self) -> "EvaluationSpec":
+        if self.eval_every is not None and self.eval_every.value < 1:
+            raise ValueError(f"eval_every must be at least 1 step (got {self.eval_every.value})")
+        if self.test_subsample.value is not None and self.test_subsample.value < 1:
+            raise ValueError(f"test_subsample must be at least 1 or null (got {self.test_subsample.value})")
+        return self
+
 
 class DecodingSpec(Strict):
     mode: Prov[Literal["greedy", "sample", "faithful"]] = _d("greedy")
@@ -301,6 +346,15 @@ class DecodingSpec(Strict):
     # vLLM was removed until a GPU machine can test it (issue 13); transformers generate() only
     backend: Prov[Literal["transformers"]] = _d("transformers")
 
+    @model_validator(mode="after")
+    def _positive(self) -> "DecodingSpec":
+        bad = {k: v for k, v in self.max_new_tokens.value.items() if v < 1}
+        if bad:
+            raise ValueError(f"max_new_tokens must be at least 1 per task type (got {bad})")
+        if self.eval_batch_size.value < 1:
+            raise ValueError(f"eval_batch_size must be at least 1 (got {self.eval_batch_size.value})")
+        return self
+
 
 class ScoringSpec(Strict):
     scorer: Prov[str]
@@ -312,8 +366,20 @@ class ScoringSpec(Strict):
     ci_level: Prov[float] = _d(0.95)
 
     @model_validator(mode="after")
-    def _known_also(self) -> "ScoringSpec":
-        from bioeval.scoring.registry import SCORERS
+    def _known_and_in_range(self) -> "ScoringSpec":
+        import difflib
+
+        from bioeval.scoring.registry import SCORERS  # names only: no scorer module is imported
+
+        name = self.scorer.value
+        if name not in SCORERS:
+            close = difflib.get_close_matches(name, list(SCORERS), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(f"unknown scorer {name!r}; {hint}known scorers: {', '.join(sorted(SCORERS))}")
+        if not 0 < self.ci_level.value < 1:
+            raise ValueError(f"ci_level must be between 0 and 1, e.g. 0.95 (got {self.ci_level.value})")
+        if self.bootstrap_resamples.value < 0:
+            raise ValueError(f"bootstrap_resamples must be 0 or more (got {self.bootstrap_resamples.value})")
         unknown = [n for n in self.also.value if n not in SCORERS]
         if unknown:
             raise ValueError(f"scoring.also: unknown scorer {', '.join(map(repr, unknown))}; "
@@ -359,8 +425,9 @@ class MetricValue(Strict):
 class ToleranceRule(Strict):
     kind: Literal["abs", "rel", "auto"]
     value: float | None = Field(None, ge=0, description="for abs and rel")
-    floor: float = Field(0.0, ge=0, description="for auto: the smallest tolerance")
-    z: float = Field(1.96, gt=0, description="for auto: multiples of the standard error")
+    floor: float = Field(0.0, ge=0, description="for auto: a margin of indifference added to the statistical "
+                                                "half-width (e.g. the rounding of printed values)")
+    z: float | None = Field(None, gt=0, description="for auto: the interval's quantile instead of tolerance.level")
     note: str = ""
 
     @model_validator(mode="after")
@@ -376,9 +443,54 @@ class ToleranceOverride(ToleranceRule):
     metric: Metric | None = None
 
 
+class Scope(Strict):
+    """Which cells and metrics a declaration applies to; unnamed fields match everything."""
+
+    model: str | None = None
+    dataset: str | None = None
+    task: TaskType | None = None
+    metric: Metric | None = None
+
+
+class SeedSpread(Scope):
+    """The run-to-run standard deviation from seeds, known from elsewhere, so one run can be judged."""
+
+    sd: float = Field(ge=0, le=1)
+    runs: int | None = Field(None, ge=2, description="how many runs the sd was measured from, if measured")
+    source: SourceKind
+    note: str = ""
+
+
+class SelectionBias(Scope):
+    """How much the published value is inflated (e.g. best of 5 checkpoints picked on test)."""
+
+    shift: float = Field(ge=-1, le=1, description="published minus an unselected run, in metric units")
+    source: SourceKind
+    note: str = ""
+
+
+SampleKind = Literal["full", "subsample"]
+
+
+class SamplingScheme(Scope):
+    """How each side drew its test instances: the whole test set, or a random cut of n from N."""
+
+    published: SampleKind
+    ours: SampleKind
+    n: int | None = Field(None, ge=1, description="instances scored (default: the run's n)")
+    population: int | None = Field(None, ge=1, description="N, the test set size (default: the split's records)")
+    source: SourceKind
+    note: str = ""
+
+
 class Tolerance(Strict):
     default: ToleranceRule
     overrides: tuple[ToleranceOverride, ...] = ()
+    level: float = Field(0.95, gt=0.5, lt=1, description="confidence of each value's interval")
+    family_error: float = Field(0.05, gt=0, lt=0.5, description="family-wise error of the global verdict (Holm)")
+    seed_spread: tuple[SeedSpread, ...] = ()
+    selection_bias: tuple[SelectionBias, ...] = ()
+    sampling: tuple[SamplingScheme, ...] = ()
 
 
 class Exclusion(Strict):
@@ -392,11 +504,33 @@ class Deviation(Strict):
     why: str = ""
 
 
+class DataLocation(Strict):
+    """An environment variable that points at data the user keeps outside the manifest's folder
+    (e.g. access-restricted corpora); only declared variables are expanded in `local:` paths."""
+
+    var: str = Field(pattern=ENV_NAME_RE, description="variable name, e.g. GUO_SARKER_DATA; used as ${VAR}/file")
+    note: str = ""
+
+    @field_validator("var")
+    @classmethod
+    def _not_secret_or_system(cls, v: str) -> str:
+        from bioeval.redact import looks_secret
+
+        if looks_secret(v):
+            raise ValueError(f"{v} looks like a secret (token, key, password); a data location never is")
+        if v in SYSTEM_VARS or v.startswith(("XDG_", "SSH_", "LD_", "PYTHON")):
+            raise ValueError(f"{v} is a variable every shell sets, not a data location; name one for the data, "
+                             "e.g. MYCORPUS_DATA")
+        return v
+
+
 class Manifest(Strict):
     schema_version: Literal[1] = 1
     paper: Paper
     models: tuple[Model, ...]
     datasets: tuple[Dataset, ...]
+    data_locations: tuple[DataLocation, ...] = Field(
+        (), description="environment variables that `local:` paths may use as ${VAR}/... (data kept elsewhere)")
     protocol: Protocol = Field(description="the default for every cell; models and datasets may override")
     expected: dict[str, dict[str, dict[Metric, MetricValue]]] = Field(default_factory=dict)
     tolerance: Tolerance = Tolerance(default=ToleranceRule(kind="abs", value=0.02))

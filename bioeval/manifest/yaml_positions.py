@@ -40,7 +40,18 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
-        return _scalar_constructor.construct_object(node, deep=True)
+        return self._scalar(node, path)
+
+    def _scalar(self, node: yaml.Node, path: Path_) -> Any:
+        try:
+            return _scalar_constructor.construct_object(node, deep=True)
+        except (ValueError, OverflowError, yaml.constructor.ConstructorError) as exc:
+            # e.g. an integer of more than 4,300 digits (Python's int/str conversion limit)
+            why = str(exc).split(";")[0] if len(str(exc)) < 200 else type(exc).__name__
+            self.problems.append(Problem(self.file, node.start_mark.line + 1, node.start_mark.column + 1,
+                                         _dotted(path), f"this value cannot be read ({why}); write a shorter "
+                                         "number, or quote it to make it text."))
+            return None
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict:
         out: dict = {}
@@ -53,8 +64,12 @@ class _Builder:
                     if isinstance(value, dict):
                         merged.update({k: v for k, v in value.items() if k not in merged})
                 continue
-            key = _scalar_constructor.construct_object(key_node, deep=True) if isinstance(
-                key_node, yaml.ScalarNode) else repr(key_node.value)
+            if not isinstance(key_node, yaml.ScalarNode):  # `? [a, b]` or `? {a: 1}`: a complex key
+                self.problems.append(Problem(
+                    self.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1, _dotted(path),
+                    "a key here is a list or mapping (complex key `? ...`); keys must be plain names."))
+                continue
+            key = self._scalar(key_node, path)
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 key = str(key)
             if key in out:

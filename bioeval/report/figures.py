@@ -68,7 +68,7 @@ def bars_figure(verification: dict, path: Path, metric: str = "f1", title: str =
             if r["observed"] is None:
                 ax.text(i + 0.2, 0.02, "not run", ha="center", va="bottom", fontsize=6, rotation=90, color="#555555")
             else:
-                color = "#d62728" if r["verdict"] == "FAIL" else REPRODUCED
+                color = "#d62728" if r["verdict"] in ("discrepant", "invalid") else REPRODUCED
                 ax.bar(i + 0.2, r["observed"], 0.4, color=color)
                 top = r["observed"]
                 if r.get("observed_ci"):  # our bootstrap interval
@@ -90,8 +90,8 @@ def bars_figure(verification: dict, path: Path, metric: str = "f1", title: str =
         ax.set_ylabel(metric.upper() if metric == "f1" else metric)
     from matplotlib.patches import Patch
 
-    fig.legend(handles=[Patch(color=PUBLISHED, label="published"), Patch(color=REPRODUCED, label="reproduced (pass)"),
-                        Patch(color="#d62728", label="reproduced (outside tolerance)")],
+    fig.legend(handles=[Patch(color=PUBLISHED, label="published"), Patch(color=REPRODUCED, label="reproduced"),
+                        Patch(color="#d62728", label="discrepant")],
                loc="lower center", ncol=3, fontsize=9, frameon=False)
     fig.suptitle((title or f"Published vs reproduced {metric}") + "  (error bars: 95% intervals where known)",
                  fontsize=12, x=0.01, ha="left")
@@ -125,7 +125,7 @@ def delta_heatmap(verification: dict, path: Path, metric: str = "f1", title: str
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=-span, vmax=span, aspect="auto")
     for (i, j), v in verdict.items():
         value = grid[i, j]
-        label = "not run" if np.isnan(value) else f"{value:+.3f}" + ("\nFAIL" if v == "FAIL" else "")
+        label = "not run" if np.isnan(value) else f"{value:+.3f}" + ("\ndiscrepant" if v == "discrepant" else "")
         dark = not np.isnan(value) and abs(value) > 0.6 * span
         ax.text(j, i, label, ha="center", va="center", fontsize=7, color="white" if dark else "black")
     ax.set_xticks(range(len(datasets)))

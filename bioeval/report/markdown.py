@@ -46,8 +46,8 @@ def group_cells(verification: dict) -> dict[tuple[str, str], dict]:
         c["metrics"][row["metric"]] = row
     for c in cells.values():
         verdicts = {r["verdict"] for r in c["metrics"].values()}
-        c["reproduced"] = verdicts != {"MISSING"}
-        c["verdict"] = "FAIL" if "FAIL" in verdicts else "MISSING" if "MISSING" in verdicts else "PASS"
+        c["reproduced"] = verdicts != {"missing"}
+        c["verdict"] = next((v for v in ("invalid", "discrepant", "missing") if v in verdicts), "reproduced")
     return cells
 
 
@@ -80,8 +80,10 @@ def render_report(loaded: LoadedManifest, verification: dict, audit: dict | None
              f"Manifest `{loaded.path}` (sha256 `{loaded.sha256[:16]}…`); results `{verification['results']}`.", ""]
     if cells:
         lines += [f"**{len(reproduced)} of {len(cells)} cells reproduced here**: "
-                  f"{s['pass']} values pass, {s['fail']} fail their tolerance, "
-                  f"{s['missing']} values not reproduced here.", ""]
+                  f"{s['reproduced']} values reproduced, {s['discrepant']} discrepant, {s['invalid']} invalid, "
+                  f"{s['missing']} values not reproduced here. Global verdict ({s['method']}, family-wise error "
+                  f"{s['level']:g}): **{s['global_verdict']}**; {s['expected_false_discrepancies']:g} discrepant "
+                  f"values expected by chance under perfect reproduction (docs/statistics.md).", ""]
     else:
         ran = len(verification.get("unexpected") or [])
         lines += [f"**The manifest has no published values to verify**; {ran} cell(s) have results here.", ""]
@@ -132,12 +134,13 @@ def _task_section(task: str, cells: list, gpu_of: dict) -> list[str]:
         rep = " / ".join(_num(ms[mt]["observed"]) for mt in metrics)
         delta = " / ".join("–" if ms[mt]["delta"] is None else f"{ms[mt]['delta']:+.4f}" for mt in metrics)
         verdict = c["verdict"]
-        failed = [METRIC_SHORT[mt] for mt in metrics if ms[mt]["verdict"] == "FAIL"]
+        failed = [METRIC_SHORT[mt] for mt in metrics if ms[mt]["verdict"] in ("discrepant", "invalid")]
         if failed:
             verdict += " (" + ", ".join(failed) + ")"
         notes = sorted({n for r in ms.values() for n in r.get("notes", [])})
         tol = ms[metrics[-1]]
-        notes.insert(0, f"tolerance ±{tol['tolerance']:.4f} ({tol['rule']})")
+        if tol.get("tolerance") is not None:
+            notes.insert(0, f"tolerance ±{tol['tolerance']:.4f} ({tol['rule']}, {tol['runs']} run(s))")
         in_ci = [METRIC_SHORT[mt] for mt in metrics if ms[mt].get("in_published_ci") is False]
         if in_ci:
             notes.append("outside the published CI: " + ", ".join(in_ci))

@@ -17,7 +17,18 @@ os.umask(_UMASK)
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:
-    path = Path(path)
+    """Atomic write; a read-only, full or foreign folder is a WorkdirError naming ``path``."""
+    try:
+        _write_bytes(Path(path), data)
+    except OSError as exc:
+        from bioeval.errors import WRITE_ERRNOS, WorkdirError
+
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        raise WorkdirError.from_os_error(OSError(exc.errno, exc.strerror, str(path))) from None
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -33,7 +44,10 @@ def write_bytes(path: str | Path, data: bytes) -> None:
 
 
 def write_text(path: str | Path, text: str) -> None:
-    write_bytes(path, text.encode("utf-8"))
+    """Every text the kit saves (receipts, scores, reports, scripts) passes here: secrets scrubbed."""
+    from bioeval.redact import scrub
+
+    write_bytes(path, scrub(text).encode("utf-8"))
 
 
 def write_json(path: str | Path, obj: Any) -> None:

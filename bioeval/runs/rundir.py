@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -54,13 +55,36 @@ class RunDir:
 
     def status(self) -> dict[str, Any]:
         try:
-            return read_json(self.status_file)
+            status = read_json(self.status_file)
         except FileNotFoundError:
             return {"state": "pending"}
+        if status.get("state") == "running" and status.get("host") == socket.gethostname() and self._lock_free():
+            # the process that ran it is gone without recording an outcome (killed, disk full)
+            return {**status, "state": "failed", "stale": True,
+                    "error": f"interrupted: the process that ran it (pid {status.get('pid')}) is gone "
+                             f"without recording an outcome ({status.get('error') or 'see log.txt'})."}
+        return status
+
+    def _lock_free(self) -> bool:
+        """True when no process holds the cell's lock (flock: per open file, also within a process)."""
+        if self._lock_fd is not None:
+            return False
+        try:
+            fd = os.open(self.path / ".lock", os.O_RDONLY)
+        except OSError:
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)  # closing drops the probe's lock at once
+        return True
 
     def set_status(self, state: str, **extra: Any) -> None:
         assert state in STATES, state
-        write_json(self.status_file, {"state": state, "time": time.time(), "pid": os.getpid(), **extra})
+        write_json(self.status_file, {"state": state, "time": time.time(), "pid": os.getpid(),
+                                      "host": socket.gethostname(), **extra})
 
     def is_done(self) -> bool:
         return self.status().get("state") == "done" and self.scores.exists()

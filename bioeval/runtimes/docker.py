@@ -4,7 +4,9 @@ Every host path is bind-mounted at /host<path> (a fixed prefix: the same path co
 a folder the image's user may not enter, such as the image's own /root), so the manifest's
 relative `local:` paths resolve inside exactly as outside, and run ids do not change (they
 hash the manifest's values, not absolute paths).  The manifest's folder tree and the data mirror are read-only; the
-workdir, the data cache and the HF cache are read-write.  HF_TOKEN reaches the container
+workdir, the data cache and the HF cache are read-write.  The container runs as the invoking
+user's uid:gid with every capability dropped, so it writes files the user owns and never needs
+(or gets) a chown of the caches.  HF_TOKEN reaches the container
 only through its environment at run time; the container is removed when the cell ends, and
 the token is masked in the saved log.
 """
@@ -20,7 +22,6 @@ from typing import Any
 from bioeval.errors import EnvironmentProblem
 from bioeval.runs import RunDir
 
-CONTAINER_UID = 1000  # the image's `bioeval` user
 HF_CACHE_IN_CONTAINER = "/hf-cache"
 HOST_PREFIX = "/host"
 PASSTHROUGH_ENV = ("HF_HUB_OFFLINE", "HF_ENDPOINT", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY")
@@ -40,10 +41,16 @@ class CellResult:
 
 # ----------------------------------------------------------------------------- what to mount
 
-def manifest_paths(loaded) -> list[Path]:
-    """The manifest file and every local path it names (models shipped as folders, local data)."""
+def manifest_paths(loaded, settings=None) -> list[Path]:
+    """The manifest file and every local path it names (models shipped as folders, local data
+    outside declared data locations); each data path is checked first (sources.check_local), so
+    a manifest cannot make the container mount a folder it could not read on the host."""
+    from bioeval.data.sources import check_local, local_path
     from bioeval.manifest.schema import is_local_path
+    from bioeval.settings import Settings
 
+    settings = settings or Settings()
+    declared = tuple(loc.var for loc in loaded.manifest.data_locations)
     base = Path(loaded.path).resolve().parent
     paths = [Path(loaded.path).resolve()]
     for model in loaded.manifest.models:
@@ -51,9 +58,21 @@ def manifest_paths(loaded) -> list[Path]:
             paths.append(_under(base, model.revision))
     for dataset in loaded.manifest.datasets:
         for split in dataset.splits.values():
-            if split.source.local:
-                paths.append(_under(base, os.path.expandvars(split.source.local)))
+            local = split.source.local
+            if local and local_path(local, base, declared)[1] is None:
+                paths.append(check_local(local, base, settings, declared).resolve())
     return paths
+
+
+def data_location_mounts(loaded, settings=None) -> dict[str, Path]:
+    """Declared data locations set on this host: variable -> folder (mounted read-only, and the
+    variable set to its place inside, so ${VAR}/file resolves there too)."""
+    out = {}
+    for loc in loaded.manifest.data_locations:
+        value = os.environ.get(loc.var)
+        if value:
+            out[loc.var] = Path(os.path.expanduser(value)).resolve()
+    return out
 
 
 def _under(base: Path, p: str) -> Path:
@@ -61,9 +80,9 @@ def _under(base: Path, p: str) -> Path:
     return (path if path.is_absolute() else base / path).resolve()
 
 
-def source_root(loaded) -> Path:
+def source_root(loaded, settings=None) -> Path:
     """The smallest folder holding the manifest and its local paths: mounted read-only."""
-    paths = [p if p.is_dir() else p.parent for p in manifest_paths(loaded)]
+    paths = [p if p.is_dir() else p.parent for p in manifest_paths(loaded, settings)]
     return Path(os.path.commonpath([str(p) for p in paths]))
 
 
@@ -75,10 +94,10 @@ def hf_cache_dir() -> Path:
 
 
 def container_user() -> str:
-    """The host user's uid:gid, so files in the workdir stay theirs; never root: a root host
-    runs the cell as the image's uid 1000 (and hands it the folders it writes)."""
-    uid, gid = os.getuid(), os.getgid()
-    return f"{CONTAINER_UID}:{CONTAINER_UID}" if uid == 0 else f"{uid}:{gid}"
+    """The invoking user's uid:gid: what the container writes (workdir, caches) is theirs, and
+    nothing on the host is chowned to suit the container.  Root stays root, but without
+    capabilities (run_kwargs drops them all), so it cannot override file permissions."""
+    return f"{os.getuid()}:{os.getgid()}"
 
 
 # ----------------------------------------------------------------------------- run arguments
@@ -90,7 +109,8 @@ def inside(path: Path | str) -> str:
 
 def cell_command(loaded, cell, settings, workdir: Path, force: bool = False) -> list[str]:
     """What runs inside: exactly this cell, by run id, with the local runtime."""
-    cmd = ["--workdir", inside(workdir)]
+    # local paths were checked on the host (manifest_paths) and the container sees only its mounts
+    cmd = ["--allow-outside-paths", "--workdir", inside(workdir)]
     if settings.data_mirror:
         cmd += ["--data-mirror", inside(settings.data_mirror)]
     cmd += ["run-cell", inside(loaded.path), "--run-id", cell.run_id]
@@ -107,7 +127,7 @@ def run_kwargs(loaded, cell, settings, image: str, image_id: str, options: dict 
     workdir = Path(settings.workdir).resolve()
     cache = Path(settings.cache_dir).resolve()
     hf = Path(options.get("hf_cache") or hf_cache_dir())
-    root = source_root(loaded)
+    root = source_root(loaded, settings)
     volumes = {str(root): {"bind": inside(root), "mode": "ro"},
                str(workdir): {"bind": inside(workdir), "mode": "rw"},
                str(cache): {"bind": inside(cache), "mode": "rw"},
@@ -117,6 +137,9 @@ def run_kwargs(loaded, cell, settings, image: str, image_id: str, options: dict 
         volumes[str(mirror)] = {"bind": inside(mirror), "mode": "ro"}
     env = {"BIOEVAL_IMAGE_ID": image_id, "BIOEVAL_IMAGE": image, "BIOEVAL_CACHE": inside(cache),
            "HF_HOME": HF_CACHE_IN_CONTAINER, "PYTHONUNBUFFERED": "1", "HOME": "/tmp"}
+    for var, folder in data_location_mounts(loaded, settings).items():
+        volumes.setdefault(str(folder), {"bind": inside(folder), "mode": "ro"})
+        env[var] = inside(folder)
     if options.get("git_sha"):
         env["BIOEVAL_GIT_SHA"] = options["git_sha"]
     for name in PASSTHROUGH_ENV:
@@ -129,6 +152,8 @@ def run_kwargs(loaded, cell, settings, image: str, image_id: str, options: dict 
         "image": image,
         "command": cell_command(loaded, cell, settings, workdir, force=bool(options.get("force"))),
         "user": options.get("user") or container_user(),
+        "cap_drop": ["ALL"],  # a cell needs no capability; root inside cannot bypass permissions
+        "security_opt": ["no-new-privileges"],
         "environment": env,
         "volumes": volumes,
         "working_dir": "/tmp",
@@ -145,15 +170,10 @@ def run_kwargs(loaded, cell, settings, image: str, image_id: str, options: dict 
 
 
 def redactor(environ: dict[str, str] | None = None):
-    """Mask secrets (HF_TOKEN) in any text we print or save."""
-    environ = os.environ if environ is None else environ
-    secrets = [v for k, v in environ.items() if k in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN") and len(v) >= 4]
+    """Mask secrets (HF_TOKEN and any secret-looking variable) in text we print or save."""
+    from bioeval.redact import scrub
 
-    def redact(text: str) -> str:
-        for s in secrets:
-            text = text.replace(s, "***")
-        return text
-    return redact
+    return lambda text: scrub(text, environ)
 
 
 # ----------------------------------------------------------------------------- image choice
@@ -182,19 +202,10 @@ def resolve_image(client, settings, options: dict) -> tuple[str, str]:
 
 # ----------------------------------------------------------------------------- running
 
-def _writable_for_container(paths: list[Path]) -> None:
-    """On a root host the container runs as uid 1000: give it the folders it writes."""
-    if os.getuid() != 0:
-        return
-    for top in paths:
-        top.mkdir(parents=True, exist_ok=True)
-        os.chown(top, CONTAINER_UID, CONTAINER_UID)
-        for root, dirs, files in os.walk(top):
-            for name in dirs + files:
-                try:
-                    os.chown(os.path.join(root, name), CONTAINER_UID, CONTAINER_UID, follow_symlinks=False)
-                except FileNotFoundError:
-                    pass
+def _mount_sources_exist(paths: list[Path]) -> None:
+    """Create missing bind sources as the invoking user (dockerd would create them as root)."""
+    for path in paths:
+        path.mkdir(parents=True, exist_ok=True)
 
 
 def run_cell(client, loaded, cell, settings, image: str, image_id: str, options: dict, console) -> CellResult:
@@ -205,7 +216,7 @@ def run_cell(client, loaded, cell, settings, image: str, image_id: str, options:
     rundir.path.mkdir(parents=True, exist_ok=True)
     kwargs = run_kwargs(loaded, cell, settings, image, image_id, options)
     hf_host = next(h for h, v in kwargs["volumes"].items() if v["bind"] == HF_CACHE_IN_CONTAINER)
-    _writable_for_container([rundir.path, Path(settings.cache_dir).resolve(), Path(hf_host)])
+    _mount_sources_exist([rundir.path, Path(settings.cache_dir).resolve(), Path(hf_host)])
     redact = redactor()
     started = time.monotonic()
     label = f"{cell.model.key} x {cell.dataset.key}"
@@ -287,7 +298,9 @@ def run_cells(loaded, cells, settings, options: dict) -> list[dict]:
 
     from bioeval.containers.build import docker_client
 
-    options = dict(options or {})
+    from bioeval.runtimes.options import check_options
+
+    options = check_options("docker", dict(options or {}))
     console = options.get("console") or Console(stderr=True)
     force = bool(options.get("force"))
     todo = [c for c in cells if force or not RunDir(Path(settings.workdir).resolve(), c.run_id).is_done()]

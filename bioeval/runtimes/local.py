@@ -8,10 +8,13 @@ imported when a cell really has to run, so a warm rerun costs well under a secon
 
 from __future__ import annotations
 
+import errno
+import os
 import time
 import traceback
 
-from bioeval.errors import BioevalError, EnvironmentProblem
+from bioeval.errors import WRITE_ERRNOS, BioevalError, EnvironmentProblem, WorkdirError
+from bioeval.redact import scrub
 from bioeval.runs import RunDir
 
 
@@ -42,6 +45,9 @@ def pending(cells, settings, force: bool = False) -> list:
 
 
 def run_cells(loaded, cells, settings, options: dict) -> list[dict]:
+    from bioeval.runtimes.options import check_options
+
+    options = check_options("local", options)
     force = bool(options.get("force"))
     todo = {c.run_id for c in pending(cells, settings, force)}
     rows = [{"run_id": c.run_id, "name": c.name, "state": "skipped", "seconds": 0.0, "error": None}
@@ -65,16 +71,50 @@ def run_cells(loaded, cells, settings, options: dict) -> list[dict]:
             m = scores["metrics"]
             console.print(f"  done: P {m['precision']:.4f}  R {m['recall']:.4f}  F1 {m['f1']:.4f} "
                           f"({time.perf_counter() - t0:.1f}s)")
-        except EnvironmentProblem:
+        except EnvironmentProblem as exc:
+            if isinstance(exc, WorkdirError):
+                _mark_failed(RunDir(settings.workdir, c.run_id), str(exc))
             raise  # the same for every cell: stop at once
         except BioevalError as exc:
             row.update(state="failed", error=str(exc))
             console.print(f"  [red]failed[/]: {exc}")
-        except Exception as exc:  # a bug: keep going with the other cells, keep the traceback in the log
+        except Exception as exc:
+            rundir = RunDir(settings.workdir, c.run_id)
+            error = _workdir_error(exc, rundir, c.name)
+            if error:  # a read-only, full or foreign workdir: the same for every cell, so stop at once
+                _mark_failed(rundir, str(error))
+                raise error from None
+            # a bug: keep going with the other cells, keep the traceback in the log
             row.update(state="failed", error=f"{type(exc).__name__}: {exc}")
             with open(RunDir(settings.workdir, c.run_id).log, "a", encoding="utf-8") as f:
-                f.write(traceback.format_exc())
+                f.write(scrub(traceback.format_exc()))
             console.print(f"  [red]failed[/]: {type(exc).__name__}: {exc} (traceback in the cell's log.txt)")
         row["seconds"] = round(time.perf_counter() - t0, 3)
         rows.append(row)
     return rows
+
+
+def _mark_failed(rundir: RunDir, error: str) -> None:
+    """Best effort: a cell this process left "running" is recorded as failed.  When even that
+    write fails (a full disk), RunDir.status() reads a running state no process holds as failed."""
+    from bioeval.runs import read_json
+
+    try:
+        if read_json(rundir.status_file).get("state") == "running":  # the file, not the stale-aware view
+            rundir.set_status("failed", error=error)
+    except (OSError, ValueError):
+        pass
+
+
+def _workdir_error(exc: BaseException, rundir: RunDir, name: str) -> WorkdirError | None:
+    """A WorkdirError when ``exc`` (or its cause) is a file system the user must fix: read-only,
+    full, no permission; also a full disk reported in a library's own error type (safetensors)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
+            return WorkdirError.from_os_error(exc, f"cell {name}")
+        if os.strerror(errno.ENOSPC) in str(exc):
+            full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(rundir.path))
+            return WorkdirError.from_os_error(full, f"cell {name}: {type(exc).__name__}")
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None

@@ -69,15 +69,13 @@ def submittable(state: CellState, retry_failed: bool) -> bool:
     return retry_failed and state.state in ("failed", "cancelled")
 
 
-def local_binds(loaded) -> list[Path]:
-    """Folders a container must see: local data files and local models named by the manifest."""
+def local_binds(loaded, settings=None) -> list[Path]:
+    """Folders a container must see: local data files (checked: sources.check_local_sources) and
+    local models named by the manifest.  A data location unset here may be set on the nodes."""
+    from bioeval.data.sources import check_local_sources
+
     base = Path(loaded.path).resolve().parent
-    paths = []
-    for dataset in loaded.manifest.datasets:
-        for split in dataset.splits.values():
-            local = split.source.local and os.path.expanduser(os.path.expandvars(split.source.local))
-            if local and "$" not in local:  # a variable unset here may be set on the nodes
-                paths.append((base / local).resolve().parent)
+    paths = [p.resolve().parent for p in check_local_sources(loaded, settings)]
     for model in loaded.manifest.models:
         if model.revision and model.revision.startswith(("./", "../", "/", "~")):
             paths.append((base / os.path.expanduser(model.revision)).resolve())
@@ -109,7 +107,9 @@ def write_submission(loaded, cells, settings, opts: Options, *, config: dict | N
                           data_mirror=Path(settings.data_mirror).resolve() if settings.data_mirror else None,
                           cache_dir=Path(settings.cache_dir).resolve() if settings.cache_dir else None,
                           hf_home=hf_home() if opts.container != "none" else None,
-                          binds=tuple(local_binds(loaded)))
+                          binds=tuple(local_binds(loaded, settings)),
+                          env_names=tuple(loc.var for loc in loaded.manifest.data_locations),
+                          allow_outside_paths=bool(getattr(settings, "allow_outside_paths", False)))
     write_text(folder / "grid.tsv", grid_text(groups))
     for group in groups:
         text = sbatch_script(submission_id=sub_id, submission_dir=folder, group=group, arrays=arrays,

@@ -6,14 +6,40 @@ generated script can be tested (including the container variants that cannot run
 
 from __future__ import annotations
 
+import re
 import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bioeval.errors import UsageError
+from bioeval.errors import InputRefused, UsageError
+from bioeval.runtimes.options import check_options, flag as _flag
 
 CONTAINERS = ("none", "apptainer", "docker")
+# Slurm names (partition, account): letters, digits and _ . + -; a partition may be a comma list
+SLURM_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.+-]*\Z")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# an #SBATCH value is split on whitespace and quotes by sbatch, and a newline ends the comment
+SBATCH_UNSAFE = re.compile(r"[\s\"'\\\x00-\x1f\x7f]")
+
+
+def script_value(value, what: str) -> str:
+    """A value bound for a generated script (quoted there): refused when it holds a control
+    character, since a newline in a comment or #SBATCH line would become a command."""
+    text = str(value)
+    if CONTROL.search(text):
+        raise InputRefused(f"{what} {text!r} holds a newline or another control character; it cannot go "
+                           "into a job script.", "Rename it (or choose another folder) without control characters.")
+    return text
+
+
+def sbatch_value(value, what: str) -> str:
+    """A value for an #SBATCH line: no control characters, and nothing sbatch would split on."""
+    text = script_value(value, what)
+    if SBATCH_UNSAFE.search(text):
+        raise InputRefused(f"{what} {text!r} holds a space, quote or backslash, which an #SBATCH line cannot "
+                           "carry.", "Use a --workdir whose path has none of them.")
+    return text
 
 
 @dataclass(frozen=True)
@@ -86,14 +112,7 @@ class Options:
     @classmethod
     def parse(cls, options: dict) -> "Options":
         """From `bioeval run`'s pass-through options (strings, True for bare flags)."""
-        engine_keys = {"only", "progress", "console", "max_array_size", "force"}
-        unknown = sorted(k for k in options if k not in engine_keys and k not in cls.__dataclass_fields__
-                         and k not in ("no_wait", "no_fetch"))
-        if unknown:
-            names = ", ".join("--" + k.replace("_", "-") for k in unknown)
-            raise UsageError(f"unknown option(s) for --runtime slurm: {names}.",
-                             "Slurm options: --partition P --account A --time [D-]HH:MM:SS --array-parallelism K "
-                             "--container none|apptainer|docker --image IMG --dry-run --retry-failed --no-wait --no-fetch.")
+        options = check_options("slurm", options)  # unknown names, types (one table for every runtime)
         if options.get("force"):
             raise UsageError("--force is not supported with --runtime slurm.",
                              "Delete the cells' run dirs to rerun them from scratch, or use --retry-failed "
@@ -112,12 +131,8 @@ class Options:
             out.wait = not _flag("no_wait", options["no_wait"])
         if options.get("no_fetch") is not None:
             out.fetch = not _flag("no_fetch", options["no_fetch"])
-        k = options.get("array_parallelism")
-        if k is not None:
-            try:
-                out.array_parallelism = int(k)
-            except (TypeError, ValueError):
-                raise UsageError(f"--array-parallelism {k!r}: give a whole number of tasks.") from None
+        if options.get("array_parallelism") is not None:
+            out.array_parallelism = options["array_parallelism"]
         out.check()
         return out
 
@@ -130,21 +145,18 @@ class Options:
                              "--image bioeval.sif or --image bioeval:0.1.0.")
         if self.array_parallelism is not None and self.array_parallelism < 1:
             raise UsageError(f"--array-parallelism {self.array_parallelism}: give a positive number of tasks.")
-        if self.time is not None:
-            import re
-            if not re.match(r"^(\d+-)?\d{1,3}:\d{2}:\d{2}$", self.time):
-                raise UsageError(f"--time {self.time!r}: expected [D-]HH:MM:SS, e.g. 12:00:00 or 1-00:00:00.")
-
-
-def _flag(key: str, value) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise UsageError(f"--{key.replace('_', '-')} {value!r}: a flag takes no value.")
+        if self.time is not None and not re.fullmatch(r"(\d+-)?\d{1,3}:\d{2}:\d{2}", self.time):
+            raise UsageError(f"--time {self.time!r}: expected [D-]HH:MM:SS, e.g. 12:00:00 or 1-00:00:00.")
+        for key, many in (("partition", True), ("account", False)):
+            value = getattr(self, key)
+            if value is None:
+                continue
+            names = value.split(",") if many else [value]
+            if not all(SLURM_NAME.match(n) for n in names):
+                raise InputRefused(f"--{key} {value!r}: not a Slurm {key} name (letters, digits, _ . + -"
+                                   f"{'; several partitions comma-separated' if many else ''}).")
+        if self.image is not None:
+            script_value(self.image, "--image")
 
 
 # ----------------------------------------------------------------------------- grid and arrays
@@ -220,6 +232,8 @@ class CellCommand:
     cache_dir: Path | None = None
     hf_home: Path | None = None
     binds: tuple[Path, ...] = ()
+    env_names: tuple[str, ...] = ()  # declared data locations: passed into a docker container by name
+    allow_outside_paths: bool = False  # the submitting user's --allow-outside-paths, passed on
 
     @property
     def source_root(self) -> Path:
@@ -227,8 +241,19 @@ class CellCommand:
 
         return Path(bioeval.__file__).resolve().parent.parent
 
-    def bioeval_args(self) -> str:
-        args = '--workdir "$WORKDIR"'
+    def check(self) -> None:
+        """Every path that goes into the script: no control characters (they are shlex-quoted there)."""
+        for what, value in (("the python interpreter", self.python), ("the workdir", self.workdir),
+                            ("the manifest path", self.manifest), ("the data mirror", self.data_mirror),
+                            ("the data cache", self.cache_dir), ("the HF cache", self.hf_home),
+                            *(("a bound folder", b) for b in self.binds)):
+            if value is not None:
+                script_value(value, what)
+
+    def bioeval_args(self, in_container: bool = False) -> str:
+        # in a container the local paths were checked on the submit host, and only binds are visible
+        trusted = in_container or self.allow_outside_paths
+        args = ("--allow-outside-paths " if trusted else "") + '--workdir "$WORKDIR"'
         if self.data_mirror:
             args += f" --data-mirror {shlex.quote(str(self.data_mirror))}"
         return args + ' run-cell "$MANIFEST" --run-id "$RUN_ID"'
@@ -245,17 +270,18 @@ class CellCommand:
         if options.container == "apptainer":
             nv = "--nv " if gpus else ""
             binds = " ".join(f"--bind {q(str(p))}" for p in paths)
-            return f"apptainer exec {nv}{binds} {q(options.image)} bioeval {self.bioeval_args()}"
+            return f"apptainer exec {nv}{binds} {q(options.image)} bioeval {self.bioeval_args(True)}"
         # docker: same paths inside as outside, the caller's uid, only the GPUs Slurm allocated
         gpu = ' --gpus "\\"device=${CUDA_VISIBLE_DEVICES}\\""' if gpus else ""
         vols = " ".join(f"-v {q(f'{p}:{p}')}" for p in paths)
         env = " -e HF_TOKEN"  # the name only: its value comes from the job's environment
+        env += "".join(f" -e {q(name)}" for name in self.env_names)
         if self.hf_home:
             env += f" -e HF_HOME={q(str(self.hf_home))}"
         if self.cache_dir:
             env += f" -e BIOEVAL_CACHE={q(str(self.cache_dir))}"
         return (f'docker run --rm --init --user "$(id -u):$(id -g)"{gpu} {vols}{env} '
-                f"--entrypoint bioeval {q(options.image)} {self.bioeval_args()}")
+                f"--entrypoint bioeval {q(options.image)} {self.bioeval_args(True)}")
 
 
 def _outermost(paths: list[Path]) -> list[Path]:
@@ -284,6 +310,7 @@ def sbatch_script(*, submission_id: str, submission_dir: Path, group: Group, arr
     if len(mine) == 1:
         directives.append(f"#SBATCH --array={mine[0].spec(options.array_parallelism)}"
                           "            # tasks 0..N-1 = grid lines OFFSET..OFFSET+N-1; %K = at most K at once")
+    options.check()  # names against Slurm's rules, no control characters (also when built directly)
     if options.partition:
         directives.append(f"#SBATCH --partition={options.partition}")
     if options.account:
@@ -299,9 +326,11 @@ def sbatch_script(*, submission_id: str, submission_dir: Path, group: Group, arr
         directives.append(f"# Each GPU needs at least {req.gpu_memory_gb} GB of memory (resources.gpu_memory_gb): Slurm has no\n"
                           "# portable request for that, so pick a --partition (or add --constraint) with such GPUs.")
     directives += [
-        f"#SBATCH --output={submission_dir}/logs/slurm-%A_%a.out   # only until the cell's own log opens",
-        f"#SBATCH --chdir={command.workdir}",
+        f"#SBATCH --output={sbatch_value(submission_dir, 'the submission folder')}/logs/slurm-%A_%a.out"
+        "   # only until the cell's own log opens",
+        f"#SBATCH --chdir={sbatch_value(command.workdir, 'the workdir')}",
     ]
+    command.check()
     cell_command = run_command or command.render(options, req.gpus)
     container_note = {
         "none": "the Python that submitted (the same bioeval on a shared file system)",
@@ -311,7 +340,7 @@ def sbatch_script(*, submission_id: str, submission_dir: Path, group: Group, arr
     return f"""#!/bin/bash
 # -----------------------------------------------------------------------------------------
 # bioeval on Slurm: a job array, one task per cell (model x dataset) of
-#   {command.manifest}
+#   {script_value(command.manifest, "the manifest path")}
 # written by `bioeval run --runtime slurm` on {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, submission {submission_id}.
 #
 # Resource group {group.index + 1} ({len(group.rows)} cells, grid lines {group.rows[0].index}..{group.rows[-1].index} of grid.tsv), model(s):

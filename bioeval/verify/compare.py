@@ -32,7 +32,8 @@ def compare_results(a: str | Path, b: str | Path, metric: str = "f1", threshold:
                     resamples: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
     from bioeval.scoring.bootstrap import paired_bootstrap
 
-    pairs_a, pairs_b = ResultIndex(a).pairs(), ResultIndex(b).pairs()
+    index_a, index_b = ResultIndex(a), ResultIndex(b)
+    pairs_a, pairs_b = index_a.pairs(), index_b.pairs()
     rows = []
     for key in sorted(set(pairs_a) | set(pairs_b), key=lambda k: (str(k[0]), str(k[1]))):
         model, dataset = key
@@ -45,6 +46,9 @@ def compare_results(a: str | Path, b: str | Path, metric: str = "f1", threshold:
             row["notes"].append(f"only in {'B' if run_a is None else 'A'}")
             rows.append(row)
             continue
+        seeds = (index_a.seed_runs(run_a), index_b.seed_runs(run_b))
+        if seeds != (1, 1):  # a seed study: compare its base runs; `verify` judges all of them
+            row["notes"].append(f"seed studies: {seeds[0]} run(s) in A, {seeds[1]} in B; compared the base runs")
         spec_a, spec_b = _read(run_a / "spec.json") or {}, _read(run_b / "spec.json") or {}
         row["task"] = (spec_a.get("dataset") or {}).get("task")
         scores_a, scores_b = _read(run_a / "scores.json") or {}, _read(run_b / "scores.json") or {}

@@ -1,6 +1,6 @@
 """JUnit XML of a verification: one testcase per cell x metric, so CI systems list each cell.
 
-FAIL -> <failure>, MISSING -> <skipped>; one <testsuite> per task.
+discrepant and invalid -> <failure>, missing -> <skipped>; one <testsuite> per task.
 """
 
 from __future__ import annotations
@@ -22,20 +22,23 @@ def junit_xml(report: dict) -> str:
         by_task.setdefault(row["task"], []).append(row)
     totals = {"tests": 0, "failures": 0, "skipped": 0}
     for task, rows in by_task.items():
-        failures = sum(r["verdict"] == "FAIL" for r in rows)
-        skipped = sum(r["verdict"] == "MISSING" for r in rows)
+        failures = sum(r["verdict"] in ("discrepant", "invalid") for r in rows)
+        skipped = sum(r["verdict"] == "missing" for r in rows)
         suite = ET.SubElement(root, "testsuite", name=f"{Path(report['manifest']).stem}.{task}", tests=str(len(rows)),
                               failures=str(failures), errors="0", skipped=str(skipped))
         for r in rows:
             case = ET.SubElement(suite, "testcase", classname=f"{task}.{r['dataset']}",
                                  name=f"{r['model']} x {r['dataset']} {r['metric']}")
-            detail = (f"expected {_fmt(r['expected'])}, observed {_fmt(r['observed'])}, "
-                      f"delta {_fmt(r['delta'])}, tolerance {_fmt(r['tolerance'])} ({r['rule']}), n {r['n']}, "
-                      f"run {r['run_id']}")
-            if r["verdict"] == "FAIL":
-                ET.SubElement(case, "failure", message=f"|delta| {abs(r['delta']):.4f} > tolerance {r['tolerance']:.4f}",
-                              type="VerificationFailed").text = detail
-            elif r["verdict"] == "MISSING":
+            detail = (f"expected {_fmt(r['expected'])}, observed {_fmt(r['observed'])} (mean of {r['runs']} run(s)), "
+                      f"delta {_fmt(r['delta'])}, interval {r['interval']} ({r['rule']}), p {_fmt(r['p_value'])}, "
+                      f"n {r['n']}, run {r['run_id']}")
+            if r["verdict"] == "discrepant":
+                ET.SubElement(case, "failure", message=f"published {r['expected']:.4f} outside [{r['interval'][0]:.4f}, "
+                              f"{r['interval'][1]:.4f}] ({r['direction']})", type="VerificationFailed").text = detail
+            elif r["verdict"] == "invalid":
+                ET.SubElement(case, "failure", message="; ".join(r["notes"]) or "invalid run",
+                              type="InvalidRun").text = detail
+            elif r["verdict"] == "missing":
                 ET.SubElement(case, "skipped", message="; ".join(r["notes"]) or "no result")
             else:
                 ET.SubElement(case, "system-out").text = detail

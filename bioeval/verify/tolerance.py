@@ -1,59 +1,96 @@
-"""Which tolerance applies to a cell's metric, and how wide it is.
+"""Which tolerance applies to a cell's metric, and the parts of the statistical one.
 
 Overrides: the most specific rule wins, counted by how many of model, dataset and metric it
 names (model+dataset+metric > two of them > one > the default).  Among rules naming the same
 number of fields, one naming the model beats one naming the dataset, which beats the metric;
-among rules naming the very same fields, the later one in the manifest wins.
+among rules naming the very same fields, the later one in the manifest wins.  The scoped
+declarations (seed_spread, selection_bias, sampling) are chosen the same way, with the task
+ranked after the dataset.
 
-``auto`` = max(floor, z * sqrt(f (1 - f) / n)): f is the published value, n the scored test
-size (PROTOCOL.md section 3: the sampling standard error of an F1 near f).
+``abs`` and ``rel`` are fixed half-widths.  ``auto`` is the statistical model of
+bioeval.verify.statistics (docs/statistics.md): sampling, seed and selection-bias parts.
 """
 
 from __future__ import annotations
 
 import math
 
-from bioeval.manifest.schema import Tolerance, ToleranceRule
+from bioeval.manifest.schema import SamplingScheme, Tolerance, ToleranceRule
+from bioeval.verify.statistics import EPSILON
 
-EPSILON = 1e-9  # published values are decimals; keep 0.7 - 0.68 <= 0.02 a pass
 
-
-def specificity(rule) -> tuple[int, int, int, int]:
-    named = (getattr(rule, "model", None) is not None, getattr(rule, "dataset", None) is not None,
-             getattr(rule, "metric", None) is not None)
+def specificity(rule) -> tuple[int, ...]:
+    named = tuple(getattr(rule, f, None) is not None for f in ("model", "dataset", "task", "metric"))
     return (sum(named), *named)
 
 
-def rule_for(tolerance: Tolerance, model: str, dataset: str, metric: str) -> ToleranceRule:
-    best: ToleranceRule = tolerance.default
-    best_rank = (-1, 0, 0, 0)
-    for rule in tolerance.overrides:
-        if rule.model not in (None, model) or rule.dataset not in (None, dataset) or rule.metric not in (None, metric):
+def _matches(rule, model: str, dataset: str, metric: str, task: str | None) -> bool:
+    wanted = {"model": model, "dataset": dataset, "task": task, "metric": metric}
+    return all(getattr(rule, f, None) in (None, v) for f, v in wanted.items())
+
+
+def most_specific(rules, model: str, dataset: str, metric: str, task: str | None = None, default=None):
+    best, best_rank = default, None
+    for rule in rules:
+        if not _matches(rule, model, dataset, metric, task):
             continue
         rank = specificity(rule)
-        if rank >= best_rank:  # >=: the later of two equally specific rules wins
+        if best_rank is None or rank >= best_rank:  # >=: the later of two equally specific rules wins
             best, best_rank = rule, rank
     return best
 
 
-def allowed(rule: ToleranceRule, expected: float, n: int | None) -> float:
-    """The largest |observed - expected| that still passes."""
+def rule_for(tolerance: Tolerance, model: str, dataset: str, metric: str) -> ToleranceRule:
+    return most_specific(tolerance.overrides, model, dataset, metric, default=tolerance.default)
+
+
+def allowed(rule: ToleranceRule, expected: float) -> float:
+    """The fixed half-width of an abs or rel rule (auto has none: see bioeval.verify.statistics)."""
     if rule.kind == "abs":
         return float(rule.value)
     if rule.kind == "rel":
         return float(rule.value) * abs(expected)
-    if not n:
-        return rule.floor
-    return max(rule.floor, rule.z * math.sqrt(expected * (1 - expected) / n))
+    raise ValueError(f"tolerance kind {rule.kind} has no fixed half-width")
 
 
-def describe(rule: ToleranceRule) -> str:
+def alpha_of(rule: ToleranceRule, tolerance: Tolerance) -> float:
+    """Per-value error rate: 1 - tolerance.level, or the two-sided tail of the rule's z."""
+    if rule.z is not None:
+        return 2.0 * (1.0 - 0.5 * (1.0 + math.erf(rule.z / math.sqrt(2.0))))
+    return 1.0 - tolerance.level
+
+
+def describe(rule: ToleranceRule, tolerance: Tolerance | None = None) -> str:
     if rule.kind == "abs":
         return f"abs {rule.value:g}"
     if rule.kind == "rel":
         return f"rel {rule.value:g}"
-    return f"auto z={rule.z:g} floor={rule.floor:g}"
+    level = f"z={rule.z:g}" if rule.z is not None else f"{(tolerance.level if tolerance else 0.95) * 100:g}%"
+    return f"auto {level}" + (f" margin={rule.floor:g}" if rule.floor else "")
 
 
 def within(observed: float, expected: float, width: float) -> bool:
     return abs(observed - expected) <= width + EPSILON
+
+
+def sampling_scheme(tolerance: Tolerance, cell, metric: str, n: int | None) -> tuple[SamplingScheme | None, dict]:
+    """The declared scheme, or the one derived from protocol.evaluation.test_subsample and the
+    test split's records: a cap below the records means both sides drew a random cut of n from N
+    (the published side's cut is taken to be random: nothing says otherwise); else both scored
+    the whole test set.  Returns (declaration or None, {published, ours, n, population, source})."""
+    declared = most_specific(tolerance.sampling, cell.model.key, cell.dataset.key, metric, cell.dataset.task)
+    records = cell.dataset.splits["test"].records
+    if declared is not None:
+        return declared, {"published": declared.published, "ours": declared.ours, "n": declared.n or n,
+                          "population": declared.population or records, "source": declared.source}
+    cap = cell.protocol.evaluation.test_subsample.value
+    kind = "subsample" if cap and records and records > cap else "full"
+    return None, {"published": kind, "ours": kind, "n": n, "population": records, "source": "derived"}
+
+
+def seed_spread(tolerance: Tolerance, cell, metric: str):
+    return most_specific(tolerance.seed_spread, cell.model.key, cell.dataset.key, metric, cell.dataset.task)
+
+
+def selection_bias(tolerance: Tolerance, cell, metric: str):
+    return most_specific(tolerance.selection_bias, cell.model.key, cell.dataset.key, metric, cell.dataset.task)

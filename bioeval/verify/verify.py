@@ -1,27 +1,45 @@
-"""Expected (published) vs observed (reproduced) per cell and metric: PASS, FAIL or MISSING.
+"""Expected (published) vs observed (reproduced) per cell and metric, and one global verdict.
+
+Each value gets a verdict: ``reproduced`` (the published value inside the prediction interval
+from our runs), ``discrepant`` (outside; ``direction`` says whether ours is lower or higher),
+``missing`` (no run) or ``invalid`` (a run that failed, is unfinished or cannot be read).
+The global verdict controls the family-wise error at ``tolerance.family_error`` with Holm's
+procedure over the values' p-values (docs/statistics.md says why Holm and not a count test).
 
 The JSON this returns is the `bioeval verify --json` contract:
-    {"manifest", "results", "cells": [{"run_id", "model", "dataset", "task", "metric", "expected",
-      "observed", "tolerance", "delta", "verdict", "n", ...}], "summary": {"pass", "fail", "missing"}}
-Extra keys per row: "rule" (the tolerance rule in words), "published_ci" and "in_published_ci"
-(when the paper printed an interval), "observed_ci", "matched_by", "notes", "paper_model",
-"paper_dataset".  Top-level "unexpected" lists cells that have results but no published values
-(reported, never a verdict).
+    {"manifest", "results",
+     "cells": [{"run_id", "model", "dataset", "task", "metric", "expected", "observed", "delta",
+                "verdict", "direction", "interval": [lo, hi], "tolerance" (half-width),
+                "parts": {"sampling": sd, "seed": sd, "bias": shift}, "p_value", "runs": K, "n", ...}],
+     "summary": {"reproduced", "discrepant", "missing", "invalid", "expected_false_discrepancies",
+                 "global_verdict": "reproduced" | "not-reproduced", "method" ("holm"),
+                 "level" (the family-wise error), "interval_level" (each value's interval), ...},
+     "unexpected": [...]}
+Extra keys per row: "rule", "sd", "df", "sources" (where each part came from), "run_ids",
+"observed_runs", "family_discrepant" (rejected by Holm), "published_ci" / "in_published_ci",
+"observed_ci", "matched_by", "notes", "paper_model", "paper_dataset".  Top-level "unexpected"
+lists cells that have results but no published values (reported, never a verdict).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from bioeval.errors import BioevalError
 from bioeval.manifest import cells as manifest_cells
 from bioeval.manifest.load import LoadedManifest
 from bioeval.manifest.resolve import Cell
 from bioeval.manifest.schema import METRICS
+from bioeval.verify import statistics as st
+from bioeval.verify import tolerance as tol
 from bioeval.verify.results import ResultIndex
-from bioeval.verify.tolerance import allowed, describe, rule_for, within
 
-PASS, FAIL, MISSING = "PASS", "FAIL", "MISSING"
+REPRODUCED, DISCREPANT, MISSING, INVALID = "reproduced", "discrepant", "missing", "invalid"
+VERDICTS = (REPRODUCED, DISCREPANT, MISSING, INVALID)
+GLOBAL_OK, GLOBAL_FAIL = "reproduced", "not-reproduced"
+METHOD = "holm"
 
 
 def test_size(cell: Cell, scores: dict | None) -> int | None:
@@ -47,51 +65,187 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
             scorer = scorer_for(cell.protocol, cell.dataset)
         except BioevalError:  # only matters when re-scoring; load_result then notes the failure
             pass
-        result = index.find(cell.run_id, cell.model.key, cell.dataset.key, scorer)
-        scores = result.scores if result else None
+        runs, matched_by = index.find_group(cell.run_id, cell.model.key, cell.dataset.key, scorer)
+        scores = next((r.scores for r in runs if r.scores), None)
         n = test_size(cell, scores)
         if not cell.expected:
             if scores:
-                unexpected.append({"run_id": result.run_id, "model": cell.model.key, "dataset": cell.dataset.key,
+                first = runs[0]
+                unexpected.append({"run_id": first.run_id, "model": cell.model.key, "dataset": cell.dataset.key,
                                    "task": cell.dataset.task, "paper_model": cell.model.paper_name,
                                    "paper_dataset": cell.dataset.paper_name, "metrics": scores.get("metrics", {}),
-                                   "ci": scores.get("ci", {}), "n": n, "notes": list(result.notes)})
+                                   "ci": scores.get("ci", {}), "n": n, "runs": len(runs),
+                                   "notes": list(first.notes)})
             continue
         for metric in METRICS:
-            if metric not in cell.expected:
-                continue
-            rows.append(_row(loaded, cell, metric, result, scores, n))
-    summary = {v.lower(): sum(r["verdict"] == v for r in rows) for v in (PASS, FAIL, MISSING)}
+            if metric in cell.expected:
+                rows.append(_row(loaded, cell, metric, runs, matched_by, n))
+    _judge_statistical(rows, loaded.manifest.tolerance)
+    summary = {**summarise(rows, loaded.manifest.tolerance.family_error),
+               "interval_level": loaded.manifest.tolerance.level}
     return {"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
             "unexpected": unexpected}
 
 
-def _row(loaded: LoadedManifest, cell: Cell, metric: str, result, scores, n) -> dict:
+def summarise(rows: list[dict], family_error: float) -> dict:
+    """Counts, the expected number of false discrepancies, and the Holm global verdict (marks rows)."""
+    counts = {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
+    tested = [r for r in rows if r["p_value"] is not None and r["verdict"] in (REPRODUCED, DISCREPANT)]
+    rejected = st.holm([r["p_value"] for r in tested], family_error) if tested else []
+    for r, rej in zip(tested, rejected):
+        r["family_discrepant"] = bool(rej)
+    fixed_fail = sum(r["verdict"] == DISCREPANT and r["p_value"] is None for r in rows)
+    family = int(sum(bool(x) for x in rejected))
+    failed = family > 0 or fixed_fail > 0 or counts[INVALID] > 0
+    return {**counts,
+            "values": len(rows), "tested": len(tested),
+            "expected_false_discrepancies": round(float(sum(r["alpha"] for r in tested)), 3),
+            "family_discrepant": family, "fixed_rule_discrepant": fixed_fail,
+            "global_verdict": GLOBAL_FAIL if failed else GLOBAL_OK,
+            "method": METHOD, "level": family_error,
+            "rule": "not-reproduced when Holm's procedure rejects any value at `level` (family-wise error), "
+                    "when a value under a fixed abs/rel rule is discrepant, or when a run is invalid"}
+
+
+def gate(report: dict, strict: bool = False, allow_missing: bool = False) -> str | None:
+    """Why verification fails (the CLI exits 1 with this), or None when it passes."""
+    s = report["summary"]
+    problems = []
+    if strict and s[DISCREPANT]:
+        problems.append(f"{s[DISCREPANT]} value(s) discrepant (--strict: any discrepancy fails)")
+    elif s["global_verdict"] != GLOBAL_OK:
+        why = [f"{s['family_discrepant']} value(s) discrepant after Holm at family-wise error {s['level']:g}"
+               if s["family_discrepant"] else "",
+               f"{s['fixed_rule_discrepant']} outside a fixed abs/rel tolerance" if s["fixed_rule_discrepant"] else "",
+               f"{s[INVALID]} invalid" if s[INVALID] else ""]
+        problems.append("global verdict not-reproduced: " + ", ".join(w for w in why if w))
+    if s[MISSING] and not allow_missing:
+        problems.append(f"{s[MISSING]} value(s) without results")
+    if not problems:
+        return None
+    return "; ".join(problems) + f" (of {s['values']} values)."
+
+
+def _row(loaded: LoadedManifest, cell: Cell, metric: str, runs: list, matched_by: str | None, n) -> dict:
+    tolerance = loaded.manifest.tolerance
     mv = cell.expected[metric]
-    rule = rule_for(loaded.manifest.tolerance, cell.model.key, cell.dataset.key, metric)
-    width = allowed(rule, mv.value, n)
-    observed = (scores or {}).get("metrics", {}).get(metric)
+    rule = tol.rule_for(tolerance, cell.model.key, cell.dataset.key, metric)
+    usable = [r for r in runs if r.invalid is None and r.scores is not None]
+    values = [r.metrics.get(metric) for r in usable]
     row = {
-        "run_id": result.run_id if result else cell.run_id,
+        "run_id": runs[0].run_id if runs else cell.run_id,
+        "run_ids": [r.run_id for r in runs],
         "model": cell.model.key, "dataset": cell.dataset.key, "task": cell.dataset.task, "metric": metric,
-        "expected": mv.value, "observed": observed, "tolerance": width, "rule": describe(rule),
-        "delta": None if observed is None else observed - mv.value, "n": n,
+        "expected": mv.value, "observed": None, "observed_runs": values, "delta": None, "n": n,
+        "runs": len(usable), "rule": tol.describe(rule, tolerance),
+        "verdict": None, "direction": None, "interval": None, "tolerance": None,
+        "parts": {"sampling": None, "seed": None, "bias": 0.0}, "sources": {}, "sd": None, "df": None,
+        "p_value": None, "alpha": None, "family_discrepant": False,
         "paper_model": cell.model.paper_name, "paper_dataset": cell.dataset.paper_name,
-        "matched_by": result.matched_by if result else None,
-        "notes": list(result.notes) if result else [],
+        "matched_by": matched_by,
+        "notes": list(dict.fromkeys(note for r in runs for note in r.notes)),  # K runs often say the same
     }
     if mv.ci:
         row["published_ci"] = list(mv.ci)
-        row["in_published_ci"] = None if observed is None else mv.ci[0] - 1e-9 <= observed <= mv.ci[1] + 1e-9
-    ci = (scores or {}).get("ci", {}).get(metric) if scores else None
+    ci = next(((r.scores or {}).get("ci", {}).get(metric) for r in usable if (r.scores or {}).get("ci")), None)
     if ci:
         row["observed_ci"] = ci
-    if observed is None:
+    invalid = [r for r in runs if r.invalid is not None]
+    if invalid:
+        row["verdict"] = INVALID
+        row["notes"] += [r.invalid for r in invalid]
+        return row
+    if not usable or any(v is None for v in values):
         row["verdict"] = MISSING
-        if result is None:
+        if not runs:
             row["notes"].append("no run of this cell in the results folder")
+        elif not usable:
+            row["notes"].append(f"run {runs[0].run_id} has no scores yet (state {runs[0].state})")
         else:
-            row["notes"].append(f"run {result.run_id} has no scores (state {result.state})")
-    else:
-        row["verdict"] = PASS if within(observed, mv.value, width) else FAIL
+            row["notes"].append(f"scores have no {metric}")
+        return row
+    mean = float(np.mean(values))
+    row["observed"], row["delta"] = mean, mean - mv.value
+    if mv.ci:
+        row["in_published_ci"] = mv.ci[0] - 1e-9 <= mean <= mv.ci[1] + 1e-9
+    parts, sources, spread, bias = _parts(tolerance, cell, metric, usable, n, mv.value)
+    row["parts"], row["sources"] = parts, sources
+    if rule.kind == "auto":  # judged in _judge_statistical, once every row's runs are known
+        row["_auto"] = {"rule": rule, "spread": spread, "bias": bias}
+        return row
+    j = st.judge_fixed(mv.value, values, tol.allowed(rule, mv.value))
+    parts["seed"] = float(np.std(values, ddof=1)) if len(values) >= 2 else None
+    sources["seed"] = f"measured: {len(values)} runs (reported; a fixed rule ignores it)" if len(values) >= 2 \
+        else "not used by a fixed rule"
+    _set_judgement(row, j)
     return row
+
+
+def _set_judgement(row: dict, j: st.Judgement) -> None:
+    row["interval"], row["tolerance"], row["p_value"] = j.interval, j.half_width, j.p_value
+    row["verdict"] = REPRODUCED if j.inside else DISCREPANT
+    if not j.inside:
+        row["direction"] = "lower" if j.centre < row["expected"] else "higher"  # ours vs the published value
+
+
+def _judge_statistical(rows: list[dict], tolerance) -> None:
+    """Judge the rows under `auto`: the seed part is measured where runs allow, else declared.
+
+    A seed_spread declaration says its values share one seed SD; a seed study estimates that SD
+    by pooling the K-run variances of every value the declaration covers (many degrees of
+    freedom instead of K - 1 per value).  Values without a declaration use their own K runs.
+    """
+    pending = [r for r in rows if "_auto" in r]
+    groups: dict[object, list[dict]] = {}
+    for r in pending:
+        spread = r["_auto"]["spread"]
+        key = ("declared", next(i for i, e in enumerate(tolerance.seed_spread) if e is spread)) if spread \
+            else ("row", id(r))
+        groups.setdefault(key, []).append(r)
+    for key, members in groups.items():
+        measured = [m["observed_runs"] for m in members if len(m["observed_runs"]) >= 2]
+        pooled, df = st.pooled_sd(measured)
+        for r in members:
+            auto = r.pop("_auto")
+            rule, spread = auto["rule"], auto["spread"]
+            if measured:
+                seed_sd, seed_df = pooled, df
+                r["sources"]["seed"] = (f"measured: {len(r['observed_runs'])} run(s) of this cell" if key[0] == "row"
+                                        else f"measured: pooled over {len(measured)} value(s) sharing "
+                                             f"tolerance.seed_spread[{key[1]}] ({df:g} df)")
+            elif spread is not None:
+                seed_sd, seed_df = spread.sd, float("inf")
+                r["sources"]["seed"] = f"declared (tolerance.seed_spread[{key[1]}], {spread.source})"
+            else:
+                seed_sd, seed_df = 0.0, float("inf")
+                r["sources"]["seed"] = "none: no seed study and no declared spread (the interval ignores seeds)"
+            r["parts"]["seed"] = seed_sd
+            alpha = tol.alpha_of(rule, tolerance)
+            j = st.judge(r["expected"], r["observed_runs"], sampling_sd=r["parts"]["sampling"] or 0.0,
+                         seed_sd=seed_sd, seed_df=seed_df, bias=auto["bias"], margin=rule.floor, alpha=alpha)
+            r["alpha"], r["sd"] = alpha, round(j.sd, 6)
+            r["df"] = None if j.df == float("inf") else j.df
+            _set_judgement(r, j)
+
+
+def _parts(tolerance, cell: Cell, metric: str, usable: list, n, published: float):
+    """(parts, sources, the seed_spread declaration or None, bias shift) for one value."""
+    declared, scheme = tol.sampling_scheme(tolerance, cell, metric, n)
+    factor = st.sampling_factor(scheme["published"], scheme["ours"], scheme["n"], scheme["population"])
+    level = cell.protocol.scoring.ci_level.value
+    boots = [st.bootstrap_se(((r.scores or {}).get("ci") or {}).get(metric), level) for r in usable]
+    boots = [b for b in boots if b is not None]
+    if boots:  # the instance bootstrap of our runs: right for multi-item metrics too
+        se, se_source = float(np.mean(boots)), "bootstrap"
+    else:
+        se, se_source = st.binomial_se(published, scheme["n"]), "binomial"
+    sampling = None if se is None else se * factor ** 0.5
+    spread = tol.seed_spread(tolerance, cell, metric)
+    bias = tol.selection_bias(tolerance, cell, metric)
+    sources = {"sampling": f"{se_source}, {scheme['published']}/{scheme['ours']} (published/ours), "
+                           f"n {scheme['n']} of {scheme['population']}, scheme {scheme['source']}",
+               "seed": None, "bias": ("declared (" + bias.source + ")") if bias else "none"}
+    if se is None:
+        sources["sampling"] = "unknown (no n and no bootstrap interval): sampling part taken as 0"
+    parts = {"sampling": sampling, "seed": None, "bias": bias.shift if bias else 0.0}
+    return parts, sources, spread, (bias.shift if bias else 0.0)

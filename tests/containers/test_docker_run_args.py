@@ -61,19 +61,20 @@ def test_mounts_sit_under_host_prefix_with_the_right_modes(smoke, settings, tmp_
 def test_command_runs_exactly_this_cell_inside(smoke, settings):
     loaded, cell = smoke
     cmd = kwargs_for(loaded, cell, settings, {})["command"]
-    assert cmd[:2] == ["--workdir", "/host" + str(settings.workdir.resolve())]
+    # the host checked the local paths; inside, only the mounts are visible
+    assert cmd[:3] == ["--allow-outside-paths", "--workdir", "/host" + str(settings.workdir.resolve())]
     assert cmd[cmd.index("--data-mirror") + 1] == "/host" + str(settings.data_mirror.resolve())
     assert cmd[cmd.index("run-cell") + 1:] == ["/host" + str(SMOKE.resolve()), "--run-id", cell.run_id]
     forced = kwargs_for(loaded, cell, settings, {}, force=True)["command"]
     assert forced[-1] == "--force"
 
 
-def test_user_is_never_root(smoke, settings):
+def test_runs_as_the_invoking_user_without_capabilities(smoke, settings):
     loaded, cell = smoke
-    user = kwargs_for(loaded, cell, settings, {})["user"]
-    uid = int(user.split(":")[0])
-    assert uid != 0
-    assert uid == (1000 if os.getuid() == 0 else os.getuid())
+    kw = kwargs_for(loaded, cell, settings, {})
+    assert kw["user"] == f"{os.getuid()}:{os.getgid()}"  # files it writes are the user's; no chown needed
+    assert kw["cap_drop"] == ["ALL"] and kw["security_opt"] == ["no-new-privileges"]
+    assert kw["environment"]["HOME"] == "/tmp"  # writable for any uid
 
 
 def test_hf_token_only_in_the_run_environment(smoke, settings):
@@ -102,6 +103,7 @@ def test_gpus_and_shared_memory_follow_the_manifest(tmp_path, settings):
     manifest.write_text(text)
     loaded = load_manifest(manifest)
     cell = cells(loaded)[0]
+    settings.allow_outside_paths = True  # the copy's ../assets is not the checkout's shipped assets
     kw = kwargs_for(loaded, cell, settings, {})
     (req,) = kw["device_requests"]
     assert req["Count"] == 2 and req["Capabilities"] == [["gpu"]]
@@ -153,3 +155,39 @@ def test_runtime_with_dead_docker_host(smoke, settings, monkeypatch, tmp_path):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/dead.sock")
     with pytest.raises(EnvironmentProblem, match="cannot reach a Docker daemon"):
         rt.run_cells(loaded, [cell], settings, {})
+
+
+def test_local_data_outside_the_allowed_folders_is_never_mounted(tmp_path, settings):
+    """The host checks local paths before mounting: `/etc`-like data would make the read-only
+    source mount cover the whole disk."""
+    from bioeval.errors import InputRefused
+
+    text = SMOKE.read_text().replace("../assets/smoke-data/smoke_EE_test.json", "/etc/hostname")
+    assert "/etc/hostname" in text
+    manifest = REPO / "manifests" / f".outside-{os.getpid()}.yaml"  # beside smoke.yaml: its assets stay allowed
+    manifest.write_text(text)
+    try:
+        loaded = load_manifest(manifest)
+        with pytest.raises(InputRefused, match="outside the manifest's folder"):
+            kwargs_for(loaded, cells(loaded)[0], settings, {})
+        settings.allow_outside_paths = True  # the user's explicit opt-in
+        assert "/" in kwargs_for(loaded, cells(loaded)[0], settings, {})["volumes"]
+    finally:
+        manifest.unlink()
+
+
+def test_declared_data_location_is_mounted_read_only_and_its_variable_set(tmp_path, settings, monkeypatch):
+    data = tmp_path / "restricted"
+    data.mkdir()
+    text = SMOKE.read_text().replace("schema_version: 1", "schema_version: 1\ndata_locations: [{var: SMOKE_DATA}]")
+    text = text.replace("../assets/smoke-data/smoke_EE_test.json", "\"${SMOKE_DATA}/ee_test.json\"")
+    manifest = REPO / "manifests" / f".location-{os.getpid()}.yaml"
+    manifest.write_text(text)
+    monkeypatch.setenv("SMOKE_DATA", str(data))
+    try:
+        loaded = load_manifest(manifest)
+        kw = kwargs_for(loaded, cells(loaded)[0], settings, {})
+    finally:
+        manifest.unlink()
+    assert kw["volumes"][str(data)] == {"bind": "/host" + str(data), "mode": "ro"}
+    assert kw["environment"]["SMOKE_DATA"] == "/host" + str(data)

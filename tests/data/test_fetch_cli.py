@@ -92,3 +92,19 @@ def test_fetch_includes_the_shipped_model(cli):
     assert r.returncode == 0, r.stdout + r.stderr
     line = next(x for x in r.stdout.splitlines() if "tiny-llama" in x)
     assert "model" in line and "local" in line
+
+
+def test_fetch_exits_3_when_a_split_cannot_be_parsed(cli, tmp_path):
+    (tmp_path / "broken.json").write_text('[{"instruction": "x", "inputsentence": "y", "response": ')  # truncated
+    path = write_manifest(tmp_path, """\
+        - key: broken
+          paper_name: Broken
+          task: EE
+          splits:
+            test: {source: {local: ./broken.json}}
+        """)
+    r = cli("fetch", "--data-only", str(path))
+    assert r.returncode == 3, r.stdout + r.stderr
+    out = " ".join((r.stdout + r.stderr).split())
+    assert "unreadable" in out and "broken.json: not valid JSON (line 1" in out
+    assert "Traceback" not in r.stderr

@@ -105,10 +105,12 @@ def test_local_path_relative_with_env_and_access_message(settings, tmp_path, mir
     (tmp_path / "private").mkdir()
     shutil.copy(mirror / PHEE, tmp_path / "private" / PHEE)
     monkeypatch.setenv("PRIVATE_DATA", str(tmp_path / "private"))
-    fetched = fetch_source(Source(local="${PRIVATE_DATA}/" + PHEE, sha256=PHEE_SHA), tmp_path / "elsewhere", settings)
+    fetched = fetch_source(Source(local="${PRIVATE_DATA}/" + PHEE, sha256=PHEE_SHA), tmp_path / "elsewhere", settings,
+                           data_locations=("PRIVATE_DATA",))
     assert fetched.origin == "local" and fetched.path == tmp_path / "private" / PHEE
     rel = fetch_source(Source(local=f"private/{PHEE}"), tmp_path, settings)
     assert rel.path == tmp_path / "private" / PHEE and rel.sha256_ok is None
     monkeypatch.delenv("PRIVATE_DATA")
     with pytest.raises(Unavailable, match=r"PRIVATE_DATA is not set.*Request access at smm4h"):
-        fetch_source(Source(local="${PRIVATE_DATA}/x.csv", access="Request access at smm4h.example."), tmp_path, settings)
+        fetch_source(Source(local="${PRIVATE_DATA}/x.csv", access="Request access at smm4h.example."), tmp_path, settings,
+                     data_locations=("PRIVATE_DATA",))

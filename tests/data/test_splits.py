@@ -37,7 +37,8 @@ def test_subsample_is_seeded_and_returns_indices():
 
 
 def test_load_split_carves_converts_and_warns_on_counts(tmp_path):
-    ade = FIXTURES / "ade_tiny.csv"
+    ade = tmp_path / "ade_tiny.csv"  # local data sits in the manifest's folder
+    ade.write_bytes((FIXTURES / "ade_tiny.csv").read_bytes())
     path = write_manifest(tmp_path, f"""\
         - key: ade
           paper_name: ADE

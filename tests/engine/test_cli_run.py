@@ -49,7 +49,8 @@ def test_mismatch_exits_1(tmp_path):
     write_json(RunDir(tmp_path, c.run_id).scores, scores)
     res = bioeval_cmd("reproduce", str(SMOKE), workdir=tmp_path)
     assert res.returncode == 1
-    assert "FAIL" in res.stdout and "1 value(s) outside tolerance, 0 without results (of 12)" in res.stderr
+    assert "discrepant (lower)" in res.stdout
+    assert "global verdict not-reproduced: 1 outside a fixed abs/rel tolerance (of 12 values)" in res.stderr
 
 
 def test_unknown_runtime_module_is_a_clear_error(tmp_path):
@@ -121,7 +122,7 @@ def test_smoke_reproduce_cold_warm_and_deterministic(tmp_path):
     """The embedded default end to end: verifies; warm rerun skips everything; a second cold run matches."""
     a = bioeval_cmd("reproduce", str(SMOKE), "--no-progress", workdir=tmp_path / "a")
     assert a.returncode == 0, a.stderr[-3000:]
-    assert "verified: 12 value(s) within tolerance" in a.stdout
+    assert "verified: 12 value(s) reproduced, global verdict reproduced" in a.stdout
     warm = bioeval_cmd("reproduce", str(SMOKE), workdir=tmp_path / "a", importtime=True)
     assert warm.returncode == 0 and "0 run, 4 already finished" in warm.stderr
     assert not imported(warm.stderr, "torch")

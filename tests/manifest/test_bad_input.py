@@ -25,6 +25,8 @@ def line_of(snippet: str) -> int:
     return next(i for i, line in enumerate(MINIMAL.splitlines(), 1) if snippet in line)
 
 
+DECLARE_MY_DATA = sub("schema_version: 1", "schema_version: 1\ndata_locations: [{var: MY_DATA}]")
+
 # (case id, mutation, field expected in the message, expected line or None, words expected)
 CASES = [
     ("yaml-syntax", sub("  - key: m2", "  - key: [m2"), "", None, "YAML syntax error"),
@@ -77,6 +79,44 @@ CASES = [
     ("bad-time", sub("time: \"01:00:00\"", "time: \"an hour\""), "models[0].resources.time",
      line_of("resources: {gpus: 1"), "pattern"),
     ("bad-arxiv", sub("arxiv: \"2503.00624\"", "arxiv: \"arXiv:2503\""), "paper.arxiv", line_of("arxiv:"), "pattern"),
+    # values that used to pass validate and fail only at run time (issue 12)
+    ("eval-every-zero", sub("eval_every: {value: 50", "eval_every: {value: 0"), "protocol.evaluation",
+     line_of("  evaluation:"), "eval_every must be at least 1"),
+    ("lora-r-zero", sub("r: {value: 8", "r: {value: 0"), "protocol.lora", line_of("  lora:"),
+     "r (the LoRA rank) must be at least 1"),
+    ("ci-level-5", sub("    scorer: {value: zhan2024-set-f1, source: authors-code}",
+                       "    scorer: {value: zhan2024-set-f1, source: authors-code}\n    ci_level: 5"),
+     "protocol.scoring", line_of("  scoring:"), "ci_level must be between 0 and 1"),
+    ("unknown-scorer", sub("scorer: {value: zhan2024-set-f1", "scorer: {value: zhan2024-setf1"),
+     "protocol.scoring", line_of("  scoring:"), "did you mean 'zhan2024-set-f1'"),
+    ("max-new-tokens-missing-task", sub("max_new_tokens: {value: {TC: 10}", "max_new_tokens: {value: {NER: 10}"),
+     "datasets[0].task", line_of("task: TC"), "max_new_tokens has no entry for task TC"),
+    ("max-new-tokens-zero", sub("max_new_tokens: {value: {TC: 10}", "max_new_tokens: {value: {TC: 0}"),
+     "protocol.decoding", line_of("  decoding:"), "max_new_tokens must be at least 1"),
+    ("revision-trailing-newline", sub("revision: 0123456789abcdef0123456789abcdef01234567",
+                                      "revision: \"0123456789abcdef0123456789abcdef01234567\\n\""),
+     "models[0].revision", line_of("0123456789abcdef0123456789abcdef01234567"), "control character"),
+    ("integer-of-4400-digits", sub("seed: {value: 1,", "seed: {value: " + "9" * 4400 + ","), "protocol.seed",
+     line_of("seed: {value: 1"), "cannot be read"),
+    ("complex-key", sub("  title: \"Minimal\"", "  title: \"Minimal\"\n  ? [a, b]\n  : c"), "paper",
+     line_of("title: \"Minimal\"") + 1, "complex key"),
+    ("undeclared-variable", sub("{url: \"https://example.org/TC_d1_test.json\", sha256: null}",
+                                "{local: \"${SOME_DATA}/x.json\"}"),
+     "datasets[0].splits.test.source.local", line_of("TC_d1_test.json"), "not a declared data location"),
+    ("secret-variable", sub("{url: \"https://example.org/TC_d1_test.json\", sha256: null}",
+                            "{local: \"${HF_TOKEN}/x.json\"}"),
+     "datasets[0].splits.test.source.local", line_of("TC_d1_test.json"), "looks like a secret"),
+    ("variable-mid-path", lambda t: sub("{url: \"https://example.org/TC_d1_test.json\", sha256: null}",
+                                        "{local: \"./a/${MY_DATA}/x.json\"}")(DECLARE_MY_DATA(t)),
+     "datasets[0].splits.test.source.local", line_of("TC_d1_test.json") + 1, "path's first part"),
+    ("stray-dollar", sub("{url: \"https://example.org/TC_d1_test.json\", sha256: null}", "{local: \"./x$1.json\"}"),
+     "datasets[0].splits.test.source.local", line_of("TC_d1_test.json"), "only ${VAR}/file"),
+    ("url-names-no-file", sub("https://example.org/TC_d1_test.json", "https://example.org/a/.."),
+     "datasets[0].splits.test.source", line_of("TC_d1_test.json"), "must name a file"),
+    ("secret-data-location", sub("schema_version: 1", "schema_version: 1\ndata_locations: [{var: HF_TOKEN}]"),
+     "data_locations[0].var", line_of("schema_version: 1") + 1, "looks like a secret"),
+    ("system-data-location", sub("schema_version: 1", "schema_version: 1\ndata_locations: [{var: HOME}]"),
+     "data_locations[0].var", line_of("schema_version: 1") + 1, "every shell sets"),
 ]
 
 
@@ -152,7 +192,8 @@ def test_yaml_anchors_and_merge_keys_still_work(tmp_path):
     assert m.models[1].resources.gpus == 2 and m.models[1].resources.time == "01:00:00"
 
 
-@pytest.mark.parametrize("case_id", ["typo-key", "yaml-syntax", "duplicate-key", "short-hex-revision"])
+@pytest.mark.parametrize("case_id", ["typo-key", "yaml-syntax", "duplicate-key", "short-hex-revision",
+                                     "integer-of-4400-digits", "complex-key", "unknown-scorer"])
 def test_cli_exit_2_and_no_traceback(tmp_path, cli, case_id):
     _, mutate, field, _, words = next(c for c in CASES if c[0] == case_id)
     path = tmp_path / "bad.yaml"

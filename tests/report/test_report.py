@@ -43,12 +43,12 @@ def test_markdown_sections(world, tmp_path):
     md = render_report(loaded, verification, AUDIT, receipts)
     assert md.startswith("## Mini paper for verify tests")
     assert "**2 of 6 cells reproduced here**" in md
-    # EE: tiny reproduced (FAIL on F1), big needs a GPU and says so instead of MISSING
+    # EE: tiny reproduced (discrepant on F1), big needs a GPU and says so instead of missing
     ee = md.split("### EE")[1].split("###")[0]
     assert "| Tiny-Model | EventSet | 0.80 / 0.80 / 0.80 | 0.8000 / 0.8100 / 0.8300 |" in ee
-    assert "+0.0300" in ee and "**FAIL (F1)**" in ee
+    assert "+0.0300" in ee and "**discrepant (F1)**" in ee
     assert f"| Big-Model-70B | EventSet | 0.90 / 0.90 / 0.90 | {NOT_GPU} |" in ee
-    assert "MISSING" not in md
+    assert "missing" not in ee
     # TC: nothing reproduced -> one line and the published values with their CI
     tc = md.split("### TC")[1].split("###")[0]
     assert NOT_GPU in tc.splitlines()[2] and "0.84 (0.80–0.88)" in tc
@@ -109,7 +109,8 @@ def test_results_without_published_values_are_listed(tmp_path):
               ci={"f1": [0.2, 0.45]})
     loaded = load_manifest(manifest)
     verification = verify_manifest(loaded, results)
-    assert verification["cells"] == [] and verification["summary"] == {"pass": 0, "fail": 0, "missing": 0}
+    s = verification["summary"]
+    assert verification["cells"] == [] and (s["values"], s["global_verdict"]) == (0, "reproduced")
     md = render_report(loaded, verification)
     section = md.split("### Reproduced cells without published values")[1]
     assert "| Tiny-Model | EventSet | EE | 0.5000 | 0.2500 | 0.3333 [0.200, 0.450] | 40 |" in section

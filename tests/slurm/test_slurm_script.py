@@ -108,14 +108,16 @@ def test_container_variants(make_manifest, settings, tmp_path):
     line = next(l for l in text.splitlines() if l.startswith("apptainer exec"))
     assert line.startswith("apptainer exec --nv --bind ")
     assert f"--bind {tmp_path}" in line  # the manifest's folder (and the workdir and data under it)
-    assert line.endswith('/images/bioeval.sif bioeval --workdir "$WORKDIR" run-cell "$MANIFEST" --run-id "$RUN_ID" &')
+    # local data paths were checked on the submit host; the container sees only its binds
+    assert line.endswith('/images/bioeval.sif bioeval --allow-outside-paths --workdir "$WORKDIR" run-cell "$MANIFEST" '
+                         '--run-id "$RUN_ID" &')
 
     settings.workdir = tmp_path / "runs-docker"
     _, folder = dry_run(make_manifest, settings, [("big", GPU)], container="docker", image="bioeval:0.1")
     line = next(l for l in (folder / "job.sbatch").read_text().splitlines() if l.startswith("docker run"))
     assert '--gpus "\\"device=${CUDA_VISIBLE_DEVICES}\\""' in line
     assert f"-v {tmp_path}:{tmp_path}" in line and "-e HF_TOKEN " in line
-    assert "--entrypoint bioeval bioeval:0.1 --workdir" in line
+    assert "--entrypoint bioeval bioeval:0.1 --allow-outside-paths --workdir" in line
 
     settings.workdir = tmp_path / "runs-cpu"
     _, folder = dry_run(make_manifest, settings, [("a", CPU)], container="apptainer", image="x.sif")

@@ -1,4 +1,4 @@
-"""verify over result folders the tests write: PASS, FAIL, MISSING, tolerances, exit codes, JUnit."""
+"""verify over result folders the tests write: verdicts, tolerances, exit codes, JUnit."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
+from scipy.stats import norm
 from tests.verify.factory import cell_of, write_manifest, write_run
 
 from bioeval.manifest import load_manifest
@@ -38,36 +39,48 @@ def test_verdicts_tolerances_and_notes(world):
     manifest, results = world
     report = verify_manifest(load_manifest(manifest), results)
     r = rows_by(report)
-    assert r["tiny", "ee", "precision"]["verdict"] == "PASS"
-    assert r["tiny", "ee", "recall"]["verdict"] == "PASS"  # |0.01| <= abs 0.02
-    assert r["tiny", "ee", "f1"]["verdict"] == "FAIL"  # |0.03| > abs 0.02
-    assert r["tiny", "ee", "f1"]["delta"] == pytest.approx(0.03)
+    assert r["tiny", "ee", "precision"]["verdict"] == "reproduced"
+    assert r["tiny", "ee", "recall"]["verdict"] == "reproduced"  # |0.01| <= abs 0.02
+    ee_f1 = r["tiny", "ee", "f1"]
+    assert (ee_f1["verdict"], ee_f1["direction"]) == ("discrepant", "higher")  # |0.03| > abs 0.02
+    assert ee_f1["delta"] == pytest.approx(0.03) and ee_f1["interval"] == pytest.approx([0.81, 0.85])
+    assert ee_f1["p_value"] is None and ee_f1["runs"] == 1  # a fixed rule carries no probability
     # rel 0.10 for dataset ner: 0.70 +- 0.07, 0.60 +- 0.06
     assert r["tiny", "ner", "precision"]["tolerance"] == pytest.approx(0.07)
-    assert {r["tiny", "ner", m]["verdict"] for m in ("precision", "recall", "f1")} == {"PASS"}
-    # auto for tc with n from scores.json (400): 1.96 sqrt(f(1-f)/n)
+    assert {r["tiny", "ner", m]["verdict"] for m in ("precision", "recall", "f1")} == {"reproduced"}
+    # auto for tc (z 1.96, margin 0.01), n 400 of 2,500 records cut to 1,000: both sides random cuts,
+    # sampling sd = sqrt(2 (1 - 400/2500)) * sqrt(f (1 - f) / 400) with f the published value
     prec = r["tiny", "tc", "precision"]
-    assert prec["n"] == 400 and prec["tolerance"] == pytest.approx(1.96 * (0.84 * 0.16 / 400) ** 0.5)
-    assert prec["verdict"] == "PASS" and prec["in_published_ci"] is True and prec["published_ci"] == [0.80, 0.88]
-    assert r["tiny", "tc", "recall"]["verdict"] == "FAIL"  # 0.03 > 1.96 sqrt(.92 .08 / 400) = 0.0266
+    samp = (2 * (1 - 400 / 2500)) ** 0.5 * (0.84 * 0.16 / 400) ** 0.5
+    assert prec["n"] == 400 and prec["parts"] == {"sampling": pytest.approx(samp), "seed": 0.0, "bias": 0.0}
+    assert prec["sources"]["seed"].startswith("none")  # no seed study, no declaration: taken as 0, said so
+    assert prec["tolerance"] == pytest.approx(0.01 + 1.96 * samp)
+    assert prec["p_value"] == pytest.approx(2 * norm.sf((0.03 - 0.01) / samp))
+    assert prec["verdict"] == "reproduced" and prec["in_published_ci"] is True and prec["published_ci"] == [0.80, 0.88]
+    rec = r["tiny", "tc", "recall"]  # 0.03 off: inside 0.01 + 1.96 * 0.0176 = 0.0445
+    assert rec["verdict"] == "reproduced" and rec["tolerance"] == pytest.approx(
+        0.01 + 1.96 * (2 * (1 - 400 / 2500) * 0.92 * 0.08 / 400) ** 0.5)
     # model+dataset+metric (abs 0.001) beats dataset+metric (abs 0.03) and dataset (auto)
     f1 = r["tiny", "tc", "f1"]
-    assert f1["tolerance"] == pytest.approx(0.001) and f1["verdict"] == "FAIL"
-    # missing cells: no run at all, and a failed run
-    assert r["big", "ee", "f1"]["verdict"] == "MISSING" and "no run" in r["big", "ee", "f1"]["notes"][0]
-    missing_tc = r["big", "tc", "precision"]
-    assert missing_tc["verdict"] == "MISSING" and "state failed" in " ".join(missing_tc["notes"])
-    # auto without scores: n = test records capped by test_subsample (min(2500, 1000))
-    assert missing_tc["n"] == 1000 and missing_tc["tolerance"] == pytest.approx(1.96 * (0.25 / 1000) ** 0.5)
+    assert f1["tolerance"] == pytest.approx(0.001) and f1["verdict"] == "discrepant"
+    # missing: no run at all; invalid: a failed run
+    assert r["big", "ee", "f1"]["verdict"] == "missing" and "no run" in r["big", "ee", "f1"]["notes"][0]
+    failed_tc = r["big", "tc", "precision"]
+    assert failed_tc["verdict"] == "invalid" and "state failed" in " ".join(failed_tc["notes"])
     # re-scored from predictions, matched by keys: P 1/1, R 1/2
     ner = r["big", "ner", "precision"]
     assert ner["observed"] == 1.0 and r["big", "ner", "recall"]["observed"] == 0.5
     assert ner["matched_by"] == "keys" and ner["run_id"] == "0ldrun0000000000"
     assert any("model/dataset keys" in n for n in ner["notes"]) and any("re-scored" in n for n in ner["notes"])
-    assert (ner["verdict"], r["big", "ner", "recall"]["verdict"]) == ("FAIL", "PASS")
-    assert report["summary"] == {"pass": 7, "fail": 5, "missing": 6}
+    assert (ner["verdict"], r["big", "ner", "recall"]["verdict"]) == ("discrepant", "reproduced")
+    s = report["summary"]
+    assert {k: s[k] for k in ("reproduced", "discrepant", "missing", "invalid")} == \
+        {"reproduced": 8, "discrepant": 4, "missing": 3, "invalid": 3}
+    # two values carry p-values (auto, z 1.96: 5% each); fixed-rule discrepancies fail the global verdict
+    assert s["tested"] == 2 and s["expected_false_discrepancies"] == pytest.approx(0.1, abs=1e-3)
+    assert (s["global_verdict"], s["method"], s["level"]) == ("not-reproduced", "holm", 0.05)
     assert set(report["cells"][0]) >= {"run_id", "model", "dataset", "task", "metric", "expected", "observed",
-                                       "tolerance", "delta", "verdict", "n"}
+                                       "tolerance", "delta", "verdict", "n", "interval", "parts", "p_value", "runs"}
 
 
 def test_override_precedence_rules():
@@ -97,12 +110,10 @@ def test_override_precedence_rules():
 def test_allowed_kinds():
     from bioeval.manifest.schema import ToleranceRule
 
-    assert allowed(ToleranceRule(kind="abs", value=0.02), 0.5, None) == 0.02
-    assert allowed(ToleranceRule(kind="rel", value=0.1), 0.5, None) == pytest.approx(0.05)
-    auto = ToleranceRule(kind="auto", floor=0.05, z=2)
-    assert allowed(auto, 0.5, 100) == pytest.approx(0.1)  # 2 * sqrt(.25 / 100)
-    assert allowed(auto, 0.5, 10_000) == 0.05  # the floor
-    assert allowed(auto, 0.5, None) == 0.05  # unknown n: only the floor
+    assert allowed(ToleranceRule(kind="abs", value=0.02), 0.5) == 0.02
+    assert allowed(ToleranceRule(kind="rel", value=0.1), 0.5) == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="no fixed half-width"):
+        allowed(ToleranceRule(kind="auto"), 0.5)
 
 
 def test_cli_verify_exit_codes_json_and_junit(world, cli, tmp_path):
@@ -111,33 +122,33 @@ def test_cli_verify_exit_codes_json_and_junit(world, cli, tmp_path):
     r = cli("verify", str(manifest), "--results", str(results), "--json", "--junit", str(junit))
     assert r.returncode == 1, r.stderr
     data = json.loads(r.stdout)
-    assert data["summary"] == {"pass": 7, "fail": 5, "missing": 6} and data["manifest"] == str(manifest)
+    assert (data["summary"]["discrepant"], data["summary"]["missing"]) == (4, 3) and data["manifest"] == str(manifest)
     root = ET.parse(junit).getroot()
     cases = root.findall(".//testcase")
     assert len(cases) == 18 and root.get("tests") == "18"
-    assert len(root.findall(".//testcase/failure")) == 5 and len(root.findall(".//testcase/skipped")) == 6
+    assert len(root.findall(".//testcase/failure")) == 7 and len(root.findall(".//testcase/skipped")) == 3
     names = {c.get("name") for c in cases if c.find("failure") is not None}
     assert "tiny x tc f1" in names and "tiny x ee f1" in names
     assert {s.get("name").rsplit(".", 1)[1] for s in root.findall("testsuite")} == {"EE", "NER", "TC"}
     # the rich table, grouped by task
     r = cli("verify", str(manifest), "--results", str(results))
-    assert r.returncode == 1 and "EE: expected vs observed" in r.stdout and "FAIL" in r.stdout
-    assert "outside tolerance" in r.stderr
-    # only PASS cells: exit 0
+    assert r.returncode == 1 and "EE: expected vs observed" in r.stdout and "discrepant" in r.stdout
+    assert "global verdict not-reproduced" in r.stderr and "global verdict (holm" in r.stdout
+    # only reproduced cells: exit 0
     r = cli("verify", str(manifest), "--results", str(results), "--only", "model=tiny,dataset=ner")
     assert r.returncode == 0, r.stdout + r.stderr
-    # only MISSING cells: exit 1, unless --allow-missing
+    # only missing cells: exit 1, unless --allow-missing
     only = ["--only", "model=big,dataset=ee"]
     assert cli("verify", str(manifest), "--results", str(results), *only).returncode == 1
     assert cli("verify", str(manifest), "--results", str(results), *only, "--allow-missing").returncode == 0
-    # a FAIL still fails with --allow-missing
+    # a failed global verdict still fails with --allow-missing
     assert cli("verify", str(manifest), "--results", str(results), "--allow-missing").returncode == 1
 
 
 def test_cli_verify_default_results_is_workdir(world, cli):
     manifest, results = world
     r = cli("--workdir", str(results), "verify", str(manifest), "--json", "--only", "model=tiny,dataset=ner")
-    assert r.returncode == 0 and json.loads(r.stdout)["summary"]["pass"] == 3
+    assert r.returncode == 0 and json.loads(r.stdout)["summary"]["reproduced"] == 3
 
 
 def test_cli_verify_bad_manifest_is_usage_error(cli, tmp_path):

@@ -11,7 +11,7 @@ HF card's meaning); a label that is already one of those strings is kept.
 
 from __future__ import annotations
 
-from bioeval.data.converters import option
+from bioeval.data.converters import excerpt, option
 from bioeval.data.converters.tables import column, read_rows
 from bioeval.data.instances import Instance
 from bioeval.errors import DataError
@@ -31,6 +31,6 @@ def convert(path, split, dataset) -> list[Instance]:
     for i, (text, label) in enumerate(zip(texts, labels)):
         response = RESPONSES.get(str(label).strip())
         if response is None:
-            raise DataError(f"{path}: record {i} has label {label!r}; expected 0/1 or related/not-related.")
+            raise DataError(f"{path}: record {i} has label {excerpt(label)}; expected 0/1 or related/not-related.")
         out.append(Instance(f"{split}-{i}", instruction, str(text), response))
     return out

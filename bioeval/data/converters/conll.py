@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from bioeval.data.converters import option
+from bioeval.data.converters import excerpt, option
 from bioeval.data.instances import Instance
 from bioeval.errors import DataError
 
@@ -48,7 +48,7 @@ def read_sentences(path):
                 continue
             parts = line.split("\t") if "\t" in line else line.split()
             if len(parts) < 2:
-                raise DataError(f"{path}:{lineno}: expected token<TAB>tag, got {line[:60]!r}.",
+                raise DataError(f"{path}:{lineno}: expected token<TAB>tag, got {excerpt(line)}.",
                                 "Is this a CoNLL IOB file? Check the dataset's format.")
             tokens.append(parts[0])
             tags.append(parts[-1])
@@ -67,7 +67,7 @@ def convert(path, split, dataset) -> list[Instance]:
         try:
             tag_ids = [ids[t] for t in tags]
         except KeyError as exc:
-            raise DataError(f"{path}:{lineno}: tag {exc.args[0]!r} is not in the labels of dataset "
+            raise DataError(f"{path}:{lineno}: tag {excerpt(exc.args[0])} is not in the labels of dataset "
                             f"{dataset.key} ({', '.join(labels)}).", "Add it to `labels` in the manifest.") from None
         out.append(Instance(f"{split}-{len(out)}", instruction, str(tokens), str(tag_ids)))
     return out

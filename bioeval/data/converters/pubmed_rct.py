@@ -14,7 +14,7 @@ abstract as context.  ``format_options.instruction`` replaces the whole instruct
 
 from __future__ import annotations
 
-from bioeval.data.converters import option
+from bioeval.data.converters import excerpt, option
 from bioeval.data.instances import Instance
 from bioeval.errors import DataError
 
@@ -36,7 +36,7 @@ def convert(path, split, dataset) -> list[Instance]:
                 continue
             label, sep, sentence = line.partition("\t")
             if not sep:
-                raise DataError(f"{path}:{lineno}: expected LABEL<TAB>sentence, got {line[:60]!r}.",
+                raise DataError(f"{path}:{lineno}: expected LABEL<TAB>sentence, got {excerpt(line)}.",
                                 "Is this a PubMed RCT .txt file? Check the dataset's format.")
             out.append(Instance(f"{split}-{len(out)}", instruction, sentence, label))
     return out

@@ -1,0 +1,140 @@
+"""How far a reproduction may fall from a published value by chance (docs/statistics.md).
+
+Under perfect reproduction, for one cell and metric, the published value P and the mean M of
+our K runs (same protocol, seeds base + i) satisfy
+
+    P - b - M ~ N(0, s_seed^2 (1 + 1/K) + s_samp^2)
+
+b is the declared selection bias (the paper picked its best checkpoint on test), s_seed the
+run-to-run spread from seeds (measured from the K runs when K >= 2, else declared), s_samp the
+spread of the difference that comes from which test instances each side scored.  The
+prediction interval for P is M + b +- (margin + q * sd): with a measured s_seed, q is Student's
+t with K - 1 degrees of freedom (with no sampling part this is CORE-Bench's mean +- t(0.975,
+K-1) s sqrt(1 + 1/K); the sampling part widens it); with a declared one, the normal quantile.  Every function takes numpy arrays so the simulation (bench/verify_simulation.py)
+runs 1,000 reproductions of 432 values at once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+EPSILON = 1e-9  # published values are decimals: keep 0.7 - 0.68 <= 0.02 inside
+
+
+def sampling_factor(published: str, ours: str, n: int | None, population: int | None) -> float:
+    """Var(published - ours) from test sampling, in units of SE^2 = Var of one n-instance estimate.
+
+    Each side that scored a random cut of n from N instances adds (1 - n/N) SE^2 (finite-
+    population correction); two independent cuts give 2 (1 - n/N) SE^2; a side that scored
+    the whole test set adds nothing (both full: the same instances, no sampling error).
+    """
+    sides = (published == "subsample") + (ours == "subsample")
+    if not sides:
+        return 0.0
+    fpc = max(0.0, 1.0 - n / population) if n and population else 1.0
+    return sides * fpc
+
+
+def binomial_se(f: float, n: int | None) -> float | None:
+    """SE of a proportion near f over n items (single-item metrics: one label per instance)."""
+    if not n:
+        return None
+    return math.sqrt(max(f * (1.0 - f), 0.0) / n)
+
+
+def bootstrap_se(ci, level: float) -> float | None:
+    """SE read back from a percentile bootstrap interval of the given level: width / (2 z)."""
+    if not ci or ci[0] is None or ci[1] is None:
+        return None
+    return (float(ci[1]) - float(ci[0])) / (2.0 * stats.norm.ppf(0.5 + level / 2.0))
+
+
+def combine(seed_sd, k, sampling_sd, seed_df):
+    """(sd of P - b - M, degrees of freedom of the reference t: those of the seed estimate).
+
+    With a measured seed part the reference is Student's t with the estimate's degrees of
+    freedom (K - 1 for one cell, more when pooled): exact when the sampling part is 0, and
+    conservative otherwise.  (Satterthwaite's df, which grows as the sampling part dominates,
+    fails in the far tails that a 432-value Holm procedure reads: a K = 3 study that happens to
+    measure a tiny s gets normal tails it has not earned; bench/verify_simulation.py measured a
+    64% false-failure rate with it.)  A declared seed part is taken as known: df = inf.
+    """
+    seed_sd, k, sampling_sd = np.asarray(seed_sd, float), np.asarray(k, float), np.asarray(sampling_sd, float)
+    sd = np.sqrt(seed_sd ** 2 * (1.0 + 1.0 / k) + sampling_sd ** 2)
+    return sd, np.asarray(seed_df, float) + np.zeros_like(sd)
+
+
+def pooled_sd(groups: list[list[float]]) -> tuple[float, float]:
+    """(pooled within-group sd, its degrees of freedom) over groups of runs sharing one seed spread."""
+    ss = sum(float(np.sum((np.asarray(g) - np.mean(g)) ** 2)) for g in groups if len(g) >= 2)
+    df = sum(len(g) - 1 for g in groups if len(g) >= 2)
+    return (float(np.sqrt(ss / df)), float(df)) if df else (0.0, float("inf"))
+
+
+def quantile(alpha, df):
+    """Two-sided quantile: t(1 - alpha/2, df) (normal for df = inf)."""
+    return stats.t.ppf(1.0 - np.asarray(alpha, float) / 2.0, df)
+
+
+def p_value(diff, sd, df, margin=0.0):
+    """Two-sided p of |diff| beyond margin (an indifference zone) under N(0, sd) or t(df) * sd."""
+    diff, sd = np.asarray(diff, float), np.asarray(sd, float)
+    excess = np.maximum(np.abs(diff) - margin, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = 2.0 * stats.t.sf(excess / sd, df)
+    return np.where(sd > 0, p, np.where(excess <= EPSILON, 1.0, 0.0))
+
+
+def holm(p_values, alpha: float):
+    """Holm's step-down: which hypotheses are rejected at family-wise error alpha (any dependence)."""
+    p = np.asarray(p_values, float)
+    m = p.shape[-1]
+    if m == 0:
+        return np.zeros(p.shape, bool)
+    order = np.argsort(p, axis=-1)
+    sorted_p = np.take_along_axis(p, order, axis=-1)
+    thresholds = alpha / (m - np.arange(m))
+    # reject the i-th smallest while every smaller one was rejected too
+    passed = np.cumprod(sorted_p <= thresholds, axis=-1).astype(bool)
+    rejected = np.zeros(p.shape, bool)
+    np.put_along_axis(rejected, order, passed, axis=-1)
+    return rejected
+
+
+@dataclass(frozen=True)
+class Judgement:
+    centre: float  # where the published value is predicted: our mean + selection bias
+    half_width: float
+    sd: float
+    df: float
+    p_value: float | None
+    inside: bool
+
+    @property
+    def interval(self) -> list[float]:
+        return [self.centre - self.half_width, self.centre + self.half_width]
+
+
+def judge(published: float, observed: list[float], *, sampling_sd: float, seed_sd: float, seed_df: float,
+          bias: float, margin: float, alpha: float) -> Judgement:
+    """The prediction interval for the published value from our runs, and the p-value.
+
+    seed_sd, seed_df: the seed spread used (measured: df = K - 1, or more when pooled; declared: inf).
+    """
+    k = len(observed)
+    sd, df = combine(seed_sd, k, sampling_sd, seed_df)
+    sd, df = float(sd), float(df)
+    centre = float(np.mean(observed)) + bias
+    half = margin + (float(quantile(alpha, df)) * sd if sd > 0 else 0.0)
+    p = float(p_value(published - centre, sd, df, margin))
+    return Judgement(centre, half, sd, df, p, abs(published - centre) <= half + EPSILON)
+
+
+def judge_fixed(published: float, observed: list[float], width: float) -> Judgement:
+    """abs / rel rules: the published value within +-width of our mean; no probability attached."""
+    mean = float(np.mean(observed))
+    return Judgement(mean, width, float("nan"), float("nan"), None, abs(published - mean) <= width + EPSILON)
