@@ -430,3 +430,32 @@ def test_known_data_quirks_are_in_the_dataset_notes(dataset, words):
     note = load_manifest(DEEPSEEK).manifest.dataset_by_key(dataset).note
     for word in words:
         assert word in note, f"{dataset}: the note must mention {word!r} (PROTOCOL.md 1.2)"
+
+
+def test_deepseek_follows_the_lab_code_or_says_where_not():
+    loaded = load_manifest(DEEPSEEK)
+    p = loaded.manifest.protocol
+    # no EOS in the lab's training texts; a fresh test sample per checkpoint; newline stop is ours
+    assert (p.training.append_eos.value, p.training.append_eos.source) == (False, "authors-code")
+    sampling = p.evaluation.test_sampling
+    assert (sampling.value, sampling.source) == ("fresh-per-checkpoint", "authors-code")
+    assert [(a.value, a.source) for a in sampling.alternatives] == [("fixed", "assumed")]
+    assert p.decoding.stop_at_newline.source == "assumed"
+    # the decoding notes no longer claim which models sample: lock records generation_config
+    decoding_notes = " ".join(row["note"] for row in protocol_ledger(p) if row["field"].startswith("protocol.decoding."))
+    assert "R1-distill" not in decoding_notes and "bioeval lock" in decoding_notes
+    assert all("do_sample true" not in (m.note or "") for m in loaded.manifest.models)
+    # every authors-code value says that the lab's public code is the same lab's earlier paper's
+    rows = [row for cell in cells(loaded) for row in protocol_ledger(cell.protocol)]
+    authors = [row for row in rows if row["source"] == "authors-code"]
+    assert authors and all(row["note"].startswith("earlier-paper code:") for row in authors), \
+        [row["field"] for row in authors if not row["note"].startswith("earlier-paper code:")]
+    alternatives = p.training.gradient_accumulation_steps.alternatives
+    assert all(a.note.startswith("earlier-paper code:") for a in alternatives if a.source == "authors-code")
+    assert "EARLIER paper" in DEEPSEEK.read_text()
+
+
+def test_guo_answer_mapping_is_labelled_assumed():
+    scorer = load_manifest(GUO).manifest.protocol.scoring.scorer
+    assert (scorer.value, scorer.source) == ("binary-prf", "assumed")
+    assert "<think>" in scorer.note and "invalid" in scorer.note

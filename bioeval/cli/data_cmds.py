@@ -47,17 +47,21 @@ def fetch(settings, manifest: Path, only: str | None, data_only: bool) -> None:
 @MANIFEST
 @click.option("--json", "as_json", is_flag=True, help="Print the audit as JSON (stdout).")
 @click.option("--strict", is_flag=True, help="Exit 1 when a count, a checksum or the published table is off.")
-@click.option("--only", default=None, help="Restrict to some datasets: dataset=KEY[,dataset=KEY].")
+@click.option("--only", default=None, help="Restrict to some datasets: dataset=KEY[,dataset=KEY] (task= and model= too).")
+@click.option("--tokenizer", default=None, type=click.Path(path_type=Path),
+              help="tokenizer.json (or a folder with one) to count budget tokens exactly; else they are estimated.")
 @click.pass_obj
-def audit(settings, manifest: Path, as_json: bool, strict: bool, only: str | None) -> None:
+def audit(settings, manifest: Path, as_json: bool, strict: bool, only: str | None, tokenizer: Path | None) -> None:
     """Audit a manifest's data and published table: counts vs the paper, sha256, label
-    distributions, empty gold, train/test overlap, trivial baselines, table consistency."""
+    distributions, empty gold, feasibility and lattice of the published values, identical rows,
+    label ceilings, split overlap, trivial baselines under both scorers, token budgets.
+    Findings are listed most severe first (`--json`: the `findings` list)."""
     from bioeval.data.audit import audit_manifest
     from bioeval.data.audit_render import render_audit, strict_failures
     from bioeval.manifest import load_manifest
 
     loaded = load_manifest(manifest)
-    report = audit_manifest(loaded, settings, only)
+    report = audit_manifest(loaded, settings, only, tokenizer)
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:

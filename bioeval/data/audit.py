@@ -1,16 +1,22 @@
-"""`bioeval audit`: does the data match the paper, and how far do trivial baselines get?
+"""`bioeval audit`: does the data match the paper, and what do the files say about the published table?
 
 Per dataset and split: records vs expected, sha256 status, response distribution, share of
-empty gold, exact duplicate inputs between train and test; on the test split, trivial
-baselines scored with the manifest's own scorer; then the published-table checks
-(table_audit).  Missing files are reported as unavailable, never raised.
+empty gold (the per-split entries, as before).  Then the findings (audit_findings: the
+`--json` contract, most severe first): count mismatches, empty gold, trivial baselines under
+the authors' and a canonical scorer (on test, else validation), feasibility and k/n lattice of
+the published values (table_audit), identical rows, label ceilings, split overlap, token
+budgets.  The checks are pure functions (audit_checks, table_audit); audit_rules turns their
+numbers into findings.  Missing files are reported as unavailable, never raised; a data mirror
+that does not exist and an unknown --only value are usage errors.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
 
+from bioeval.data.mirror import check_mirror
 from bioeval.data.sources import describe
 from bioeval.data.splits import count_problem, fetch_split, instances_of
 from bioeval.data.table_audit import audit_table
@@ -42,9 +48,45 @@ def answer_for(spec, dataset):
 
 
 def score_constant(scorer, test, predict):
-    from bioeval.scoring import Prediction, score
+    """Micro P/R/F1 of ``predict`` over ``test``; scorers are pure in (prediction, reference), so each
+    distinct pair is scored once and weighted by its count."""
+    return _weighted(scorer, Counter((predict(x), x.response) for x in test).items())
 
-    return score(scorer, (Prediction(x.id, predict(x), x.response) for x in test))
+
+def score_constants(scorer, test, answers: list[str]) -> list:
+    """Scores of answering each of ``answers`` for every instance.  The authors' set-F1 of a constant
+    set P is sum |P & G| / (n |P|) and / sum |G|: gold sets are split once, not once per constant."""
+    from bioeval.scoring.set_f1 import SetF1, first_line
+
+    refs = Counter(x.response for x in test)
+    if not isinstance(scorer, SetF1):
+        return [_weighted(scorer, (((a, r), k) for r, k in refs.items())) for a in answers]
+    from bioeval.scoring import prf
+    from bioeval.scoring.base import Score
+
+    golds = [(set(r.split(", ")), k) for r, k in refs.items()]
+    n, g = len(test), sum(len(gs) * k for gs, k in golds)
+    out = []
+    for a in answers:
+        ps = set(first_line(a).split(", "))
+        c, p = sum(len(ps & gs) * k for gs, k in golds), len(ps) * n
+        out.append(Score(*prf(c, p, g), n, 0, 0, c, p, g))
+    return out
+
+
+def _weighted(scorer, pairs):
+    from bioeval.scoring import Prediction, prf
+    from bioeval.scoring.base import Score
+
+    c = p = g = n = skipped = invalid = 0
+    for (prediction, reference), k in pairs:
+        counts = scorer.counts(Prediction("", prediction, reference))
+        if counts is None:
+            skipped += k
+            continue
+        n, c, p, g = n + k, c + k * counts.correct, p + k * counts.predicted, g + k * counts.gold
+        invalid += k * counts.invalid
+    return Score(*prf(c, p, g), n, skipped, invalid, c, p, g)
 
 
 def is_tag_list(dataset, instances) -> bool:
@@ -68,12 +110,13 @@ def baselines(dataset, scorer, train, test, answer=lambda response: response) ->
         majority, oracle = Counter(x.response for x in train).most_common(1)[0][0], False
     else:
         majority, oracle = counts.most_common(1)[0][0], True
-    s = score_constant(scorer, test, lambda x: answer(majority))
+    constants = [c for c, _ in counts.most_common(TOP_CONSTANTS)]
+    scores = score_constants(scorer, test, [answer(c) for c in [majority, *constants]])
+    s = scores[0]
     out.append({"name": "majority-response", "constant": majority, "precision": s.precision, "recall": s.recall,
                 "f1": s.f1, "oracle": oracle})
     best = None
-    for constant, _ in counts.most_common(TOP_CONSTANTS):
-        s = score_constant(scorer, test, lambda x, c=answer(constant): c)
+    for constant, s in zip(constants, scores[1:]):
         if best is None or s.f1 > best[1].f1:
             best = (constant, s)
     out.append({"name": "best-constant", "constant": best[0], "precision": best[1].precision,
@@ -143,44 +186,206 @@ def audit_split(loaded, settings, dataset, split_name: str) -> tuple[dict, list 
     return entry, instances
 
 
-def audit_manifest(loaded, settings, only: str | None = None) -> dict:
+def published_rows(manifest, dataset_key: str, models: set[str] | None = None) -> dict[str, tuple]:
+    """{model: (P, R, F1)} of the published table for one dataset."""
+    out = {}
+    for model_key, per_dataset in manifest.expected.items():
+        v = per_dataset.get(dataset_key)
+        if v and all(m in v for m in ("precision", "recall", "f1")) and (not models or model_key in models):
+            out[model_key] = (v["precision"].value, v["recall"].value, v["f1"].value)
+    return out
+
+
+def check_only(loaded, only: str | None) -> dict[str, set[str]]:
+    """--only filters, every key known to the manifest (unknown ones are a usage error, as for `plan`)."""
+    from bioeval.errors import UsageError
     from bioeval.manifest.resolve import parse_only
 
     m = loaded.manifest
-    wanted = parse_only(only).get("dataset")
-    entries, single_label, scorer_of = [], {}, {}
+    filters = parse_only(only)
+    known = {"model": [x.key for x in m.models], "dataset": [x.key for x in m.datasets], "task": ["EE", "RE", "NER", "TC"]}
+    for key, values in filters.items():
+        unknown = sorted(values - set(known[key]))
+        if unknown:
+            raise UsageError(f"--only: unknown {key} {', '.join(unknown)} in {loaded.path}.",
+                             f"Known: {', '.join(known[key])}.")
+    return filters
+
+
+def cached_tokenizer(settings):
+    """A real tokenizer when one is at hand: the tokenizer.json of a GGUF model the engine has
+    materialised in the cache (SmolLM2's, `models/gguf/<sha256>/`), else None (counts estimated)."""
+    cache = getattr(settings, "cache_dir", None)
+    found = sorted(Path(cache).glob("models/gguf/*/tokenizer.json")) if cache else []
+    return found[0] if found else None
+
+
+def audit_manifest(loaded, settings, only: str | None = None, tokenizer: str | None = None) -> dict:
+    from bioeval.data.audit_checks import TokenCounter
+    from bioeval.data.audit_findings import by_severity
+    from bioeval.data.table_audit import identical_rows
+
+    m = loaded.manifest
+    filters = check_only(loaded, only)
+    check_mirror(settings)
+    counter = TokenCounter(tokenizer or cached_tokenizer(settings))
+    entries, single_label, scorer_of, findings = [], {}, {}, []
+    names = {d.key: d.paper_name for d in m.datasets}
     for dataset in m.datasets:
-        if wanted and dataset.key not in wanted:
+        if ("dataset" in filters and dataset.key not in filters["dataset"]) or \
+                ("task" in filters and dataset.task not in filters["task"]):
             continue
-        spec = scoring_spec(loaded, dataset)
-        scorer_of[dataset.key] = spec.scorer.value
-        loaded_splits, split_entries = {}, {}
-        for split_name in dataset.splits:
-            entry, instances = audit_split(loaded, settings, dataset, split_name)
-            entries.append(entry)
-            split_entries[split_name] = entry
-            loaded_splits[split_name] = instances
-        train, test = loaded_splits.get("train"), loaded_splits.get("test")
-        if test:
-            if dataset.task in ("TC", "RE"):
-                single_label[dataset.key] = all(", " not in x.response and x.response.strip() for x in test)
-            entry = split_entries["test"]
-            if train:
-                train_inputs = {x.input for x in train}
-                dup = sum(x.input in train_inputs for x in test)
-                entry["duplicates_with_train"] = dup
-                if dup:
-                    entry["findings"].append(f"{dup} of {len(test)} test inputs ({dup / len(test):.1%}) also appear "
-                                             "verbatim in train")
-            try:
-                scorer = scorer_for(spec, dataset)
-            except BioevalError as exc:
-                entry["findings"].append(f"baselines not scored: {exc.message}")
-            else:
-                entry["baselines"] = baselines(dataset, scorer, train, test, answer_for(spec, dataset))
-                published = [v["f1"].value for v in (m.expected.get(k, {}).get(dataset.key) for k in m.expected)
-                             if v and "f1" in v]
-                best = max(entry["baselines"], key=lambda b: b["f1"])
-                entry["findings"].append(baseline_finding(dataset, best, published))
+        dataset_entries, dataset_findings, label = audit_dataset(loaded, settings, dataset, filters.get("model"), counter)
+        entries += dataset_entries
+        findings += dataset_findings
+        scorer_of[dataset.key] = scoring_spec(loaded, dataset).scorer.value
+        if label is not None:
+            single_label[dataset.key] = label
+    audited = {e["key"] for e in entries}
+    table_models = filters.get("model")
+    expected = {k: {d: v for d, v in per.items() if d in audited} for k, per in m.expected.items()
+                if not table_models or k in table_models}
+    from bioeval.data import audit_rules as rules
+    findings += rules.identical_rows(names, identical_rows(expected))
+    table = [x for x in audit_table(m, single_label, scorer_of) if x["dataset"] in audited
+             and (not table_models or x["model"] in table_models)]
     return {"manifest": str(loaded.path), "manifest_sha256": loaded.sha256, "datasets": entries,
-            "published_table": audit_table(m, single_label, scorer_of)}
+            "published_table": table, "findings": by_severity(findings), "token_counts": counter.name}
+
+
+def audit_dataset(loaded, settings, dataset, models, counter) -> tuple[list[dict], list[dict], bool | None]:
+    """Entries per split, findings, and whether the test gold is single-label (None: unknown)."""
+    from bioeval.data import audit_checks as checks
+    from bioeval.data import audit_rules as rules
+
+    m = loaded.manifest
+    spec = scoring_spec(loaded, dataset)
+    protocol = dataset_protocol(loaded, dataset)
+    published = published_rows(m, dataset.key, models)
+    name = dataset.paper_name
+    entries, findings, loaded_splits, split_entries = [], [], {}, {}
+    for split_name in dataset.splits:
+        entry, instances = audit_split(loaded, settings, dataset, split_name)
+        entries.append(entry)
+        split_entries[split_name] = entry
+        loaded_splits[split_name] = instances
+        if instances is None:
+            continue
+        n = len(instances)
+        if entry["count_ok"] is False:
+            findings += rules.count_mismatch(name, split_name, n, entry["expected_records"])
+        empty = sum(not x.response.strip() for x in instances)
+        findings += rules.empty_gold(name, split_name, empty, n, sorted(published))
+    train, test = loaded_splits.get("train"), loaded_splits.get("test")
+    single = None
+    if test and dataset.task in ("TC", "RE"):
+        single = all(", " not in x.response and x.response.strip() for x in test)
+    # the split a baseline, a ceiling and a budget are measured on: test, else validation
+    scored_name = "test" if test else ("validation" if loaded_splits.get("validation") else None)
+    scored = loaded_splits.get(scored_name) if scored_name else None
+    if test:
+        entry = split_entries["test"]
+        if train:
+            train_inputs = {x.input for x in train}
+            dup = sum(x.input in train_inputs for x in test)
+            entry["duplicates_with_train"] = dup
+            if dup:
+                entry["findings"].append(f"{dup} of {len(test)} test inputs ({dup / len(test):.1%}) also appear "
+                                         "verbatim in train")
+        for other in ("train", "validation"):
+            if loaded_splits.get(other):
+                overlap = checks.split_overlap(test, loaded_splits[other])
+                entry[f"overlap_with_{other}"] = overlap
+                findings += rules.split_overlap(name, other, overlap)
+    cut = protocol.evaluation.test_subsample.value
+    if scored:
+        findings += budget_findings(name, dataset, protocol, scored, scored_name, split_entries[scored_name], counter)
+    long_prompts = split_entries["test"].get("budgets", {}).get("prompts", {}).get("over") if test else None
+    sizes = checks.gold_sizes(test) if test else None
+    findings += rules.feasibility(name, {"sizes": sizes, "cut": cut, "records": dataset.splits["test"].records,
+                                         "task": dataset.task}, published, spec.scorer.value, long_prompts)
+    if scored is None:
+        findings += rules.no_baseline(name, sorted(published))
+    if scored:
+        entry = split_entries[scored_name]
+        single_item = all(s == 1 for s in checks.gold_sizes(scored))
+        whole = cut is None or len(scored) <= cut
+        ceiling = checks.label_ceiling(scored, None if whole else cut)
+        entry["label_ceiling"] = None if ceiling is None else ceiling["ceiling"]
+        findings += rules.label_ceiling(name, scored_name, ceiling, published, single_item, whole)
+        findings += baseline_findings(loaded, dataset, spec, train, scored, scored_name, entry, published)
+    return entries, findings, single
+
+
+def dataset_protocol(loaded, dataset):
+    from bioeval.manifest.load import merge_protocol
+    from bioeval.manifest.schema import Protocol
+
+    if not dataset.protocol:
+        return loaded.manifest.protocol
+    return Protocol.model_validate(merge_protocol(loaded.raw["protocol"], dataset.protocol))
+
+
+def baseline_findings(loaded, dataset, spec, train, scored, split_name, entry, published) -> list[dict]:
+    from bioeval.data import audit_rules as rules
+
+    try:
+        scorer = scorer_for(spec, dataset)
+    except BioevalError as exc:
+        entry["findings"].append(f"baselines not scored: {exc.message}")
+        return []
+    entry["baselines"] = baselines(dataset, scorer, train, scored, answer_for(spec, dataset))
+    best = max(entry["baselines"], key=lambda b: b["f1"])
+    f1s = [v[2] for v in published.values()]
+    text = baseline_finding(dataset, best, f1s)
+    entry["findings"].append(text if split_name == "test" else text.replace("this test set", f"this {split_name} set"))
+    canonical = canonical_baseline(dataset, spec, scored)
+    entry["canonical_baseline"] = canonical
+    return rules.trivial_baseline(dataset.paper_name, split_name, best, canonical, published, spec.scorer.value)
+
+
+def canonical_baseline(dataset, spec, instances) -> dict | None:
+    """The trivial baseline under a canonical scorer (None where the manifest's scorer is the canonical one)."""
+    from bioeval.data import audit_checks as checks
+
+    if spec.scorer.value != "zhan2024-set-f1":
+        return None
+    if dataset.task == "NER":
+        if not dataset.labels or not is_tag_list(dataset, instances):
+            return None
+        from bioeval.scoring import get_scorer
+
+        scorer = get_scorer("ner-entity-f1", labels=list(dataset.labels))
+        s = score_constant(scorer, instances, lambda x: "[" + ", ".join(
+            ["0"] * len([t for t in x.response.strip("[]").split(", ") if t])) + "]")
+        return {"scorer": "entity-level F1 (ner-entity-f1)", "what": "all-O", "precision": s.precision,
+                "recall": s.recall, "f1": s.f1}
+    if all(len(checks.gold_items(x.response)) == 1 and x.response.strip() for x in instances):
+        best = max(checks.constant_label_scores(instances), key=lambda c: c["accuracy"])
+        return {"scorer": "accuracy / macro-F1", "what": f"constant {best['constant']!r}",
+                "precision": best["accuracy"], "recall": best["accuracy"], "f1": best["accuracy"],
+                "accuracy": best["accuracy"], "macro_f1": best["macro_f1"]}
+    best = checks.best_constant_set(instances)
+    return {"scorer": "set F1 with an empty answer as the empty set", "what": f"constant set {{{best['constant']}}}",
+            "precision": best["precision"], "recall": best["recall"], "f1": best["f1"], "gold_items": best["gold_items"]}
+
+
+def budget_findings(name, dataset, protocol, instances, split_name, entry, counter) -> list[dict]:
+    from bioeval.data import audit_checks as checks
+    from bioeval.data import audit_rules as rules
+    from bioeval.engine.prompts import fill
+
+    ids = [x.id for x in instances]
+    out = []
+    max_new = protocol.decoding.max_new_tokens.value.get(dataset.task)
+    budgets = {}
+    if max_new is not None:
+        budgets["answers"] = checks.over_budget(counter.lengths([x.response for x in instances], max_new), max_new, ids)
+    template = protocol.prompt.inference_template.value
+    max_prompt = protocol.prompt.max_prompt_tokens.value
+    budgets["prompts"] = checks.over_budget(counter.lengths([fill(template, x) for x in instances], max_prompt),
+                                            max_prompt, ids)
+    entry["budgets"] = {k: {kk: v[kk] for kk in ("over", "share", "budget")} for k, v in budgets.items()}
+    for what, info in budgets.items():
+        out += rules.budget(name, split_name, what, info, counter.estimated, counter.name)
+    return out

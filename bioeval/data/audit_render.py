@@ -7,7 +7,24 @@ def strict_failures(report: dict) -> list[str]:
     out = [f"{e['key']}/{e['split']}: records" for e in report["datasets"] if e["count_ok"] is False]
     out += [f"{e['key']}/{e['split']}: sha256" for e in report["datasets"] if e["sha256_ok"] is False]
     out += [f"{p['model']} x {p['dataset']}: {p['check']}" for p in report["published_table"]]
+    out += [f"{f['dataset']}: {f['kind']}" for f in report.get("findings", []) if f["kind"] == "published-infeasible"]
     return out
+
+
+SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+
+def render_findings(findings: list[dict], console) -> None:
+    """Most severe first (the report's order): severity, kind, where, models, message."""
+    from rich.markup import escape
+
+    console.print(f"[bold]Findings ({len(findings)}, most severe first)[/bold]")
+    for f in findings:
+        where = f"{f['dataset']}" + (f" / {f['split']}" if f["split"] else "")
+        models = f" [{', '.join(f['models'])}]" if f["models"] else ""
+        style = SEVERITY_STYLE[f["severity"]]
+        console.print(f"  [{style}]{f['severity'].upper():6}[/{style}] {f['kind']:20} {escape(where)}{escape(models)}: "
+                      f"{escape(f['message'])}", soft_wrap=True)
 
 
 def render_audit(report: dict) -> None:
@@ -45,7 +62,7 @@ def render_audit(report: dict) -> None:
         c.print(b)
     else:
         c.print("No test split available: no baselines scored.")
-    c.print("[bold]Findings[/bold]")
+    c.print("[bold]Notes per split[/bold]")
     for e in report["datasets"]:
         for f in e["findings"]:
             c.print(f"  - {e['dataset']} {e['split']}: {f}", soft_wrap=True)
@@ -58,3 +75,6 @@ def render_audit(report: dict) -> None:
         c.print(p)
     else:
         c.print("Published table: every cell passes the range, F1 and single-label checks.")
+    render_findings(report.get("findings", []), c)
+    if report.get("token_counts"):
+        c.print(f"Budget token counts: {report['token_counts']}.", soft_wrap=True)

@@ -14,6 +14,9 @@ def selected_datasets(loaded, only: str | None):
 
 
 def fetch_all(loaded, settings, only: str | None = None) -> list[dict]:
+    from bioeval.data.mirror import check_mirror
+
+    check_mirror(settings)  # a mistyped --data-mirror is one usage error, not a table of "unavailable"
     rows = []
     for dataset in selected_datasets(loaded, only):
         for split_name, split in dataset.splits.items():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bioeval.data.cache import sha256_file
-from bioeval.errors import ChecksumMismatch
+from bioeval.errors import ChecksumMismatch, UsageError
 
 
 def candidates(mirror: Path, filename: str, sha256: str | None) -> list[Path]:
@@ -38,3 +38,11 @@ def find(mirror: Path | None, filename: str, sha256: str | None) -> tuple[Path, 
         str(path), sha256, sha256_file(path),
         f"The mirror copy was refused and not used. Replace {path} with an intact copy "
         "(compare `sha256sum` with the manifest), or remove it from the mirror to fetch from the source.")
+
+
+def check_mirror(settings) -> None:
+    """A data mirror that does not exist is the user's mistake, reported once (not one 'unavailable' per split)."""
+    mirror = getattr(settings, "data_mirror", None)
+    if mirror is not None and not mirror.is_dir():
+        raise UsageError(f"--data-mirror {mirror}: no such folder.",
+                         "Give the folder that holds the lab's files (e.g. ../shared/data/zhan2024), or drop the option.")

@@ -16,3 +16,9 @@ def subsample(instances: list, n: int | None, seed: int | None) -> tuple[list, l
         raise ValueError(f"subsample size must be >= 0 (got {n})")
     indices = sorted(random.Random(seed).sample(range(len(instances)), n))
     return [instances[i] for i in indices], indices
+
+
+def checkpoint_seed(seed: int, step: int) -> int:
+    """The seed of checkpoint ``step``'s own test sample (``test_sampling: fresh-per-checkpoint``):
+    a new sample per checkpoint as in the lab's code, but seeded, so a rerun draws the same ones."""
+    return seed * 1_000_003 + step

@@ -64,3 +64,59 @@ def audit_table(manifest, single_label: dict[str, bool], scorer_of: dict[str, st
                                             metrics["f1"].value, single):
                 out.append({"model": model_key, "dataset": dataset_key, "check": check, "detail": detail})
     return out
+
+
+# ----------------------------------------------------------------------------- feasibility
+# What the set-F1 scorer can produce from a given test file.  Per scored instance the
+# prediction is a set of at least one item ("" split on ", " is {""}), the gold a set of
+# |G_i| >= 1 items; the table prints c/p, c/g and 2c/(p+g) with c, p, g integer sums.
+
+def half_unit(value: float) -> float:
+    return 0.5 * 10 ** -printed_digits(value)
+
+
+def interval(value: float, truncated: bool = False) -> tuple[float, float]:
+    """The exact values that print as ``value``: rounded to nearest, or (``truncated``) also cut."""
+    h = half_unit(value)
+    return value - h - EPS, value + (2 * h if truncated else h) + EPS
+
+
+def _ceil(x: float) -> int:
+    return int(-(-x // 1))
+
+
+def witness(p: float, r: float, f1: float, gold_totals, min_predicted, truncated: bool = False):
+    """A (c, p, g) of integers that prints as (P, R, F1), or None when none exists.
+
+    ``gold_totals``: the possible gold item totals g; ``min_predicted(g)``: the least total of
+    predicted items (one per scored instance).  P, R > 0 are required (a zero row is always feasible).
+    """
+    (plo, phi), (rlo, rhi), (flo, fhi) = (interval(v, truncated) for v in (p, r, f1))
+    for g in gold_totals:
+        low_p = min_predicted(g)
+        for c in range(max(1, _ceil(rlo * g)), min(g, int(rhi * g)) + 1):
+            for pred in range(max(low_p, c, _ceil(c / phi)), int(c / max(plo, EPS)) + 1):
+                if flo <= 2 * c / (pred + g) <= fhi:
+                    return {"correct": c, "predicted": pred, "gold": g}
+    return None
+
+
+def recall_fits(r: float, gold_totals) -> bool:
+    lo, hi = interval(r)
+    return any(_ceil(lo * g) <= int(hi * g) for g in gold_totals)
+
+
+def infeasible_p_over_r(p: float, r: float) -> bool:
+    """With one gold item per instance, p >= g, so P <= R: true when the printed P exceeds R beyond rounding."""
+    return p - half_unit(p) > r + half_unit(r) + EPS
+
+
+def identical_rows(expected: dict) -> list[dict]:
+    """Groups of models with exactly the same published (P, R, F1) on one dataset."""
+    groups: dict[tuple, list[str]] = {}
+    for model_key, per_dataset in expected.items():
+        for dataset_key, metrics in per_dataset.items():
+            if all(m in metrics for m in ("precision", "recall", "f1")):
+                triple = tuple(metrics[m].value for m in ("precision", "recall", "f1"))
+                groups.setdefault((dataset_key, triple), []).append(model_key)
+    return [{"dataset": d, "values": list(t), "models": sorted(ms)} for (d, t), ms in groups.items() if len(ms) > 1]

@@ -30,6 +30,7 @@ from bioeval.manifest.resolve import Cell
 from bioeval.redact import scrub
 from bioeval.runs import RunDir, read_json, write_json, write_jsonl
 from bioeval.data import subsample
+from bioeval.data.subsample import checkpoint_seed
 from bioeval.scoring import Prediction, score, scorer_for
 from bioeval.scoring.files import score_with_ci
 
@@ -136,7 +137,7 @@ def _run(loaded: LoadedManifest, cell: Cell, settings, rd: RunDir, log, show_pro
         outs = gen.generate(model, tokenizer, encoded, p.decoding, max_new, seed=seed, progress=progress)
         return [Prediction(i.id, o.completion, i.response, e.truncated) for i, o, e in zip(instances, outs, encoded)], outs
 
-    extra: dict = {"decoding": decoding_record}
+    extra: dict = {"decoding": decoding_record, "test_sampling": {"scheme": p.evaluation.test_sampling.value}}
     selected = None
     with _progress(show_progress) as progress:
         if p.mode.value == "finetune":
@@ -149,9 +150,18 @@ def _run(loaded: LoadedManifest, cell: Cell, settings, rd: RunDir, log, show_pro
             examples = tokenize_train(data["train"], tokenizer, p)
             sel_instances = data["validation"] if select_on == "validation" else test
             sel_encoded = encode(sel_instances)
+            # the lab: a new random test sample for every checkpoint, the best of them reported
+            fresh = select_on == "test" and p.evaluation.test_sampling.value == "fresh-per-checkpoint"
+
+            def sample_of(step: int) -> tuple[list, list[int]]:
+                return subsample(data["test"], p.evaluation.test_subsample.value, checkpoint_seed(sub_seed, step))
 
             def evaluate(step: int) -> dict:
-                preds, _ = predict(sel_instances, sel_encoded, progress)
+                if fresh:
+                    chosen, _ = sample_of(step)
+                    preds, _ = predict(chosen, encode(chosen), progress)
+                else:
+                    preds, _ = predict(sel_instances, sel_encoded, progress)
                 return score(scorer, preds).metrics()
 
             t_train = time.perf_counter()
@@ -160,6 +170,13 @@ def _run(loaded: LoadedManifest, cell: Cell, settings, rd: RunDir, log, show_pro
             timings["train_and_select"] = time.perf_counter() - t_train
             selected = state["best_step"]
             load_adapter(model, step_dir(rd.checkpoints, selected))
+            if fresh:  # the reported test set is the selected checkpoint's own sample
+                test, test_idx = sample_of(selected)
+                write_json(rd.path / "test_subsample.json", {"seed": checkpoint_seed(sub_seed, selected),
+                                                             "n": len(test_idx), "indices": test_idx,
+                                                             "scheme": "fresh-per-checkpoint", "step": selected})
+                extra["test_sampling"] = {"scheme": "fresh-per-checkpoint", "samples": {  # resumed runs too
+                    h["step"]: sample_of(h["step"])[1] for h in state["history"]}}
             extra["selection"] = {"split": select_on, "metric": p.evaluation.select_metric.value,
                                   "history": state["history"], "selected_step": selected}
             log(f"selected checkpoint step {selected} on {select_on}")

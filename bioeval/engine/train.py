@@ -40,14 +40,17 @@ class Example:
 
 
 def tokenize_train(instances: list[Instance], tokenizer, protocol: Protocol) -> list[Example]:
-    """Training text + EOS, cut to max_seq_length; loss on all of it (the authors' SFT) or the response only."""
+    """Training text (+ EOS when ``training.append_eos``), cut to max_seq_length; loss on all of it
+    (the authors' SFT) or the response only.  Without EOS (the lab's code) the model never sees
+    where an answer ends, so it keeps generating to max_new_tokens (docs/engine.md)."""
     spec = protocol.prompt
     max_len = protocol.training.max_seq_length.value
     response_only = protocol.training.loss_on.value == "response"
+    eos = [tokenizer.eos_token_id] if protocol.training.append_eos.value else []
     out = []
     for inst in instances:
         prompt, full = train_text(spec, inst)
-        ids = tokenizer(full)["input_ids"] + [tokenizer.eos_token_id]
+        ids = tokenizer(full)["input_ids"] + eos
         ids = ids[:max_len]
         labels = list(ids)
         if response_only:

@@ -3,6 +3,9 @@
 - model ``revision`` that is a branch or tag -> the commit the Hub resolves it to, and
   ``verified: true``; a 40-hex revision with ``verified`` not true -> confirmed on the Hub
   (``HfApi().model_info(repo, revision=...).sha``) and marked ``verified: true``;
+- each Hub model's ``generation_config.json`` at the pinned commit -> ``generation_config``
+  (do_sample, temperature, top_p, ... and the file's sha256, or ``file: absent``): under
+  decoding mode ``faithful`` it decides whether generation samples;
 - Hugging Face data sources (``hf.revision``) that are not commits -> the commit;
 - a url/hf data source with ``sha256: null`` -> downloaded (cache, mirror, source) and hashed.
 
@@ -69,7 +72,8 @@ def _lock_models(doc, result: LockResult) -> None:
         where = f"models[{i}] ({model.get('key')})"
         if not repo or not rev or is_local_path(rev):
             continue
-        if COMMIT_RE.match(rev) and model.get("verified") is True:
+        recorded = model.get("generation_config") or {}
+        if COMMIT_RE.match(rev) and model.get("verified") is True and recorded.get("revision") == rev:
             continue
         try:
             sha = _hub_sha(repo, rev, "model")
@@ -79,6 +83,7 @@ def _lock_models(doc, result: LockResult) -> None:
         if COMMIT_RE.match(rev) and sha != rev:
             result.problems.append(f"{where}: the Hub resolves {repo}@{rev} to {sha}; check the revision.")
             continue
+        _lock_generation_config(model, repo, sha, where, result)
         if sha != rev:
             model["revision"] = sha
             result.changes.append(f"{where}.revision: {rev} -> {sha}")
@@ -89,6 +94,55 @@ def _lock_models(doc, result: LockResult) -> None:
             else:
                 model.insert(list(model.keys()).index("revision") + 1, "verified", True)
             result.changes.append(f"{where}.verified: {before} -> true")
+
+
+# the decoding keys of a repo's generation_config.json that change what generate() does
+DECODING_KEYS = ("do_sample", "temperature", "top_p", "top_k", "repetition_penalty", "num_beams")
+
+
+def read_generation_config(repo: str, revision: str) -> dict:
+    """The decoding part of ``generation_config.json`` at ``revision`` (``file: absent`` when the repo has
+    none, so transformers' defaults apply: greedy) with the file's sha256."""
+    import hashlib
+    import json
+
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub import errors as hf_errors
+
+    try:
+        path = hf_hub_download(repo, "generation_config.json", revision=revision,
+                               endpoint=os.environ.get("HF_ENDPOINT") or None)
+    except hf_errors.EntryNotFoundError:
+        return {"revision": revision, "file": "absent"}
+    data = Path(path).read_bytes()
+    config = json.loads(data)
+    out = {"revision": revision, "file": "generation_config.json", "sha256": hashlib.sha256(data).hexdigest()}
+    out.update({k: config[k] for k in DECODING_KEYS if k in config})
+    return out
+
+
+def _lock_generation_config(model, repo: str, sha: str, where: str, result: LockResult) -> None:
+    """Record what the repo's generation_config.json says about decoding at the pinned commit
+    (under decoding mode `faithful`, it decides whether generate() samples)."""
+    from ruamel.yaml.comments import CommentedMap
+
+    try:
+        found = read_generation_config(repo, sha)
+    except Exception as exc:
+        result.problems.append(f"{where}: generation_config.json of {repo}@{sha} not read: {_why(exc)}")
+        return
+    before = _plain(model.get("generation_config"))
+    if before == found:
+        return
+    value = CommentedMap(found)
+    value.fa.set_flow_style()
+    if "generation_config" in model:
+        model["generation_config"] = value
+    else:
+        keys = list(model.keys())
+        model.insert(keys.index("verified") + 1 if "verified" in keys else keys.index("revision") + 1,
+                     "generation_config", value)
+    result.changes.append(f"{where}.generation_config: {before or 'unset'} -> {found}")
 
 
 def _lock_data(doc, base_dir: Path, settings, result: LockResult) -> None:

@@ -145,6 +145,8 @@ class Model(Strict):
     candidates: tuple[Candidate, ...] = ()
     resources: Resources = Resources()
     protocol: dict[str, Any] = Field(default_factory=dict, description="protocol overrides for this model")
+    generation_config: dict[str, Any] | None = Field(
+        None, description="decoding keys of the repo's generation_config.json at the revision; written by `bioeval lock`")
     note: str = ""
 
     @field_validator("revision")
@@ -308,6 +310,8 @@ class TrainingSpec(Strict):
     gradient_checkpointing: Prov[bool] = _d(False)
     loss_on: Prov[Literal["full", "response"]] = _d("full")
     shuffle_seed: Prov[int] = _d(42)
+    # false = the lab's code: no EOS appended, and with pad = eos the collator masks every EOS
+    append_eos: Prov[bool] = _d(True)
 
     @model_validator(mode="after")
     def _positive(self) -> "TrainingSpec":
@@ -325,6 +329,9 @@ class EvaluationSpec(Strict):
     select_metric: Prov[Metric] = _d("f1")
     test_subsample: Prov[int | None] = _d(None)
     subsample_seed: Prov[int | None] = _d(None)
+    # fixed: one seeded sample for selection and test; fresh-per-checkpoint: a new sample per
+    # checkpoint (the lab's unseeded random.sample in each generation run), best of them reported
+    test_sampling: Prov[Literal["fixed", "fresh-per-checkpoint"]] = _d("fixed")
 
     @model_validator(mode="after")
     def _positive(self) -> "EvaluationSpec":

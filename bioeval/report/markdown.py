@@ -197,10 +197,26 @@ def _finding(f) -> str:
     return str(f)
 
 
+def _audit_findings(findings: list[dict]) -> list[str]:
+    """`audit`'s findings, most severe first, each with what it means for the published table."""
+    if not findings:
+        return []
+
+    def models(f):
+        ms = f.get("models") or []
+        return ", ".join(ms) if len(ms) <= 3 else f"{len(ms)} models"
+
+    return ["Findings, most severe first (`bioeval audit --json` has the evidence of each):", ""] + _table(
+        ["Severity", "Kind", "Dataset", "Split", "Models", "Finding"],
+        [[f["severity"], f["kind"], f.get("dataset") or "", f.get("split") or "", models(f), f["message"]]
+         for f in findings])
+
+
 def _audit_section(audit: dict | None, note: str | None) -> list[str]:
     lines = ["### Data audit", ""]
     if audit is None:
         return lines + [f"_The data audit was not run: {note or 'no audit given'}._", ""]
+    lines += _audit_findings(audit.get("findings") or [])
     for entry in audit.get("datasets", []):
         title = f"{entry.get('dataset', '?')}" + (f" / {entry['split']}" if entry.get("split") else "")
         facts = [f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in entry.items()

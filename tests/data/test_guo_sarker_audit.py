@@ -42,3 +42,15 @@ def test_local_csv_is_carved_counted_and_baselined(tmp_path, monkeypatch):
     assert best["constant"] == "1" and best["precision"] == pytest.approx(pos / len(test)) and best["recall"] == 1.0
     major = next(b for b in e["baselines"] if b["name"] == "majority-response")
     assert major["constant"] == "0" and major["oracle"] is True and major["f1"] == 0.0
+
+
+@pytest.mark.skipif(not PAPER.exists(), reason="the Guo & Sarker manifest is not on this branch yet")
+def test_baseline_finding_names_the_manifest_scorer(tmp_path, monkeypatch):
+    with open(tmp_path / "breast_cancer.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label"])
+        w.writerows([f"tweet {i}", int(i % 3 == 0)] for i in range(500))
+    monkeypatch.setenv("GUO_SARKER_DATA", str(tmp_path))
+    report = audit_manifest(load_manifest(PAPER), Settings(cache_dir=tmp_path / "cache"), only="dataset=breast-cancer")
+    (f,) = [f for f in report["findings"] if f["kind"] == "trivial-baseline"]
+    assert "binary-prf" in f["message"] and "set-F1" not in f["message"] and f["evidence"]["canonical"] is None

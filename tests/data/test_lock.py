@@ -13,6 +13,8 @@ BIORED_SHA = "f038d927f110c52369fbefc8a56891c9c48e7e03cc33371220730634a94f7b28"
 MODEL_A = "a" * 40
 MODEL_B = "b" * 40
 DATA_COMMIT = "c" * 40
+# an R1-distill-like repo: sampling on (model-b's repo has no generation_config.json)
+GENERATION_CONFIG = b'{"_from_model_config": true, "bos_token_id": 1, "do_sample": true, "temperature": 0.6, "top_p": 0.95}'
 
 MODELS = f"""\
 models:
@@ -54,7 +56,7 @@ def env(hub):
 
 
 def serve_repos(hub, mirror):
-    hub.add_repo("model", "org/model-a", {"main": MODEL_A})
+    hub.add_repo("model", "org/model-a", {"main": MODEL_A}, {"generation_config.json": GENERATION_CONFIG})
     hub.add_repo("model", "org/model-b", {"main": MODEL_B})
     hub.add_repo("dataset", "org/biored", {"main": DATA_COMMIT},
                  {"RE_BioRED_test.json": (mirror / "RE_BioRED_test.json").read_bytes()})
@@ -82,9 +84,17 @@ def test_lock_check_then_lock_then_check_again(cli, hub, tmp_path, mirror):
     assert f"revision: {DATA_COMMIT}, filename: RE_BioRED_test.json}}" in text
     assert f"sha256: {BIORED_SHA}" in text
     assert [line for line in text.splitlines() if "verified: true" in line] == ["    verified: true"] * 2
-    assert len(text.splitlines()) == len(original.splitlines()) + 2  # two verified lines, nothing else
+    # two verified and two generation_config lines, nothing else
+    assert len(text.splitlines()) == len(original.splitlines()) + 4
     m = load_manifest(path).manifest  # now validates: every revision is a commit
     assert [x.verified for x in m.models] == [True, True]
+    # decoding per model as the repo's generation_config.json says at the pinned commit
+    import hashlib
+    assert m.models[0].generation_config == {
+        "revision": MODEL_A, "file": "generation_config.json", "sha256": hashlib.sha256(GENERATION_CONFIG).hexdigest(),
+        "do_sample": True, "temperature": 0.6, "top_p": 0.95}
+    assert m.models[1].generation_config == {"revision": MODEL_B, "file": "absent"}
+    assert hub.count(f"/org/model-a/resolve/{MODEL_A}/generation_config.json") >= 1
     assert hub.count("/api/models/org/model-a/revision/main") >= 1
     assert hub.count(f"/api/models/org/model-b/revision/{MODEL_B}") >= 1
 

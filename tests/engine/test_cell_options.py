@@ -51,3 +51,28 @@ def test_truncated_prompts_are_recorded_and_skipped(tmp_path):
     scores, _, preds = run_tc(path, tmp_path)
     assert preds and all(p["prompt_truncated"] for p in preds)  # every TC prompt is longer than 16 tokens
     assert scores["skipped"] == len(preds) and scores["n"] == 0  # the authors' scorer skips them, gold included
+
+
+@pytest.mark.slow
+def test_fresh_test_sample_per_checkpoint(tmp_path):
+    from bioeval.data.subsample import checkpoint_seed, subsample
+    from bioeval.runs import read_json
+
+    path = short_manifest(tmp_path, **{"select_on: {value: validation, source: paper}":
+                                       "select_on: {value: test, source: assumed}\n"
+                                       "    test_subsample: {value: 40, source: assumed}\n"
+                                       "    subsample_seed: {value: 7, source: assumed}\n"
+                                       "    test_sampling: {value: fresh-per-checkpoint, source: assumed}"})
+    scores, receipt, preds = run_tc(path, tmp_path)
+    samples = receipt["test_sampling"]["samples"]
+    assert receipt["test_sampling"]["scheme"] == "fresh-per-checkpoint" and sorted(samples) == ["10", "20"]
+    assert samples["10"] != samples["20"]  # a new sample for every checkpoint, as the lab's code draws
+    assert samples["10"] == subsample(list(range(96)), 40, checkpoint_seed(7, 10))[1]
+    # the reported test set is the selected checkpoint's own sample, and its score is that checkpoint's
+    selected = scores["selected_checkpoint"]
+    assert [p["id"] for p in preds] == [f"test-{i}" for i in samples[str(selected)]]
+    best = next(h for h in receipt["selection"]["history"] if h["step"] == selected)
+    assert best["metrics"]["f1"] == pytest.approx(scores["metrics"]["f1"])
+    runs = tmp_path / "runs"
+    (sub,) = list(runs.rglob("test_subsample.json"))
+    assert read_json(sub)["step"] == selected and read_json(sub)["scheme"] == "fresh-per-checkpoint"

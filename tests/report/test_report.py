@@ -114,3 +114,20 @@ def test_results_without_published_values_are_listed(tmp_path):
     md = render_report(loaded, verification)
     section = md.split("### Reproduced cells without published values")[1]
     assert "| Tiny-Model | EventSet | EE | 0.5000 | 0.2500 | 0.3333 [0.200, 0.450] | 40 |" in section
+
+
+def test_audit_findings_in_the_report_most_severe_first(tmp_path):
+    from bioeval.data.audit_findings import by_severity, finding
+
+    manifest = write_manifest(tmp_path, MANIFEST)
+    loaded = load_manifest(manifest)
+    findings = by_severity([
+        finding("identical-rows", "low", "TC", "test", "two rows agree", "coincidence is plausible", {"n": 2}, ["a", "b"]),
+        finding("published-infeasible", "high", "PHEE", "test", "P above R with one gold item each",
+                "these rows cannot come from this file", {"rows": 11}, ["m1", "m2", "m3", "m4"]),
+    ])
+    md = render_report(loaded, verify_manifest(loaded, tmp_path / "none"),
+                       {"datasets": [], "published_table": [], "findings": findings}, None)
+    high = md.index("| high | published-infeasible | PHEE | test | 4 models | P above R with one gold item each. "
+                    "These rows cannot come from this file. |")
+    assert high < md.index("| low | identical-rows | TC | test | a, b |")
