@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import torch
 
 from bioeval.engine.prompts import EncodedPrompt
-from bioeval.errors import EnvironmentProblem
 from bioeval.manifest.schema import DecodingSpec
 
 
@@ -87,8 +86,6 @@ def batches_by_length(prompts: list[EncodedPrompt], batch_size: int) -> list[lis
 def generate(model, tokenizer, prompts: list[EncodedPrompt], spec: DecodingSpec, max_new_tokens: int,
              seed: int = 0, progress=None) -> list[Generation]:
     """Completions for ``prompts``, returned in input order."""
-    if spec.backend.value == "vllm":
-        raise EnvironmentProblem("decoding.backend vllm is only used by the vLLM path (generate_vllm).")
     from transformers import StoppingCriteriaList
 
     gc, _ = generation_config(model, tokenizer, spec, max_new_tokens)
@@ -122,25 +119,3 @@ def generate(model, tokenizer, prompts: list[EncodedPrompt], spec: DecodingSpec,
     if progress:
         progress.remove_task(task)
     return out  # type: ignore[return-value]
-
-
-def generate_vllm(model_path: str, adapter_dir: str | None, prompts: list[str], spec: DecodingSpec,
-                  max_new_tokens: int, lora_rank: int, seed: int = 0) -> list[Generation]:
-    """The optional vLLM backend (extra `vllm`, CUDA only), generating with the LoRA adapter."""
-    if not torch.cuda.is_available():
-        raise EnvironmentProblem("decoding.backend vllm needs a CUDA GPU; this machine has none.",
-                                 "Use decoding.backend: transformers for a CPU run.")
-    try:
-        from vllm import LLM, SamplingParams
-        from vllm.lora.request import LoRARequest
-    except ImportError:
-        raise EnvironmentProblem("decoding.backend vllm needs the vllm package, which is not installed.",
-                                 "pip install 'bioeval[vllm]', or use decoding.backend: transformers.") from None
-    greedy = spec.mode.value == "greedy"
-    params = SamplingParams(temperature=0.0 if greedy else (spec.temperature.value or 1.0),
-                            top_p=1.0 if greedy else (spec.top_p.value or 1.0), max_tokens=max_new_tokens,
-                            stop=["\n"] if spec.stop_at_newline.value else None, seed=seed)
-    llm = LLM(model=model_path, enable_lora=adapter_dir is not None, max_lora_rank=max(lora_rank, 8), seed=seed)
-    lora = LoRARequest("adapter", 1, adapter_dir) if adapter_dir else None
-    outputs = llm.generate(prompts, params, lora_request=lora)
-    return [Generation(o.outputs[0].text, len(o.outputs[0].token_ids)) for o in outputs]

@@ -15,8 +15,14 @@ from bioeval.manifest.schema import Model, is_local_path
 WEIGHT_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "tokenizer*"]
 
 
-def fetch_model(model: Model, settings=None, cache_dir: Path | None = None) -> Path:
-    """Local folder of ``model`` at its pinned revision (downloaded when not cached yet)."""
+def fetch_model(model: Model, settings=None, cache_dir: Path | None = None, base_dir: Path | None = None) -> Path:
+    """Local folder of ``model`` at its pinned revision (downloaded when not cached yet); for a GGUF
+    model the folder it is converted into (engine/gguf.py)."""
+    if model.gguf is not None:
+        from bioeval.engine.gguf import model_folder
+        from bioeval.settings import default_cache_dir
+        cache = cache_dir or (settings.cache_dir if settings is not None else None) or default_cache_dir()
+        return model_folder(model, Path(base_dir or "."), Path(cache))
     if is_local_path(model.revision):
         raise ModelError(f"model {model.key} is a local path ({model.revision}); there is nothing to fetch.")
     if model.repo is None:
@@ -63,7 +69,11 @@ def fetch_model_rows(loaded, settings, only: str | None = None) -> list[dict]:
         row = {"dataset": m.key, "split": "model", "origin": "unavailable", "sha256": None, "sha256_ok": None,
                "records": None, "expected": None, "ok": False, "detail": ""}
         try:
-            if is_local_path(m.revision):
+            if m.gguf is not None:
+                path = fetch_model(m, settings, base_dir=loaded.base_dir)
+                row.update(origin="gguf", ok=True, path=str(path), sha256=m.gguf.sha256, sha256_ok=True,
+                           detail=f"GGUF {m.gguf.sha256[:12]} converted to {path}")
+            elif is_local_path(m.revision):
                 path = (loaded.base_dir / m.revision).expanduser().resolve()
                 ok = (path / "config.json").is_file()
                 row.update(origin="local", ok=ok, path=str(path),

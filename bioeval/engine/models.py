@@ -29,7 +29,12 @@ def device() -> torch.device:
 
 
 def model_path(model: Model, base_dir: Path, cache_dir: Path | None = None) -> Path:
-    """A local model is a folder relative to the manifest; a Hub model the pinned snapshot (fetched if needed)."""
+    """A local model is a folder relative to the manifest; a Hub model the pinned snapshot (fetched if needed);
+    a GGUF model the folder it was converted into once (engine/gguf.py)."""
+    if model.gguf is not None:
+        from bioeval.engine.gguf import model_folder
+        from bioeval.settings import default_cache_dir
+        return model_folder(model, base_dir, Path(cache_dir) if cache_dir else default_cache_dir())
     if is_local_path(model.revision):
         path = (base_dir / model.revision).expanduser().resolve()
         if not (path / "config.json").is_file():
@@ -114,4 +119,7 @@ def load(model: Model, protocol: Protocol, base_dir: Path, cache_dir: Path | Non
         "pad_token": tokenizer.pad_token, "eos_token": tokenizer.eos_token,
         "chat_template_sha256": sha256_text(template) if isinstance(template, str) else None,
     }
+    if model.gguf is not None:
+        from bioeval.engine.gguf import conversion_record
+        info["gguf"] = conversion_record(path)
     return LoadedModel(lm, tokenizer, path, info)

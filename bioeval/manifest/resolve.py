@@ -49,7 +49,8 @@ def cell_spec(model: Model, dataset: Dataset, protocol: Protocol) -> dict:
     """Everything that decides a cell's numbers: pins and protocol values, no prose."""
     return {
         "schema": 1,
-        "model": {"key": model.key, "repo": model.repo, "revision": model.revision},
+        "model": {"key": model.key, "repo": model.repo, "revision": model.revision,
+                  **({"gguf_sha256": model.gguf.sha256} if model.gguf else {})},
         "dataset": {
             "key": dataset.key,
             "task": dataset.task,
@@ -64,8 +65,15 @@ def cell_spec(model: Model, dataset: Dataset, protocol: Protocol) -> dict:
                 for name, split in sorted(dataset.splits.items())
             },
         },
-        "protocol": values_only(protocol),
+        "protocol": _without_empty_also(values_only(protocol)),
     }
+
+
+def _without_empty_also(protocol: dict) -> dict:
+    """scoring.also added no scorer: leave it out, so run ids from before the field existed stay valid."""
+    if not protocol.get("scoring", {}).get("also"):
+        protocol.get("scoring", {}).pop("also", None)
+    return protocol
 
 
 def run_id_of(spec: dict) -> str:

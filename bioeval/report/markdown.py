@@ -125,6 +125,8 @@ def render_report(loaded: LoadedManifest, verification: dict, audit: dict | None
         lines += _unexpected_section(verification["unexpected"])
     if regression:
         lines += regression_section(regression)
+    from bioeval.report.both_ways import both_ways_section
+    lines += both_ways_section(verification)
     if figures:
         lines += ["### Figures", ""]
         for fig in figures:

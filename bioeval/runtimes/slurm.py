@@ -78,7 +78,7 @@ def local_binds(loaded, settings=None) -> list[Path]:
     base = Path(loaded.path).resolve().parent
     paths = [p.resolve().parent for p in check_local_sources(loaded, settings)]
     for model in loaded.manifest.models:
-        if model.revision.startswith(("./", "../", "/", "~")):
+        if model.revision and model.revision.startswith(("./", "../", "/", "~")):
             paths.append((base / os.path.expanduser(model.revision)).resolve())
     return paths
 

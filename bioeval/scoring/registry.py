@@ -17,6 +17,7 @@ SCORERS: dict[str, str] = {
     "zhan2024-set-f1": "bioeval.scoring.set_f1:SetF1",
     "ner-entity-f1": "bioeval.scoring.ner_f1:NerEntityF1",
     "binary-prf": "bioeval.scoring.binary:BinaryPRF",
+    "label-accuracy": "bioeval.scoring.label_accuracy:LabelAccuracy",
 }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from bioeval.scoring.base import Scorer
 
 # the fields re-derived from predictions.jsonl (the rest: who/what, and training facts)
-DERIVED = ("predictions_sha256", "scorer", "metrics", "n", "skipped", "invalid", "ci")
+DERIVED = ("predictions_sha256", "scorer", "metrics", "n", "skipped", "invalid", "ci", "also")
 
 
 def scoring_options(spec: dict) -> dict:
@@ -34,14 +34,20 @@ def build_scores(run_id: str, spec: dict, predictions: str | Path, *, scorer: Sc
     from bioeval.scoring.files import read_predictions, score_table
     from bioeval.scoring.registry import scorer_from_spec
 
+    from bioeval.scoring.also import also_from_spec
+
     table = read_predictions(predictions)
     scorer = scorer or scorer_from_spec(spec)
     s = score_table(scorer, table, **scoring_options(spec))
     model, dataset = (spec.get("model") or {}), (spec.get("dataset") or {})
-    return {"run_id": run_id, "model": model.get("key"), "dataset": dataset.get("key"), "task": dataset.get("task"),
-            "scorer": scorer.name, "metrics": s.metrics(), "n": s.n, "skipped": s.skipped, "invalid": s.invalid,
-            "ci": s.ci, "selected_checkpoint": selected_checkpoint, "select_on": select_on,
-            "predictions_sha256": table.sha256, "inputs": inputs or {}}
+    scores = {"run_id": run_id, "model": model.get("key"), "dataset": dataset.get("key"), "task": dataset.get("task"),
+              "scorer": scorer.name, "metrics": s.metrics(), "n": s.n, "skipped": s.skipped, "invalid": s.invalid,
+              "ci": s.ci, "selected_checkpoint": selected_checkpoint, "select_on": select_on,
+              "predictions_sha256": table.sha256, "inputs": inputs or {}}
+    also = also_from_spec(spec, table, **scoring_options(spec))  # the canonical scorers beside the protocol's
+    if also:
+        scores["also"] = also
+    return scores
 
 
 def _same(a, b) -> bool:
@@ -64,6 +70,8 @@ def disagreement(recorded: dict, derived: dict) -> str | None:
         if key == "predictions_sha256" and key not in recorded:
             continue
         if key == "ci" and not recorded.get("ci"):
+            continue
+        if key == "also" and key not in recorded and key not in derived:
             continue
         mine, theirs = derived.get(key), recorded.get(key)
         if key == "predictions_sha256" and mine != theirs:

@@ -80,12 +80,3 @@ def test_sampling_is_seeded(tiny):
     a = generate(model, tok, ps, s, 8, seed=1)
     b = generate(model, tok, ps, s, 8, seed=1)
     assert a == b
-
-
-@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the CPU guard")
-def test_vllm_backend_is_guarded_on_cpu():
-    from bioeval.engine.generate import generate_vllm
-    from bioeval.errors import EnvironmentProblem
-
-    with pytest.raises(EnvironmentProblem, match="vllm needs a CUDA GPU"):
-        generate_vllm("x", None, ["p"], spec(backend="vllm"), 4, 8)
