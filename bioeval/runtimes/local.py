@@ -7,6 +7,9 @@ imported when a cell really has to run, so a warm rerun costs well under a secon
 Cells whose protocol asks for deterministic numerics get that mode's environment before torch
 is imported; when this process imported torch already, they run in a fresh interpreter
 (runtimes/isolated.py) that gets the environment from the start.
+Deterministic CPU cells run on one thread each, so on a machine with several cores they run
+side by side in fresh interpreters (`--jobs N`, default: one per available core): the numbers
+do not change, since each cell's arithmetic is fixed by its own single-threaded process.
 """
 
 from __future__ import annotations
@@ -64,12 +67,45 @@ def run_cells(loaded, cells, settings, options: dict) -> list[dict]:
         if c.run_id in todo:
             by_mode.setdefault(numerics.mode_of(c), []).append(c)
     for mode, group in by_mode.items():
-        if numerics.needs_child_process(mode):  # torch already set up otherwise: a fresh interpreter
+        jobs = parallel_jobs(options, mode, group)
+        if jobs > 1:
+            rows += _run_side_by_side(loaded, group, settings, options, mode, jobs)
+        elif numerics.needs_child_process(mode):  # torch already set up otherwise: a fresh interpreter
             from bioeval.runtimes.isolated import run_in_child
             rows += run_in_child(loaded, group, settings, options, numerics.child_environment(mode))
         else:
             rows += _run_here(loaded, group, settings, options, mode)
     return rows
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def parallel_jobs(options: dict, mode: str, cells) -> int:
+    """How many cell processes run at once: only deterministic CPU cells (one thread each) run
+    side by side; GPU cells and default-numerics cells (which may use every core) one by one."""
+    if mode == "default" or any(c.model.resources.gpus for c in cells):
+        return 1
+    jobs = options.get("jobs")
+    return max(1, min(len(cells), jobs if jobs else available_cores()))
+
+
+def _run_side_by_side(loaded, cells, settings, options: dict, mode: str, jobs: int) -> list[dict]:
+    """Cells dealt round-robin to ``jobs`` fresh interpreters running at the same time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bioeval.runtimes.isolated import run_in_child
+
+    env, child_options = numerics.child_environment(mode), {**options, "jobs": 1}
+    shares = [cells[i::jobs] for i in range(jobs)]
+    with ThreadPoolExecutor(jobs) as pool:  # each thread waits on one child process
+        results = list(pool.map(lambda share: run_in_child(loaded, share, settings, child_options, env), shares))
+    order = {c.run_id: i for i, c in enumerate(cells)}
+    return sorted((row for rows in results for row in rows), key=lambda r: order.get(r["run_id"], 0))
 
 
 def _run_here(loaded, cells, settings, options: dict, mode: str) -> list[dict]:
