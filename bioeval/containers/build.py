@@ -22,6 +22,7 @@ import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bioeval.data.cache import sha256_file
 from bioeval import __version__
 from bioeval.errors import BioevalError, EnvironmentProblem, UsageError
 from bioeval.runs.atomic import read_json, write_json
@@ -94,12 +95,6 @@ class BuildResult:
 
 # ----------------------------------------------------------------------------- hashing
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def wheel_content_sha256(wheel: Path) -> str:

@@ -13,7 +13,6 @@ about 1 s) with ``bioeval-gguf.json`` recording the conversion; the receipt copi
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import importlib.metadata
 import json
 import os
@@ -25,18 +24,13 @@ import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from bioeval.data.cache import sha256_file
 from bioeval.errors import ChecksumMismatch, ModelError
 from bioeval.manifest.schema import GGUFSource, Model
 
 RECORD = "bioeval-gguf.json"
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _checked(path: Path, expected: str, what: str) -> Path:
