@@ -222,9 +222,16 @@ def run_cell(client, loaded, cell, settings, image: str, image_id: str, options:
     redact = redactor()
     started = time.monotonic()
     label = f"{cell.model.key} x {cell.dataset.key}"
-    try:
-        container = client.containers.run(**kwargs)
+    container = None
+    try:  # create, then start: a container that fails to start is still removed (its config holds HF_TOKEN)
+        container = client.containers.create(**{k: v for k, v in kwargs.items() if k != "detach"})
+        container.start()
     except APIError as exc:
+        if container is not None:
+            try:
+                container.remove(force=True)
+            except APIError:
+                pass
         msg = redact(str(exc).splitlines()[0])
         if "could not select device driver" in msg:
             raise EnvironmentProblem(

@@ -131,5 +131,7 @@ def test_a_container_that_fails_to_start_changes_no_owner(client, setup, tmp_pat
         with pytest.raises(EnvironmentProblem, match="could not start the container"):
             rt.run_cell(client, loaded, cell, settings, TAG + "-broken", image_id, {"hf_cache": str(hf)}, None)
         assert _owners(settings.cache_dir, hf) == before
+        # the container that never started is removed too: its config holds HF_TOKEN
+        assert not client.containers.list(all=True, filters={"label": f"io.bioeval.run-id={cell.run_id}"})
     finally:
         subprocess.run(["docker", "rmi", "-f", TAG + "-broken"], capture_output=True)
