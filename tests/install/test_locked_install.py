@@ -54,7 +54,8 @@ def freeze_of(python: Path, cwd: Path, env: dict) -> dict[str, str]:
     """name -> version that `pip freeze --all` reports for the environment of ``python``."""
     out = subprocess.run([str(python), "-m", "pip", "freeze", "--all"], capture_output=True, text=True,
                          check=True, cwd=cwd, env=env).stdout
-    return {canon(n): v for n, v in (line.split("==", 1) for line in out.splitlines() if "==" in line)}
+    lines = [line for line in out.splitlines() if "==" in line and not line.startswith("#")]  # "# editable ..." notes
+    return {canon(n): v for n, v in (line.split("==", 1) for line in lines)}
 
 
 def assert_is_the_lock(installed: dict[str, str]) -> None:
