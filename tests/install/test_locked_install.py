@@ -68,7 +68,7 @@ def assert_is_the_lock(installed: dict[str, str]) -> None:
     assert installed == lock
 
 
-def test_make_install_venv_is_exactly_the_lock():
+def test_make_install_venv_is_exactly_the_lock(tmp_path):
     """CI runs `make install` in a clean clone and then the suite with that venv's python: the
     environment the tests run in is the fresh clone's install, and it must equal the lock."""
     venv = REPO / ".venv"
@@ -76,9 +76,9 @@ def test_make_install_venv_is_exactly_the_lock():
         pytest.skip(f"the tests run outside {venv} (not a `make install` environment)")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     where = subprocess.run([str(venv / "bin" / "python"), "-c", "import bioeval; print(bioeval.__file__)"],
-                           capture_output=True, text=True, check=True, cwd=REPO.parent, env=env).stdout.strip()
+                           capture_output=True, text=True, check=True, cwd=tmp_path, env=env).stdout.strip()
     assert where == str(REPO / "bioeval" / "__init__.py")  # bioeval itself: editable, from this checkout
-    assert_is_the_lock(freeze_of(venv / "bin" / "python", REPO.parent, env))
+    assert_is_the_lock(freeze_of(venv / "bin" / "python", tmp_path, env))
 
 
 @pytest.mark.slow

