@@ -36,14 +36,16 @@ def test_smoke_seed_study_gives_intervals_and_verdicts(tmp_path, cli):
               "--no-progress", timeout=900)
     assert out.returncode == 0, out.stderr
     assert "cells: 3 run" in out.stderr
-    # the shipped manifest's statistical rule: its own K = 3 runs replace the declared seed sd,
-    # t(0.975, 2), no sampling part (both sides score 96 of 96)
+    # the shipped manifest's statistical rule: its own K = 3 runs replace the declared seed sd; the
+    # declaration covers P, R and F1 of smoke-re, so their variances pool: t(0.975, 3 x 2 = 6);
+    # no sampling part (both sides score 96 of 96)
     r = cli("--workdir", str(workdir), "verify", "manifests/smoke.yaml", "--only", "dataset=smoke-re", "--json")
     report = json.loads(r.stdout)
     for row in report["cells"]:
         runs = row["observed_runs"]
         mean, s = sum(runs) / 3, math.sqrt(sum((x - sum(runs) / 3) ** 2 for x in runs) / 2)
-        half = 4.302653 * s * math.sqrt(4 / 3)
+        assert row["df"] == 6
+        half = 2.446912 * s * math.sqrt(4 / 3)  # t(0.975, 6); P = R = F1 here, so the pooled sd is s
         assert row["runs"] == 3 and len(set(row["run_ids"])) == 3
         assert row["parts"]["sampling"] == 0.0 and row["parts"]["seed"] == pytest.approx(s)
         assert row["interval"] == pytest.approx([mean - half, mean + half], abs=1e-6)
