@@ -144,28 +144,11 @@ def _row(loaded: LoadedManifest, cell: Cell, metric: str, runs: list, matched_by
     rule = tol.rule_for(tolerance, cell.model.key, cell.dataset.key, metric)
     usable = [r for r in runs if r.invalid is None and r.scores is not None]
     values = [r.metrics.get(metric) for r in usable]
-    row = {
-        "run_id": runs[0].run_id if runs else cell.run_id,
-        "run_ids": [r.run_id for r in runs],
-        "model": cell.model.key, "dataset": cell.dataset.key, "task": cell.dataset.task, "metric": metric,
-        "expected": mv.value, "observed": None, "observed_runs": values, "delta": None, "n": n,
-        "runs": len(usable), "rule": tol.describe(rule, tolerance),
-        "verdict": None, "direction": None, "interval": None, "tolerance": None,
-        "parts": {"sampling": None, "seed": None, "bias": 0.0}, "sources": {}, "sd": None, "df": None,
-        "p_value": None, "alpha": None, "family_discrepant": False,
-        "paper_model": cell.model.paper_name, "paper_dataset": cell.dataset.paper_name,
-        "matched_by": matched_by,
-        "notes": list(dict.fromkeys(note for r in runs for note in r.notes)),  # K runs often say the same
-    }
+    row = _base_row(cell, metric, runs, usable, values, matched_by, n, expected=mv.value,
+                    rule=tol.describe(rule, tolerance), verdict=None)
     if mv.ci:
         row["published_ci"] = list(mv.ci)
-    ci = next(((r.scores or {}).get("ci", {}).get(metric) for r in usable if (r.scores or {}).get("ci")), None)
-    if ci:
-        row["observed_ci"] = ci
-    invalid = [r for r in runs if r.invalid is not None]
-    if invalid:
-        row["verdict"] = INVALID
-        row["notes"] += [r.invalid for r in invalid]
+    if row["verdict"] == INVALID:
         return row
     if not usable or any(v is None for v in values):
         row["verdict"] = MISSING
@@ -190,6 +173,28 @@ def _row(loaded: LoadedManifest, cell: Cell, metric: str, runs: list, matched_by
     sources["seed"] = f"measured: {len(values)} runs (reported; a fixed rule ignores it)" if len(values) >= 2 \
         else "not used by a fixed rule"
     _set_judgement(row, j)
+    return row
+
+
+def _base_row(cell: Cell, metric: str, runs: list, usable: list, values: list, matched_by: str | None, n,
+              **fields) -> dict:
+    """The fields every verify row has (published or added cell); `invalid` when a run cannot be trusted."""
+    row = {"run_id": runs[0].run_id if runs else cell.run_id, "run_ids": [r.run_id for r in runs],
+           "model": cell.model.key, "dataset": cell.dataset.key, "task": cell.dataset.task, "metric": metric,
+           "expected": None, "observed": None, "observed_runs": values, "delta": None, "n": n,
+           "runs": len(usable), "rule": None, "verdict": None, "direction": None, "interval": None,
+           "tolerance": None, "parts": {"sampling": None, "seed": None, "bias": 0.0}, "sources": {}, "sd": None,
+           "df": None, "p_value": None, "alpha": None, "family_discrepant": False,
+           "paper_model": cell.model.paper_name, "paper_dataset": cell.dataset.paper_name, "matched_by": matched_by,
+           "notes": list(dict.fromkeys(note for r in runs for note in r.notes)),  # K runs often say the same
+           **fields}
+    ci = next(((r.scores or {}).get("ci", {}).get(metric) for r in usable if (r.scores or {}).get("ci")), None)
+    if ci:
+        row["observed_ci"] = ci
+    invalid = [r for r in runs if r.invalid is not None]
+    if invalid:
+        row["verdict"] = INVALID
+        row["notes"] += [r.invalid for r in invalid]
     return row
 
 
@@ -270,24 +275,10 @@ def _new_rows(cell: Cell, runs: list, matched_by: str | None, n) -> list[dict]:
     rows = []
     for metric in METRICS:
         values = [r.metrics.get(metric) for r in usable if r.metrics.get(metric) is not None]
-        row = {"run_id": runs[0].run_id if runs else cell.run_id, "run_ids": [r.run_id for r in runs],
-               "model": cell.model.key, "dataset": cell.dataset.key, "task": cell.dataset.task, "metric": metric,
-               "expected": None, "observed": float(np.mean(values)) if values else None, "observed_runs": values,
-               "delta": None, "n": n, "runs": len(usable), "rule": "none (added: no published value)",
-               "verdict": NEW, "direction": None, "interval": None, "tolerance": None,
-               "parts": {"sampling": None, "seed": None, "bias": 0.0}, "sources": {}, "sd": None, "df": None,
-               "p_value": None, "alpha": None, "family_discrepant": False,
-               "paper_model": cell.model.paper_name, "paper_dataset": cell.dataset.paper_name,
-               "matched_by": matched_by, "notes": [note for r in runs for note in r.notes],
-               "added": True, "like": cell.model.like}
-        ci = next(((r.scores or {}).get("ci", {}).get(metric) for r in usable if (r.scores or {}).get("ci")), None)
-        if ci:
-            row["observed_ci"] = ci
-        invalid = [r for r in runs if r.invalid is not None]
-        if invalid:
-            row["verdict"] = INVALID
-            row["notes"] += [r.invalid for r in invalid]
-        elif not values:
+        row = _base_row(cell, metric, runs, usable, values, matched_by, n, expected=None,
+                        rule="none (added: no published value)", verdict=NEW,
+                        observed=float(np.mean(values)) if values else None, added=True, like=cell.model.like)
+        if row["verdict"] != INVALID and not values:
             row["verdict"] = MISSING
             row["notes"].append("no run of this cell in the results folder" if not runs
                                 else f"run {runs[0].run_id} has no scores yet (state {runs[0].state})")
