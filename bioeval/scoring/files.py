@@ -21,16 +21,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from bioeval.errors import BioevalError, UsageError
+from bioeval.scoring import arrow_reader
 from bioeval.scoring.base import Counts, InstanceCounts, Prediction, Score, Scorer, prf
 from bioeval.scoring.bootstrap import bootstrap_ci_array
+from bioeval.scoring.texts import Texts
 
 HINT = ('Each line needs "id" (unique), "completion" or "prediction" (a string) and "reference" (a string); '
         'optional "prompt_truncated": true|false.')
@@ -42,9 +46,9 @@ class PredictionTable:
 
     path: Path
     sha256: str  # of the bytes parsed
-    ids: list[str]
-    answers: list[str]
-    references: list[str]
+    ids: Sequence[str]  # lists, or Texts (Arrow columns) for large files
+    answers: Sequence[str]
+    references: Sequence[str]
     truncated: list[bool]
     lines: list[int] | None = None  # line of each record; None: record i is on line i + 1
 
@@ -112,8 +116,13 @@ def read_predictions(path: str | Path) -> PredictionTable:
         data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read predictions {path}: {exc.strerror or exc}.", HINT) from None
-    rows, lines = _parse(path, data)
-    table = PredictionTable(path, sha256_bytes(data), [], [], [], [], lines)
+    with ThreadPoolExecutor(1) as pool:  # hashing releases the GIL: it runs beside the parse
+        digest = pool.submit(sha256_bytes, data)
+        columns = arrow_reader.read_columns(data) if len(data) >= arrow_reader.MIN_BYTES else None
+        if columns is not None:
+            return PredictionTable(path, digest.result(), **columns)
+        rows, lines = _parse(path, data)
+        table = PredictionTable(path, digest.result(), [], [], [], [], lines)
 
     def fail(i: int, message: str):
         raise UsageError(f"{table.where(i)}: {message}", HINT)
@@ -180,7 +189,10 @@ class CountsTable:
 
 
 def count_table(scorer: Scorer, table: PredictionTable) -> CountsTable:
-    """Each instance's counts; every distinct (answer, reference, truncated) is scored once."""
+    """Each instance's counts: a vectorised scorer takes every record at once; otherwise each
+    distinct (answer, reference, truncated) is scored once."""
+    if getattr(scorer, "counts_many", None) is not None:
+        return _count_all(scorer, table)
     index: dict[tuple, int] = {}
     codes = np.fromiter((index.setdefault(k, len(index)) for k in zip(table.answers, table.references, table.truncated)),
                         dtype=np.int64, count=len(table))
@@ -195,19 +207,23 @@ def count_table(scorer: Scorer, table: PredictionTable) -> CountsTable:
     return CountsTable(ids, rows[scored], int(len(rows) - scored.sum()))
 
 
+def _count_all(scorer: Scorer, table: PredictionTable) -> CountsTable:
+    truncated = np.fromiter(table.truncated, dtype=bool, count=len(table))
+    live = np.flatnonzero(~truncated)
+    pick = (lambda column: column) if len(live) == len(table) else (lambda column: Texts.of(column).take(live))
+    try:
+        rows = scorer.counts_many(pick(table.answers), pick(table.references))
+    except LocatedScoringError as exc:
+        j = int(live[exc.index])
+        raise UsageError(f"{table.where(j)}: record {table.ids[j]!r}: {exc.message}", exc.hint) from None
+    return CountsTable(pick(table.ids), rows, len(table) - len(live))
+
+
 def _score_distinct(scorer: Scorer, keys: list[tuple], table: PredictionTable, first: np.ndarray) -> np.ndarray:
     out = np.full((len(keys), 4), -1, dtype=np.int64)
-    live = [j for j, k in enumerate(keys) if not k[2]]
-    many = getattr(scorer, "counts_many", None)
-    if many is not None:
-        try:
-            out[live] = many([keys[j][0] for j in live], [keys[j][1] for j in live])
-        except LocatedScoringError as exc:
-            j = int(first[live[exc.index]])
-            raise UsageError(f"{table.where(j)}: record {table.ids[j]!r}: {exc.message}", exc.hint) from None
-        return out
-    for j in live:
-        answer, reference, _ = keys[j]
+    for j, (answer, reference, truncated) in enumerate(keys):
+        if truncated:
+            continue
         try:
             out[j] = scorer.counts(Prediction(table.ids[first[j]], answer, reference, False))
         except UsageError as exc:  # a reference the scorer cannot read: say where it is

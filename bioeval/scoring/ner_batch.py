@@ -3,14 +3,18 @@
 The same numbers as ``NerEntityF1.counts`` one pair at a time (a property test checks it), for
 re-scoring a million saved predictions in seconds:
 
-1. Tag-id lists in the files' usual form ``"[0, 1, 2]"`` (one-digit ids, ", " between) are
-   checked and read in bulk, 100,000 strings per bytes comparison; any other form goes through
-   ``parse_ids`` one string at a time (same rules as the per-pair scorer).
-2. All sequences are laid end to end with an "outside" sentinel between them, and seqeval's
-   chunk rules become two lookups in the (previous tag, tag) transition table, so every chunk
-   end and start of every sequence comes out of a few array operations.
+1. Every string is laid end to end in one byte buffer.  A list in the files' usual form
+   (``"[0, 1, 2]"``, ``"[0,1]"``, ``"[]"``: digits, commas, single spaces) is recognised by
+   checking each pair of neighbouring bytes against the pairs such a list allows, and its ids
+   are the runs of digits: no Python work per string.  Any other form (whitespace around it,
+   signs, non-ASCII digits...) goes through ``parse_ids`` one string at a time, with the same
+   rules as the per-pair scorer.
+2. seqeval's chunk rules become lookups in the (previous tag, tag) transition table over all
+   ids of all sequences at once.
 3. A chunk is (type, first token, last token); an answer chunk is correct when its gold has a
-   chunk ending on the same token with the same first token and type (a gather by position).
+   chunk ending on the same token with the same first token and type (one gather).
+
+Golds and answers are read in two threads: numpy releases the GIL in these array operations.
 """
 
 from __future__ import annotations
@@ -18,144 +22,251 @@ from __future__ import annotations
 import numpy as np
 
 from bioeval.scoring.set_f1 import first_line
+from bioeval.scoring.texts import Texts
 
-CHUNK_STRINGS = 100_000  # strings per bulk pass (bounds the temporary copies)
-OPEN, ZERO, NINE = ord("["), ord("0"), ord("9")
-_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_CANON: dict[int, bytes] = {}  # m -> b"[0, 0, ..., 0]" with m zeros (b"[]" for 0)
+# byte classes, and the neighbouring pairs a list of ids "[d, d,d]" allows
+OTHER, OPEN, CLOSE, COMMA, SPACE, DIGIT = range(6)
+CLASS = np.zeros(256, dtype=np.uint8)
+CLASS[ord("[")], CLASS[ord("]")], CLASS[ord(",")], CLASS[ord(" ")] = OPEN, CLOSE, COMMA, SPACE
+CLASS[ord("0"):ord("9") + 1] = DIGIT
+ALLOWED = np.zeros(256, dtype=bool)
+for _a, _b in ((OPEN, DIGIT), (OPEN, CLOSE), (DIGIT, DIGIT), (DIGIT, COMMA), (DIGIT, CLOSE), (COMMA, SPACE),
+               (COMMA, DIGIT), (SPACE, DIGIT)):
+    ALLOWED[_a * 8 + _b] = True
+# lookups as bytes.translate tables: a C loop over bytes, no index arrays (numpy's take would
+# first widen a buffer of 10^8 bytes into 8-byte indices)
+CLASS_BYTES, ALLOWED_BYTES = CLASS.tobytes(), ALLOWED.astype(np.uint8).tobytes()
+NOT_DIGITS = bytes(b for b in range(256) if not ord("0") <= b <= ord("9"))
+BLOCK = 1 << 16  # pairs scored together: a block's arrays stay in the CPU's caches
+MAX_DIGITS = 7  # longer ids (leading zeros, or beyond any label map) are left to parse_ids
 
 
-def _canon(m: int) -> bytes:
-    hit = _CANON.get(m)
-    if hit is None:
-        hit = _CANON[m] = b"[" + b", ".join([b"0"] * m) + b"]"
-    return hit
+class TagLists:
+    """Tag-id lists of many strings: ``lengths[i]`` ids (-1: not a list of ids), all ids end to
+    end in ``values`` (ids of ``limit`` or more are stored as ``limit``)."""
+
+    def __init__(self, lengths: np.ndarray, values: np.ndarray):  # values: uint8 or int16
+        self.lengths, self.values = lengths, values
+        self.sizes = np.maximum(lengths, 0)
+        self.base = np.cumsum(self.sizes) - self.sizes  # where string i's ids begin in values
+
+    def beyond(self, limit: int) -> np.ndarray:
+        """Which strings hold an id of ``limit`` or more."""
+        at = np.flatnonzero(self.values >= limit)
+        owner = np.searchsorted(self.base + self.sizes, at, side="right")
+        return np.bincount(owner, minlength=len(self.sizes)) > 0
 
 
-SENTINEL = -1  # marks the start of a sequence in a layout (and its end)
-
-
-def sequences(strings: list[str], parse, limit: int) -> tuple[np.ndarray, np.ndarray]:
-    """The tag ids of every string laid out as [S, s0..., S, s1..., ..., S] (int16, S = SENTINEL)
-    and the number of ids of each string (-1 when it is not a tag-id list: it contributes none).
-    Ids above ``limit`` are stored as ``limit`` (they are out of the label map either way).
-
-    Strings of the exact form "[d, d, ...]" (one-digit ids) are read in bulk: a chunk whose bytes,
-    digits replaced by 0, equal the canonical forms of its lengths is all strict, and its digits
-    and "[" marks are the layout.  Other strings go through ``parse`` one at a time.
-    """
+def read_tag_lists(texts: Texts, parse, limit: int, answers: bool) -> TagLists:
+    """The ids of each string (of its first line, stripped, for answers; stripped for golds)."""
     limit = min(limit, 2 ** 15 - 1)
-    pieces, lengths = [], np.empty(len(strings), dtype=np.int64)
-    for lo in range(0, len(strings), CHUNK_STRINGS):
-        part = strings[lo:lo + CHUNK_STRINGS]
-        joined = "".join(part)
-        size = np.fromiter(map(len, part), dtype=np.int64, count=len(part))
-        m = size // 3
-        if joined.isascii() and ((size % 3 == 0) | (size == 2)).all():
-            data = joined.encode("ascii")
-            if data.translate(_TO_ZERO) == b"".join([_canon(x) for x in m.tolist()]):
-                b = np.frombuffer(data, dtype=np.uint8)
-                keep = (b == OPEN) | ((b >= ZERO) & (b <= NINE))
-                x = b[keep].astype(np.int16) - ZERO
-                x[b[keep] == OPEN] = SENTINEL
-                pieces.append(x)
-                lengths[lo:lo + len(part)] = m
-                continue
-        for j, text in enumerate(part):  # a chunk with other forms: string by string
-            ids = parse(text)
-            lengths[lo + j] = -1 if ids is None else len(ids)
-            pieces.append(np.array([SENTINEL, *(min(i, limit) for i in ids or ())], dtype=np.int16))
-    pieces.append(np.array([SENTINEL], dtype=np.int16))
-    return np.concatenate(pieces), lengths
+    data, starts, ends = texts.utf8()
+    lengths, values = _fast_lists(data, starts, ends, limit, answers)
+    slow = np.flatnonzero(lengths == -2)
+    if len(slow) == 0:
+        return TagLists(lengths, values)
+    cut = first_line if answers else str.strip
+    parsed = [parse(cut(texts[i])) for i in slow.tolist()]
+    lengths[slow] = [-1 if ids is None else len(ids) for ids in parsed]
+    out = TagLists(lengths, np.empty(int(np.maximum(lengths, 0).sum()), dtype=np.int16))
+    fast = lengths >= 0
+    fast[slow] = False
+    counts = out.sizes[fast]
+    # fast ids keep their order; each string's block moves to its place among the slow ones
+    shift = np.repeat(out.base[fast] - (np.cumsum(counts) - counts), counts)
+    out.values[np.arange(len(values)) + shift] = values
+    for i, ids in zip(slow.tolist(), parsed):
+        if ids:
+            out.values[out.base[i]:out.base[i] + len(ids)] = [min(x, limit) for x in ids]
+    return out
+
+
+def _fast_lists(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, limit: int, first_line: bool = False):
+    """(lengths, ids) of the strings data[starts:ends] (of their first lines) that are lists in
+    the usual form; the others get length -2 (to be parsed one by one)."""
+    n, k = len(data), len(starts)
+    lengths = np.full(k, -2, dtype=np.int64)
+    if n < 2 or k == 0:
+        return lengths, np.zeros(0, dtype=np.int16)
+    raw = data.tobytes()
+    cls = np.empty(n + 1, dtype=np.uint8)
+    cls[:n] = np.frombuffer(raw.translate(CLASS_BYTES), dtype=np.uint8)
+    cls[n] = OTHER
+    if first_line:  # a first line that is a list ends at the string's first "]", before a "\n" or the end
+        closes = np.flatnonzero(cls == CLOSE)
+        close = np.append(closes, n)[np.searchsorted(closes, starts)]
+        after = np.minimum(close + 1, n - 1)
+        one_line = (close < ends) & ((close + 1 == ends) | (data[after] == ord("\n")))
+        ends = np.where(one_line, close + 1, starts)  # others: empty, never a list here
+    pair = (cls[:-1] * np.uint8(8) + cls[1:]).tobytes()
+    pair_ok = np.frombuffer(pair.translate(ALLOWED_BYTES), dtype=bool)  # data[p + 1] may follow data[p]
+    size = ends - starts
+    cand = size >= 2
+    s, last = np.where(cand, starts, 0), np.where(cand, ends - 1, 1)
+    bounds = np.empty(2 * k, dtype=np.int64)
+    bounds[0::2], bounds[1::2] = s, last
+    good = cand & (cls[s] == OPEN) & (cls[last] == CLOSE) & np.logical_and.reduceat(pair_ok, bounds)[0::2]
+    s, e = s[good], ends[good]
+    if len(s) == 0:
+        return lengths, np.zeros(0, dtype=np.int16)
+    bounds = np.empty(2 * len(s), dtype=np.int64)
+    bounds[0::2], bounds[1::2] = s, e
+    digit = cls == DIGIT
+    per_list = (e - s) // 3  # "[d, d, d]" has 3 bytes per id ("[]": 2), and never fewer
+    if per_list.sum() == np.count_nonzero(digit):
+        # every digit is in a good list, each id has one digit, and each list has the usual
+        # form (else it would hold more ids than its bytes / 3): the ids are all digits, in order
+        to_value = bytes.maketrans(b"0123456789", bytes(min(d, limit) for d in range(10)))
+        lengths[good] = per_list
+        return lengths, np.frombuffer(raw.translate(to_value, NOT_DIGITS), dtype=np.uint8)
+    tiled = len(s) == k and s[0] == 0 and e[-1] == n and (s[1:] == e[:-1]).all()
+    if tiled:
+        ids = digit  # the good lists tile the buffer: every digit is one of theirs
+    else:  # runs of bytes outside (gap), inside, outside, ... the good lists
+        runs = np.diff(bounds, prepend=0, append=n + 1)
+        ids = digit & np.repeat(np.arange(len(runs)) % 2 == 1, runs)
+    if _has_multi_digit_ids(pair, bounds):
+        heads = np.flatnonzero(ids[1:] & ~digit[:-1]) + 1  # first digit of each id ('[' precedes: never 0)
+        values, too_long = _multi_digit(data, digit, heads, limit)
+        if len(too_long):  # an id of more than MAX_DIGITS digits: its list goes the slow way
+            owner = np.flatnonzero(good)[np.searchsorted(s, too_long, side="right") - 1]
+            ends = ends.copy()
+            ends[owner] = starts[owner]  # an empty segment is never a list
+            return _fast_lists(data, starts, ends, limit)  # ends are already first lines
+        lengths[good] = np.searchsorted(heads, e) - np.searchsorted(heads, s)
+        return lengths, values
+    # one digit per id: the ids are the digits in the good lists, in order
+    at = np.flatnonzero(ids[:n])
+    values = np.minimum(data[at], ord("0") + min(limit, 9)) - np.uint8(ord("0"))
+    lengths[good] = np.searchsorted(at, e) - np.searchsorted(at, s)
+    return lengths, values
+
+
+def _has_multi_digit_ids(pair: bytes, bounds: np.ndarray) -> bool:
+    """Whether a digit follows a digit inside one of the lists (bounds: start, end, start, ...)."""
+    two = bytes([DIGIT * 8 + DIGIT])
+    if two not in pair:
+        return False
+    inner = bounds.copy()
+    inner[1::2] -= 1  # pairs (p, p + 1) within a list: p from its start to its end - 2
+    return bool(np.logical_or.reduceat(np.frombuffer(pair, dtype=np.uint8) == two[0], inner)[0::2].any())
+
+
+def _multi_digit(data: np.ndarray, digit: np.ndarray, heads: np.ndarray, limit: int):
+    """The values of the ids starting at ``heads`` (clamped to ``limit``), and the heads of ids
+    longer than MAX_DIGITS digits."""
+    values = data[heads].astype(np.int16) - ord("0")
+    at = np.flatnonzero(digit[heads + 1])
+    value = values[at].astype(np.int32)
+    for step in range(1, MAX_DIGITS):
+        pos = heads[at] + step
+        value = np.minimum(value * 10 + (data[pos].astype(np.int32) - ord("0")), limit)  # monotone: exact below limit
+        going = digit[pos + 1]
+        values[at[~going]] = value[~going]
+        at, value = at[going], value[going]
+        if len(at) == 0:
+            break
+    return values, heads[at]
 
 
 class Chunker:
     """seqeval's default-mode chunks of many tag-id sequences at once."""
 
     def __init__(self, table: list[tuple[bool, bool]], width: int, types: list[str]):
-        self.width = width
-        self.end = np.array([e for e, _ in table], dtype=bool)
-        self.start = np.array([s for _, s in table], dtype=bool)
+        self.width = width  # labels + 1: the last id is "outside" (sequence edges, ids beyond the map)
         names = sorted(set(types))
-        self.type_id = np.array([names.index(t) for t in types], dtype=np.int64)
+        self.type_id = np.array([names.index(t) for t in types], dtype=np.int32)
         self.n_types = len(names)
-        # up to 16 labels a (previous, current) code fits in a byte: flags by bytes.translate
-        self.bytewise = width * width <= 256
+        # flags of each (previous, current) code; one more code marks a sequence's first id,
+        # whose previous tag is "outside": nothing ends there and something may start
+        self.first_code = width * width
+        self.end = np.array([e for e, _ in table] + [False], dtype=bool)
+        self.start = np.array([s for _, s in table] + [True], dtype=bool)
+        self.bytewise = self.first_code < 256  # codes fit in a byte: flags by bytes.translate
         if self.bytewise:
-            self.end_tbl = bytes(self.end.tolist() + [False] * (256 - len(table)))
-            self.start_tbl = bytes(self.start.tolist() + [False] * (256 - len(table)))
+            self.end_bytes = np.resize(np.r_[self.end, False], 256).astype(np.uint8).tobytes()
+            self.start_bytes = np.resize(np.r_[self.start, False], 256).astype(np.uint8).tobytes()
 
-    def chunks(self, x: np.ndarray, lengths: np.ndarray):
-        """(sequence, type, first, last) of every chunk of the laid-out sequences (see ``sequences``)."""
-        sizes = np.maximum(lengths, 0)
-        base = np.cumsum(sizes + 1) - (sizes + 1)  # position of the sentinel before each sequence
-        outside = self.width - 1  # sentinels, and ids beyond the label map (the pair is invalid anyway)
-        if self.bytewise:  # bytes: the sentinel -1 wraps to 255 and is clipped to outside with the rest
-            x = np.minimum(x.astype(np.uint8), outside)
-            code = (x[:-1] * self.width + x[1:]).tobytes()  # step p (p = 1..) looks at (x[p-1], x[p])
-            ends = np.flatnonzero(np.frombuffer(code.translate(self.end_tbl), dtype=np.uint8)) + 1
-            starts = np.flatnonzero(np.frombuffer(code.translate(self.start_tbl), dtype=np.uint8)) + 1
-        else:
-            x = np.where(x < 0, outside, np.minimum(x, outside)).astype(np.int32)
-            code = x[:-1] * self.width + x[1:]
-            ends = np.flatnonzero(self.end[code]) + 1
-            starts = np.flatnonzero(self.start[code]) + 1
-        seq = np.searchsorted(base, ends, side="left") - 1  # a step at base[s+1] closes sequence s
-        last_start = np.searchsorted(starts, ends, side="left") - 1  # starts strictly before the end
-        begin_pos = np.where(last_start >= 0, starts[np.maximum(last_start, 0)], -1)
-        first_token = base[seq] + 1
-        begin = np.where(begin_pos >= first_token, begin_pos - first_token, 0)
-        return seq, self.type_id[x[ends - 1]], begin, ends - first_token - 1
+    def _flags(self, code: np.ndarray, which: str) -> np.ndarray:
+        if self.bytewise:
+            return np.frombuffer(code.tobytes().translate(getattr(self, f"{which}_bytes")), dtype=bool)
+        return getattr(self, which)[code]
+
+    def chunk_keys(self, values: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        """Per id: 0, or (length, type) of the chunk that ends on it, as length * n_types + type + 1.
+
+        Two chunks are the same entity exactly when they end on the same id of the same
+        sequence with equal keys, so aligned sequences compare elementwise."""
+        outside, width = self.width - 1, self.width
+        n = len(values)
+        keys = np.zeros(n, dtype=np.int32)
+        if n == 0:
+            return keys
+        first = (np.cumsum(sizes) - sizes)[sizes > 0]
+        last = first + sizes[sizes > 0] - 1
+        x = np.minimum(values, outside).astype(np.uint8 if self.bytewise else np.int32)
+        code = np.empty_like(x)
+        np.multiply(x[:-1], width, out=code[1:])  # the previous id ...
+        code += x  # ... and this one
+        code[first] = self.first_code
+        closes = self._flags(code, "end")  # closes[p]: the step into p ends a chunk on p - 1
+        ends_here = np.empty(n, dtype=bool)
+        ends_here[:-1] = closes[1:]
+        ends_here[last] = self.end[x[last].astype(np.int64) * width + outside]  # the sequence's end closes it
+        ends = np.flatnonzero(ends_here)
+        # a chunk begins at the last start up to its end; with none in its sequence, at the
+        # sequence's first id (seqeval's `begin` starts at 0 for each sequence)
+        started = self._flags(code, "start")
+        begin = np.flatnonzero(started)[np.cumsum(started, dtype=np.int32)[ends] - 1]
+        keys[ends] = (ends - begin + 1) * self.n_types + self.type_id[x[ends]] + 1
+        return keys
 
 
-def counts_many(scorer, answers: list[str], references: list[str]) -> np.ndarray:
+def counts_many(scorer, answers, references) -> np.ndarray:
     """(k, 4) counts (correct, predicted, gold, invalid) of k pairs; LocatedScoringError for a bad gold."""
+    from bioeval.scoring.files import LocatedScoringError
+
+    answers, references = Texts.of(answers), Texts.of(references)
+    out = np.zeros((len(answers), 4), dtype=np.int64)
+    for lo in range(0, len(answers), BLOCK):
+        hi = min(lo + BLOCK, len(answers))
+        try:
+            out[lo:hi] = _block_counts(scorer, answers.slice(lo, hi), references.slice(lo, hi))
+        except LocatedScoringError as exc:
+            exc.index += lo
+            raise
+    return out
+
+
+def _block_counts(scorer, answers: Texts, references: Texts) -> np.ndarray:
     from bioeval.scoring.files import LocatedScoringError
     from bioeval.scoring.ner_f1 import parse_ids
 
-    k = len(answers)
-    if k == 0:
-        return np.zeros((0, 4), dtype=np.int64)
-    n_labels = len(scorer.labels)
-    chunker = scorer._chunker
-    # golds: distinct strings, parsed and chunked once
-    gold_index: dict[str, int] = {}
-    gold_of = np.fromiter((gold_index.setdefault(r.strip(), len(gold_index)) for r in references), dtype=np.int64,
-                          count=k)
-    golds = list(gold_index)
-    gx, g_len = sequences(golds, parse_ids, n_labels)
-    bad_gold = g_len < 0
-    if (gx >= n_labels).any():  # an id beyond the label map: which gold holds it
-        owner = np.cumsum(gx == SENTINEL) - 1
-        bad_gold |= np.bincount(owner[gx >= n_labels], minlength=len(golds)) > 0
+    k, n_labels, chunker = len(answers), len(scorer.labels), scorer._chunker
+    gold_tags = read_tag_lists(references, parse_ids, n_labels, answers=False)
+    bad_gold = (gold_tags.lengths < 0) | gold_tags.beyond(n_labels)
     if bad_gold.any():
-        g = int(np.flatnonzero(bad_gold)[0])
-        pair = int(np.flatnonzero(gold_of == g)[0])
+        pair = int(np.flatnonzero(bad_gold)[0])
         raise LocatedScoringError(pair, f"reference {references[pair][:80]!r} is not a list of tag ids within the "
                                   f"label map ({n_labels} labels).",
                                   "Check the dataset's `labels` and the reference column of the predictions.")
-    g_seq, g_type, g_begin, g_last = chunker.chunks(gx, g_len)
-    g_count = np.bincount(g_seq, minlength=len(golds))
-    # answers: first line of each completion; invalid when unparsable, of another length, or out of range
-    ax, a_len = sequences([first_line(a) for a in answers], parse_ids, n_labels)
-    valid = (a_len >= 0) & (a_len == g_len[gold_of])
-    if (ax >= n_labels).any():
-        owner = np.cumsum(ax == SENTINEL) - 1
-        valid &= np.bincount(owner[ax >= n_labels], minlength=k) == 0
-    p_seq, p_type, p_begin, p_last = chunker.chunks(ax, a_len)
-    mine = valid[p_seq]  # chunks of invalid answers count for nothing
-    p_seq, p_type, p_begin, p_last = p_seq[mine], p_type[mine], p_begin[mine], p_last[mine]
-    predicted = np.bincount(p_seq, minlength=k)
-    # correct: an answer chunk is correct when its pair's gold has a chunk ending on the same token
-    # with the same first token and type; the gold chunks are written into arrays indexed by the
-    # gold layout position of their last token (one chunk ends per position), so this is a gather.
-    g_sizes = np.maximum(g_len, 0)
-    g_base = np.cumsum(g_sizes + 1) - (g_sizes + 1)
-    g_end = g_base[g_seq] + 1 + g_last
-    begin_at = np.full(len(gx), -1, dtype=np.int64)
-    type_at = np.full(len(gx), -1, dtype=np.int64)
-    begin_at[g_end], type_at[g_end] = g_begin, g_type
-    at = g_base[gold_of[p_seq]] + 1 + p_last  # valid pairs have the gold's length: always in range
-    hit = (begin_at[at] == p_begin) & (type_at[at] == p_type)
-    correct = np.bincount(p_seq[hit], minlength=k)
-    return np.stack([correct, predicted, g_count[gold_of], (~valid).astype(np.int64)], axis=1)
+    answer_tags = read_tag_lists(answers, parse_ids, n_labels, answers=True)
+    # an answer is invalid when it is not a list of ids, has another length, or an id beyond the
+    # map: it predicts nothing, so it is laid out as its gold's length of "outside" ids
+    valid = (answer_tags.lengths == gold_tags.lengths) & ~answer_tags.beyond(n_labels)
+    sizes = gold_tags.sizes
+    if valid.all():
+        aligned = answer_tags.values
+    else:
+        aligned = np.full(len(gold_tags.values), chunker.width - 1, dtype=answer_tags.values.dtype)
+        aligned[np.repeat(valid, sizes)] = answer_tags.values[np.repeat(valid, answer_tags.sizes)]
+    gold, predicted = chunker.chunk_keys(gold_tags.values, sizes), chunker.chunk_keys(aligned, sizes)
+    said = predicted != 0
+
+    def per_pair(flags: np.ndarray) -> np.ndarray:  # how many ids of each pair are flagged
+        running = np.zeros(len(flags) + 1, dtype=np.int64)
+        np.cumsum(flags, out=running[1:])
+        return running[gold_tags.base + sizes] - running[gold_tags.base]
+
+    return np.stack([per_pair(said & (predicted == gold)), per_pair(said), per_pair(gold != 0),
+                     (~valid).astype(np.int64)], axis=1)
