@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bioeval.memory import reuse_freed_memory
 from bioeval.scoring import get_scorer
 from bioeval.scoring.files import score_file
 
@@ -51,6 +52,7 @@ def kind_help() -> str:
 
 
 def main() -> None:
+    reuse_freed_memory()  # as the `bioeval` command does
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     rng = random.Random(0)
     scorers = {"set": get_scorer("zhan2024-set-f1"), "ner": get_scorer("ner-entity-f1", labels=NER_LABELS),

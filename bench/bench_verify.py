@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from bioeval.manifest import cells, load_manifest
+from bioeval.memory import reuse_freed_memory
 from bioeval.runs import RunDir, write_json
 from bioeval.scoring.scores_json import build_scores
 from bioeval.verify.verify import verify_manifest
@@ -55,6 +56,7 @@ def build(manifest: Path, root: Path, lo: int, hi: int, seed: int = 0) -> int:
 
 
 def main() -> None:
+    reuse_freed_memory()  # as the `bioeval` command does
     parser = argparse.ArgumentParser()
     parser.add_argument("manifest", nargs="?", default=str(REPO / "manifests" / "deepseek_bionlp.yaml"))
     parser.add_argument("--min", type=int, default=1000)

@@ -61,8 +61,10 @@ _register()
 def run(argv: list[str] | None = None) -> None:
     """Console entry point: map errors to exit codes, one paragraph, no traceback.
     Everything printed goes through bioeval.redact.scrub (no secret value reaches the console)."""
+    from bioeval.memory import reuse_freed_memory
     from bioeval.redact import ScrubbingStream
 
+    reuse_freed_memory()
     sys.stdout, sys.stderr = ScrubbingStream(sys.stdout), ScrubbingStream(sys.stderr)
     try:
         main.main(args=argv, prog_name="bioeval", standalone_mode=False)

@@ -14,6 +14,8 @@ file is plainly well formed:
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from bioeval.scoring.texts import Texts
 
 MIN_BYTES = 4 << 20  # smaller files: orjson is as fast, and importing pyarrow costs ~0.2 s
@@ -21,19 +23,18 @@ MIN_BYTES = 4 << 20  # smaller files: orjson is as fast, and importing pyarrow c
 
 def read_columns(data: bytes) -> dict | None:
     """{"ids", "answers", "references": Texts, "truncated": list[bool]}, or None (read the exact way)."""
-    if not _plain_lines(data):
+    if data[:1] != b"{":
         return None
     try:
         import pyarrow as pa
         import pyarrow.compute as pc
-        import pyarrow.json as pj
     except ModuleNotFoundError:
         return None
-    try:
-        table = pj.read_json(pa.BufferReader(data))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
-        return None
-    if table.num_rows != data.count(b"\n") + (not data.endswith(b"\n")):
+    with ThreadPoolExecutor(1) as pool:  # Arrow parses without the GIL while Python checks the lines
+        parsed = pool.submit(_parse, data)
+        lines = _plain_lines(data)
+        table = parsed.result()
+    if lines is None or table is None or table.num_rows != lines:
         return None
     names = set(table.column_names)
     answer_key = "completion" if "completion" in names else "prediction"
@@ -58,18 +59,30 @@ def read_columns(data: bytes) -> dict | None:
             "truncated": truncated}
 
 
-def _plain_lines(data: bytes) -> bool:
+def _parse(data: bytes):
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    try:
+        return pj.read_json(pa.BufferReader(data))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
+        return None
+
+
+def _plain_lines(data: bytes) -> int | None:
+    """How many lines, when each is one "{...}" (and the text is UTF-8); else None."""
     final = data.endswith(b"\n")
+    breaks = data.count(b"\n") - final
     if data[:1] != b"{" or data[-2 if final else -1:] != (b"}\n" if final else b"}"):
-        return False
-    if data.count(b"\n") - final != data.count(b"}\n{"):
-        return False
+        return None
+    if breaks != data.count(b"}\n{"):
+        return None
     if not data.isascii():
         try:
             data.decode("utf-8")  # Arrow does not check UTF-8 in strings
         except UnicodeDecodeError:
-            return False
-    return True
+            return None
+    return breaks + 1
 
 
 def _strings(column) -> bool:

@@ -209,14 +209,14 @@ def count_table(scorer: Scorer, table: PredictionTable) -> CountsTable:
 
 def _count_all(scorer: Scorer, table: PredictionTable) -> CountsTable:
     truncated = np.fromiter(table.truncated, dtype=bool, count=len(table))
-    live = np.flatnonzero(~truncated)
-    pick = (lambda column: column) if len(live) == len(table) else (lambda column: Texts.of(column).take(live))
-    try:
-        rows = scorer.counts_many(pick(table.answers), pick(table.references))
+    try:  # truncated records are scored too (cheaper than copying the rest) and then dropped
+        rows = scorer.counts_many(table.answers, table.references, skip=truncated)
     except LocatedScoringError as exc:
-        j = int(live[exc.index])
-        raise UsageError(f"{table.where(j)}: record {table.ids[j]!r}: {exc.message}", exc.hint) from None
-    return CountsTable(pick(table.ids), rows, len(table) - len(live))
+        raise UsageError(f"{table.where(exc.index)}: record {table.ids[exc.index]!r}: {exc.message}", exc.hint) from None
+    if not truncated.any():
+        return CountsTable(table.ids, rows, 0)
+    live = np.flatnonzero(~truncated)
+    return CountsTable(Texts.of(table.ids).take(live), rows[live], len(table) - len(live))
 
 
 def _score_distinct(scorer: Scorer, keys: list[tuple], table: PredictionTable, first: np.ndarray) -> np.ndarray:

@@ -222,29 +222,31 @@ class Chunker:
         return keys
 
 
-def counts_many(scorer, answers, references) -> np.ndarray:
-    """(k, 4) counts (correct, predicted, gold, invalid) of k pairs; LocatedScoringError for a bad gold."""
+def counts_many(scorer, answers, references, skip: np.ndarray | None = None) -> np.ndarray:
+    """(k, 4) counts (correct, predicted, gold, invalid) of k pairs; LocatedScoringError for a bad
+    gold, except in the pairs ``skip`` marks (their rows are to be dropped)."""
     from bioeval.scoring.files import LocatedScoringError
 
     answers, references = Texts.of(answers), Texts.of(references)
+    skip = np.zeros(len(answers), dtype=bool) if skip is None else skip
     out = np.zeros((len(answers), 4), dtype=np.int64)
     for lo in range(0, len(answers), BLOCK):
         hi = min(lo + BLOCK, len(answers))
         try:
-            out[lo:hi] = _block_counts(scorer, answers.slice(lo, hi), references.slice(lo, hi))
+            out[lo:hi] = _block_counts(scorer, answers.slice(lo, hi), references.slice(lo, hi), skip[lo:hi])
         except LocatedScoringError as exc:
             exc.index += lo
             raise
     return out
 
 
-def _block_counts(scorer, answers: Texts, references: Texts) -> np.ndarray:
+def _block_counts(scorer, answers: Texts, references: Texts, skip: np.ndarray) -> np.ndarray:
     from bioeval.scoring.files import LocatedScoringError
     from bioeval.scoring.ner_f1 import parse_ids
 
     k, n_labels, chunker = len(answers), len(scorer.labels), scorer._chunker
     gold_tags = read_tag_lists(references, parse_ids, n_labels, answers=False)
-    bad_gold = (gold_tags.lengths < 0) | gold_tags.beyond(n_labels)
+    bad_gold = ((gold_tags.lengths < 0) | gold_tags.beyond(n_labels)) & ~skip
     if bad_gold.any():
         pair = int(np.flatnonzero(bad_gold)[0])
         raise LocatedScoringError(pair, f"reference {references[pair][:80]!r} is not a list of tag ids within the "
@@ -254,7 +256,7 @@ def _block_counts(scorer, answers: Texts, references: Texts) -> np.ndarray:
     # an answer is invalid when it is not a list of ids, has another length, or an id beyond the
     # map: it predicts nothing, so it is laid out as its gold's length of "outside" ids
     valid = (answer_tags.lengths == gold_tags.lengths) & ~answer_tags.beyond(n_labels)
-    sizes = gold_tags.sizes
+    sizes = gold_tags.sizes  # a skipped pair's unreadable gold has no ids: nothing to lay out
     if valid.all():
         aligned = answer_tags.values
     else:

@@ -191,13 +191,14 @@ class NerEntityF1:
                     return Counts(correct, len(predicted), len(gold))
         return self._counts_general(pred)
 
-    def counts_many(self, answers: list[str], references: list[str]):
-        """counts() of many (completion, reference) pairs at once, in numpy (re-scoring files)."""
+    def counts_many(self, answers, references, skip=None):
+        """counts() of many (completion, reference) pairs at once, in numpy (re-scoring files);
+        pairs marked in ``skip`` may hold unreadable golds (their rows are dropped)."""
         from bioeval.scoring import ner_batch
 
         if getattr(self, "_chunker", None) is None:
             self._chunker = ner_batch.Chunker(self._table, self._width, self._types)
-        return ner_batch.counts_many(self, answers, references)
+        return ner_batch.counts_many(self, answers, references, skip)
 
     def _counts_general(self, pred: Prediction) -> Counts | None:
         gold_ids = parse_ids(pred.reference.strip())

@@ -1,0 +1,32 @@
+"""Keep freed large buffers in the process for reuse (glibc), set once by the command line.
+
+Re-scoring a million predictions makes numpy and Arrow temporaries of tens to hundreds of MB.
+By default glibc serves each buffer over 32 MB with a fresh mmap and unmaps it when freed, so
+the next one pays the kernel's page faults again: on the VMs measured here (docs/performance.md)
+that was a third of the re-scoring time and most of its variance.  Raising the mmap and trim
+thresholds keeps such memory in the heap for the next buffer; the peak memory is about the same.
+
+A process setting, not a library one: ``bioeval.cli.run`` and the benches call it; the engine's
+training process and library users keep their allocator as it is.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameter numbers (malloc.h)
+KEEP_BYTES = 1 << 30
+
+
+def reuse_freed_memory() -> bool:
+    """Raise glibc's mmap and trim thresholds; False where the C library is not glibc."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # musl and others: no mallopt
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, KEEP_BYTES)) and bool(mallopt(M_TRIM_THRESHOLD, 2 * KEEP_BYTES))
