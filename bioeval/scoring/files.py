@@ -12,9 +12,12 @@ Every record is checked before anything is scored: ``id`` a string or integer, u
 ``completion``/``prediction`` and ``reference`` strings; ``prompt_truncated`` absent or a
 JSON boolean.  A bad record is a UsageError naming ``file:line`` (exit 2), never a traceback.
 
-Speed (bench/bench_scoring.py): the file is parsed with one orjson call, records are
-checked column by column, each distinct (answer, reference, truncated) is scored once, and
-the counts are numpy arrays from there on.
+Speed (bench/bench_scoring.py, docs/scoring.md): a file of 4 MB or more is read by Arrow's
+JSON reader into string columns (``arrow_reader``, which declines anything but plainly
+well-formed files); otherwise, and whenever it declines, one orjson call parses the file and
+records are checked column by column.  A vectorised scorer (ner-entity-f1) takes the columns
+whole; the others score each distinct (answer, reference, truncated) once.  The counts are
+numpy arrays from there on.
 """
 
 from __future__ import annotations
