@@ -35,9 +35,7 @@ class Texts(Sequence):
         return len(self._strings) if self._strings is not None else len(self._arrow)
 
     def __getitem__(self, i: int) -> str:
-        if self._strings is None:  # one string: no need to convert the whole column
-            return self._arrow[i].as_py()
-        return self._strings[i]
+        return self.strings[i]
 
     def __iter__(self):
         return iter(self.strings)
