@@ -1,6 +1,6 @@
 """Benchmark: re-score 1M predictions from a JSON-lines file, bootstrap included.
 
-    python bench/bench_scoring.py [N] [set,ner,ner-testset,binary] [--repeat R] [--figure PNG]
+    python bench/bench_scoring.py [N] [set,ner,ner-testset,binary,label] [--repeat R] [--figure PNG]
 
 Writes N synthetic predictions per kind to a temp file, then times `score_file` (read + check
 every record + score + 1,000 bootstrap resamples) R times for each; --figure draws the wall
@@ -25,6 +25,7 @@ from bioeval.scoring.files import score_file
 
 TYPES = ["Adverse_event", "Potential_therapeutic_event", "Binding", "Gene_expression", "Regulation", ""]
 NER_LABELS = ["O", "B-Chemical", "B-Disease", "I-Disease", "I-Chemical"]
+RELATIONS = ["DDI-effect", "DDI-mechanism", "DDI-advise", "DDI-int", "DDI-false"]
 POS, NEG = "the tweet is self-reporting breast cancer", "the tweet is not self-reporting breast cancer"
 
 
@@ -43,6 +44,10 @@ def rows(kind: str, n: int, rng: random.Random):
             tags = [rng.choice([0, 0, 0, 1, 2, 3, 4]) for _ in range(rng.randint(5, 30))]
             gold = str(tags)
             pred = gold if rng.random() < 0.6 else str([rng.choice([0, 0, 1, 2]) for _ in tags])
+        elif kind == "label":  # relation classification (DDI), answers in several spellings
+            gold = rng.choice(RELATIONS)
+            pred = gold if rng.random() < 0.8 else rng.choice(RELATIONS)
+            pred = rng.choice([pred, pred.lower(), pred + ".", f'"{pred}"', f"{pred}, {rng.choice(RELATIONS)}"])
         else:
             g = rng.random() < 0.3
             gold = "1" if g else "0"
@@ -52,7 +57,8 @@ def rows(kind: str, n: int, rng: random.Random):
 
 def kind_help() -> str:
     return ("set: multi-label event types; ner: every tag sequence distinct and random (worst case); "
-            "ner-testset: a 1,000-sentence test set scored by many runs; binary: Guo & Sarker phrases")
+            "ner-testset: a 1,000-sentence test set scored by many runs; binary: Guo & Sarker phrases; "
+            "label: DDI relation labels in several spellings (label-accuracy)")
 
 
 def machine() -> str:
@@ -65,14 +71,15 @@ def main() -> None:
     reuse_freed_memory()  # as the `bioeval` command does
     parser = argparse.ArgumentParser()
     parser.add_argument("n", nargs="?", type=int, default=1_000_000)
-    parser.add_argument("kinds", nargs="?", default="set,ner,ner-testset,binary")
+    parser.add_argument("kinds", nargs="?", default="set,ner,ner-testset,binary,label")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--figure", type=Path)
     args = parser.parse_args()
     n, rng = args.n, random.Random(0)
     scorers = {"set": get_scorer("zhan2024-set-f1"), "ner": get_scorer("ner-entity-f1", labels=NER_LABELS),
                "ner-testset": get_scorer("ner-entity-f1", labels=NER_LABELS),
-               "binary": get_scorer("binary-prf", positive_phrases=[POS], negative_phrases=[NEG])}
+               "binary": get_scorer("binary-prf", positive_phrases=[POS], negative_phrases=[NEG]),
+               "label": get_scorer("label-accuracy")}
     walls: dict[str, list[float]] = {}
     print(f"# {machine()}\n# {kind_help()}")
     with tempfile.TemporaryDirectory() as tmp:

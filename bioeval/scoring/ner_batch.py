@@ -1,20 +1,19 @@
 """`ner-entity-f1` over many (answer, reference) pairs at once, in numpy.
 
 The same numbers as ``NerEntityF1.counts`` one pair at a time (a property test checks it), for
-re-scoring a million saved predictions in seconds:
+re-scoring a million saved predictions in seconds (docs/scoring.md, Performance).  Pairs go
+in blocks of ``BLOCK``, each block's strings as one UTF-8 buffer (``Texts.utf8``: an Arrow
+column's own bytes, or the strings joined):
 
-1. Every string is laid end to end in one byte buffer.  A list in the files' usual form
-   (``"[0, 1, 2]"``, ``"[0,1]"``, ``"[]"``: digits, commas, single spaces) is recognised by
-   checking each pair of neighbouring bytes against the pairs such a list allows, and its ids
-   are the runs of digits: no Python work per string.  Any other form (whitespace around it,
-   signs, non-ASCII digits...) goes through ``parse_ids`` one string at a time, with the same
-   rules as the per-pair scorer.
-2. seqeval's chunk rules become lookups in the (previous tag, tag) transition table over all
-   ids of all sequences at once.
-3. A chunk is (type, first token, last token); an answer chunk is correct when its gold has a
-   chunk ending on the same token with the same first token and type (one gather).
-
-Golds and answers are read in two threads: numpy releases the GIL in these array operations.
+1. A list in the files' usual form (``"[0, 1, 2]"``, ``"[0,1]"``, ``"[]"``: digits, commas,
+   single spaces; for answers, the first line) is recognised by checking each pair of
+   neighbouring bytes against the pairs such a list allows; its ids are its runs of digits.
+   No Python work per string.  Any other form (whitespace around it, signs, non-ASCII
+   digits...) goes through ``parse_ids`` one string at a time, with the per-pair rules.
+2. seqeval's chunk rules are lookups in the (previous tag, tag) transition table over all ids
+   of the block at once, and each chunk becomes a key on its last id: (length, type).
+3. An invalid answer predicts nothing, so it is laid out as its gold's length of "outside"
+   ids; answers and golds then align id for id, and the correct chunks are the equal keys.
 """
 
 from __future__ import annotations
@@ -33,8 +32,7 @@ ALLOWED = np.zeros(256, dtype=bool)
 for _a, _b in ((OPEN, DIGIT), (OPEN, CLOSE), (DIGIT, DIGIT), (DIGIT, COMMA), (DIGIT, CLOSE), (COMMA, SPACE),
                (COMMA, DIGIT), (SPACE, DIGIT)):
     ALLOWED[_a * 8 + _b] = True
-# lookups as bytes.translate tables: a C loop over bytes, no index arrays (numpy's take would
-# first widen a buffer of 10^8 bytes into 8-byte indices)
+# lookups as bytes.translate tables: a C loop over bytes, no index arrays
 CLASS_BYTES, ALLOWED_BYTES = CLASS.tobytes(), ALLOWED.astype(np.uint8).tobytes()
 NOT_DIGITS = bytes(b for b in range(256) if not ord("0") <= b <= ord("9"))
 BLOCK = 1 << 16  # pairs scored together: a block's arrays stay in the CPU's caches
