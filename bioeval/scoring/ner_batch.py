@@ -123,31 +123,24 @@ def _fast_lists(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, limit: i
     else:  # runs of bytes outside (gap), inside, outside, ... the good lists
         runs = np.diff(bounds, prepend=0, append=n + 1)
         ids = digit & np.repeat(np.arange(len(runs)) % 2 == 1, runs)
-    if _has_multi_digit_ids(pair, bounds):
-        heads = np.flatnonzero(ids[1:] & ~digit[:-1]) + 1  # first digit of each id ('[' precedes: never 0)
+    last = ids[:n] & ~digit[1:]  # an id's last digit (in a good list, '[' precedes every id: p >= 1)
+    at = None
+    if (ids[2:n] & digit[1:n - 1] & digit[:n - 2]).any():  # ids of three or more digits: digit by digit
+        heads = np.flatnonzero(ids[1:] & ~digit[:-1]) + 1  # first digit of each id
         values, too_long = _multi_digit(data, digit, heads, limit)
         if len(too_long):  # an id of more than MAX_DIGITS digits: its list goes the slow way
             owner = np.flatnonzero(good)[np.searchsorted(s, too_long, side="right") - 1]
             ends = ends.copy()
             ends[owner] = starts[owner]  # an empty segment is never a list
             return _fast_lists(data, starts, ends, limit)  # ends are already first lines
-        lengths[good] = np.searchsorted(heads, e) - np.searchsorted(heads, s)
-        return lengths, values
-    # one digit per id: the ids are the digits in the good lists, in order
-    at = np.flatnonzero(ids[:n])
-    values = np.minimum(data[at], ord("0") + min(limit, 9)) - np.uint8(ord("0"))
+    else:  # ids of one or two digits: each read at its last digit
+        at = np.flatnonzero(last)
+        zero = np.uint8(ord("0"))
+        values = data[at] - zero + np.uint8(10) * (data[at - 1] - zero) * digit[at - 1]  # wraps only where x 0
+        np.minimum(values, min(limit, 99), out=values)
+    at = np.flatnonzero(last) if at is None else at
     lengths[good] = np.searchsorted(at, e) - np.searchsorted(at, s)
     return lengths, values
-
-
-def _has_multi_digit_ids(pair: bytes, bounds: np.ndarray) -> bool:
-    """Whether a digit follows a digit inside one of the lists (bounds: start, end, start, ...)."""
-    two = bytes([DIGIT * 8 + DIGIT])
-    if two not in pair:
-        return False
-    inner = bounds.copy()
-    inner[1::2] -= 1  # pairs (p, p + 1) within a list: p from its start to its end - 2
-    return bool(np.logical_or.reduceat(np.frombuffer(pair, dtype=np.uint8) == two[0], inner)[0::2].any())
 
 
 def _multi_digit(data: np.ndarray, digit: np.ndarray, heads: np.ndarray, limit: int):
