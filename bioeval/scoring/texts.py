@@ -21,11 +21,6 @@ class Texts(Sequence):
         return column if isinstance(column, Texts) else cls(list(column))
 
     @property
-    def arrow(self):
-        """The Arrow string array it was made from, or None."""
-        return self._arrow
-
-    @property
     def strings(self) -> list[str]:
         if self._strings is None:
             self._strings = self._arrow.to_pylist()
