@@ -35,9 +35,6 @@ class Texts(Sequence):
     def __iter__(self):
         return iter(self.strings)
 
-    def __eq__(self, other) -> bool:
-        return list(self) == list(other)
-
     def slice(self, lo: int, hi: int) -> "Texts":
         if self._arrow is not None:
             return Texts(arrow=self._arrow.slice(lo, hi - lo))
