@@ -132,10 +132,11 @@ def render_verify(report: dict) -> None:
         by_task.setdefault(r["task"], []).append(r)
     for task, rows in by_task.items():
         t = Table(title=f"{task}: expected vs observed", title_justify="left")
-        for col in ("model", "dataset", "metric", "expected", "observed", "delta", "interval", "p", "K", "n",
-                    "verdict", "note"):
-            t.add_column(col, justify="left" if col in ("model", "dataset", "metric", "verdict", "note") else "right",
-                         overflow="fold")
+        cols = ("model", "dataset", "metric", "expected", "observed", "delta", "interval", "p", "K", "n",
+                "verdict", "vs reference", "note")
+        for col in cols:
+            t.add_column(col, justify="left" if col in ("model", "dataset", "metric", "verdict", "vs reference", "note")
+                         else "right", overflow="fold")
         for r in rows:
             expected = f4(r["expected"]) + (f" {ci_text(r['published_ci'])}" if r.get("published_ci") else "")
             note = "; ".join([r["rule"]] + r["notes"])
@@ -150,7 +151,7 @@ def render_verify(report: dict) -> None:
             t.add_row(escape(r["model"]), escape(r["dataset"]), r["metric"], expected, f4(r["observed"]),
                       "-" if r["delta"] is None else f"{r['delta']:+.4f}", _interval(r), p, str(r.get("runs", "-")),
                       str(r["n"] or "-"), f"[{VERDICT_COLORS.get(str(r['verdict']).upper(), 'white')}]{escape(v)}[/]",
-                      escape(note))
+                      escape((r.get("reference") or {}).get("predictions") or "-"), escape(note))
         console().print(t)
     s = report["summary"]
     parts = [f"[{VERDICT_COLORS.get(k.upper(), 'white')}]{s[k]} {k}[/]"

@@ -22,6 +22,7 @@ import torch
 
 from bioeval.data.cache import sha256_file
 from bioeval.data.instances import Instance
+from bioeval.engine import fingerprint, portable_math
 from bioeval.engine import generate as gen
 from bioeval.engine.lora import apply_lora, trainable_summary
 from bioeval.engine.models import load as load_model
@@ -111,6 +112,8 @@ class CellRun:
     progress: object = None
     timings: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)  # receipt sections (decoding, trained, selection)
+    fingerprint: dict | None = None  # engine/fingerprint.py, taken at cell start
+    portable_calls: dict = field(default_factory=dict)  # portable_math.calls at cell start
 
     @property
     def protocol(self):
@@ -145,6 +148,8 @@ def _run(loaded: LoadedManifest, cell: Cell, settings, rd: RunDir, log, show_pro
     log(f"cell {cell.name} ({cell.run_id}) starts")
     if not torch.cuda.is_available():
         torch.set_num_threads(cpu_threads())
+    run.fingerprint = fingerprint.probe()  # before anything else ran: the numerics this cell gets
+    run.portable_calls = dict(portable_math.calls)
     seed_everything(cell.protocol.seed.value)
     data = load_data(run)
     cm = build_model(run)
@@ -275,6 +280,10 @@ def write_outputs(run: CellRun, data: CellData, cm: CellModel, predictions: list
     receipt = build_receipt(manifest_path=run.loaded.path, manifest_sha256=run.loaded.sha256, cell=run.cell,
                             data_pins=data.pins, model_info=cm.loaded.info, seeds=seeds,
                             timings={k: round(v, 3) for k, v in run.timings.items()}, extra=run.extra)
+    receipt["numerics"]["fingerprint"] = run.fingerprint
+    if portable_math.installed():  # which portable kernels this cell ran, and how often (docs/engine.md)
+        receipt["numerics"]["portable_calls"] = {k: n - run.portable_calls.get(k, 0) for k, n in
+                                                 sorted(portable_math.calls.items()) if n > run.portable_calls.get(k, 0)}
     receipt["outputs"] = {"predictions_sha256": scores["predictions_sha256"], "scores_sha256": sha256_file(rd.scores)}
     write_json(rd.receipt, receipt)
     run.log(f"done: {scores['metrics']} (n={scores['n']}, skipped {scores['skipped']}) in {run.timings['total']:.1f}s")

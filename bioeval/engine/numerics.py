@@ -13,7 +13,10 @@ docs/performance.md):
 - one thread (``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``, ``BIOEVAL_CPU_THREADS``): a sum split
   over threads rounds differently with the thread count;
 - ``torch.use_deterministic_algorithms(True)``: torch raises on an op with no deterministic
-  implementation instead of silently varying (no cost measured on the smoke cells).
+  implementation instead of silently varying (no cost measured on the smoke cells);
+- sqrt, exp, log, sin, cos, tanh, ... computed by bioeval/engine/portable_math.py instead of MKL's
+  vector math library, whose results differ between Intel and AMD CPUs even under
+  ``MKL_CBWR=COMPATIBLE`` (AdamW's sqrt was the first operation to differ, numerics trace).
 
 These variables are read by the native libraries when torch is imported or first used, so
 they must be in the environment before that: `prepare()` sets them in this process while torch
@@ -118,8 +121,11 @@ def apply_torch(mode: str) -> None:
         return
     import torch
 
+    from bioeval.engine import portable_math
+
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
+    portable_math.install()
 
 
 def cpu_model(cpuinfo: str | None = None) -> str | None:
@@ -150,7 +156,10 @@ def _read_cpuinfo() -> str:
 def describe(mode: str, environ=None) -> dict:
     """What the receipt records: the mode, the CPU, and the values in effect."""
     environ = os.environ if environ is None else environ
+    import platform
+
     out: dict = {"mode": mode, "cpu_model": cpu_model(), "cpu_flags": cpu_flags(),
+                 "libc": " ".join(platform.libc_ver()).strip() or None,  # glibc's expf/logf run in fused kernels
                  "env": {k: environ.get(k) for k in RECORDED_ENV}}
     torch = sys.modules.get("torch")
     if torch is not None:
@@ -159,4 +168,6 @@ def describe(mode: str, environ=None) -> dict:
         out["deterministic_algorithms"] = torch.are_deterministic_algorithms_enabled()
         out["mkl"] = torch.backends.mkl.is_available()
         out["mkldnn"] = torch.backends.mkldnn.is_available()
+        portable = sys.modules.get("bioeval.engine.portable_math")
+        out["portable_kernels"] = sorted(portable.KERNELS) if portable and portable.installed() else []
     return out

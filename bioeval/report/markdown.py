@@ -171,6 +171,9 @@ def _task_section(task: str, cells: list, gpu_of: dict) -> list[str]:
         failed = [METRIC_SHORT[mt] for mt in metrics if str(ms[mt]["verdict"]).upper() in FAILING]
         if failed:
             verdict += " (" + ", ".join(failed) + ")"
+        identities = sorted({r["identity"] for r in ms.values() if r.get("identity")}, key=len)  # verify/envdiff.py
+        identity = identities[0] if identities else None  # "differs from the reference" beats "..., within tolerance"
+        verdict = f"**{verdict}**" + (f"; {identity}" if identity else "")
         notes = sorted({n for r in ms.values() for n in r.get("notes", [])})
         tol = ms[metrics[-1]]
         if tol.get("tolerance") is not None:
@@ -179,7 +182,7 @@ def _task_section(task: str, cells: list, gpu_of: dict) -> list[str]:
         in_ci = [METRIC_SHORT[mt] for mt in metrics if ms[mt].get("in_published_ci") is False]
         if in_ci:
             notes.append("outside the published CI: " + ", ".join(in_ci))
-        rows.append([c["row"]["paper_model"], c["row"]["paper_dataset"], pub, rep, delta, f"**{verdict}**",
+        rows.append([c["row"]["paper_model"], c["row"]["paper_dataset"], pub, rep, delta, verdict,
                      c["row"]["n"] if c["row"]["n"] is not None else "–", "; ".join(notes)])
     return lines + _table(header, rows)
 

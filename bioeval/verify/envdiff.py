@@ -2,10 +2,12 @@
 
 `diff_receipts(reference, observed)` is pure: two receipts (engine/receipt.py) in, one line per
 difference out: library versions, Python, torch build, CPU model and instruction set, numerics
-mode and the variables in effect, threads, GPUs and driver.  `verify` attaches the lines to a
-cell outside tolerance when the manifest names reference receipts (`reference_receipts:`, a
+mode and the variables in effect, the numerics fingerprint (engine/fingerprint.py), threads, GPUs
+and driver.  `identity(reference, observed)` compares the sha256 of the predictions: identity is
+checked, not assumed.  When the manifest names reference receipts (`reference_receipts:`, a
 folder of `<model>__<dataset>.json` next to the manifest; the smoke's are in
-manifests/reference/smoke/).
+manifests/reference/smoke/), `verify` marks every row "identical to the reference" or "differs
+from the reference" and attaches the lines to each row whose predictions differ.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from pathlib import Path
 
 # The receipt keys a reference copy keeps (no paths, timings or data of the recording machine).
 REFERENCE_KEYS = ("model", "dataset", "run_id", "bioeval", "python", "libraries", "device", "numerics", "image_id",
-                  "seeds")
+                  "seeds", "outputs")
+IDENTICAL, DIFFERS = "identical", "differs"
+LABELS = {IDENTICAL: "identical to the reference", DIFFERS: "differs from the reference"}
 
 
 def _get(d: dict | None, *path):
@@ -60,6 +64,7 @@ def diff_receipts(reference: dict, observed: dict) -> list[str]:
     ref_env, obs_env = _get(reference, "numerics", "env") or {}, _get(observed, "numerics", "env") or {}
     for var in sorted(set(ref_env) | set(obs_env)):
         lines += _changed(var, ref_env.get(var), obs_env.get(var))
+    lines += _fingerprint_lines(_get(reference, "numerics", "fingerprint"), _get(observed, "numerics", "fingerprint"))
     lines += _changed("torch threads", _get(reference, "device", "torch_threads"), _get(observed, "device", "torch_threads"))
     lines += _changed("deterministic algorithms", _get(reference, "numerics", "deterministic_algorithms"),
                       _get(observed, "numerics", "deterministic_algorithms"))
@@ -68,9 +73,42 @@ def diff_receipts(reference: dict, observed: dict) -> list[str]:
     return lines
 
 
+def _fingerprint_lines(ref: dict | None, obs: dict | None) -> list[str]:
+    if not ref or not obs or ref.get("sha256") == obs.get("sha256"):
+        return []
+    ref_parts, obs_parts = ref.get("parts") or {}, obs.get("parts") or {}
+    parts = [p for p in sorted(set(ref_parts) | set(obs_parts)) if ref_parts.get(p) != obs_parts.get(p)]
+    return [f"numerics fingerprint: {ref.get('sha256', 'none')[:16]} (reference) -> {obs.get('sha256', 'none')[:16]} "
+            f"(this run); computed differently: {_fmt(parts)}"]
+
+
+def identity(reference: dict, observed: dict) -> dict:
+    """Whether this run's predictions are the reference run's bytes, and whether the numerics
+    fingerprints agree ("same" / "different"; None where a receipt has none)."""
+    ref_sha, obs_sha = _get(reference, "outputs", "predictions_sha256"), _get(observed, "outputs", "predictions_sha256")
+    ref_fp = _get(reference, "numerics", "fingerprint", "sha256")
+    obs_fp = _get(observed, "numerics", "fingerprint", "sha256")
+    return {"predictions": None if not ref_sha or not obs_sha else IDENTICAL if ref_sha == obs_sha else DIFFERS,
+            "fingerprint": None if not ref_fp or not obs_fp else "same" if ref_fp == obs_fp else "different",
+            "reference_predictions_sha256": ref_sha, "predictions_sha256": obs_sha}
+
+
+def label(row: dict) -> str | None:
+    """The row's identity in words: identical / differs, within tolerance / differs (None: not checked)."""
+    ident = (row.get("reference") or {}).get("predictions")
+    if ident is None:
+        return None
+    if ident == DIFFERS and str(row.get("verdict")).lower() in ("reproduced", "pass"):
+        return LABELS[DIFFERS] + ", within tolerance"
+    return LABELS[ident]
+
+
 def reference_copy(receipt: dict) -> dict:
-    """What a shipped reference receipt keeps of a run's receipt."""
-    return {k: receipt[k] for k in REFERENCE_KEYS if k in receipt}
+    """What a shipped reference receipt keeps of a run's receipt (of its outputs, the predictions' hash)."""
+    out = {k: receipt[k] for k in REFERENCE_KEYS if k in receipt}
+    if "outputs" in out:
+        out["outputs"] = {"predictions_sha256": out["outputs"].get("predictions_sha256")}
+    return out
 
 
 def reference_path(loaded, model: str, dataset: str) -> Path | None:
@@ -87,19 +125,32 @@ def _load(path: Path | None) -> dict | None:
         return None
 
 
+SAME_FINGERPRINT = ("same numerics fingerprint as the reference run but different predictions: not the CPU's "
+                    "numerics; a bug, or an input that changed (the environment lines say what)")
+
+
 def attach(loaded, rows: list[dict], results: str | Path) -> None:
-    """Add `env_diff` (lines) to each row outside tolerance that has both receipts."""
-    cache: dict[tuple, list[str] | None] = {}
+    """Add `reference` (identity) and `identity` (its words) to each row that has both receipts, and
+    `env_diff` (lines) to each row whose predictions differ from the reference's or that is outside
+    tolerance."""
+    cache: dict[tuple, tuple[dict, list[str]] | None] = {}
     for row in rows:
-        if row.get("verdict") not in ("FAIL", "discrepant"):
+        if row.get("verdict") in ("missing", "invalid", "MISSING"):
             continue
         key = (row["model"], row["dataset"], row["run_id"])
         if key not in cache:
             ref = _load(reference_path(loaded, row["model"], row["dataset"]))
             obs = _load(Path(results) / row["run_id"] / "receipt.json")
-            cache[key] = diff_receipts(ref, obs) if ref and obs else None
-        if cache[key] is not None:
-            row["env_diff"] = cache[key]
+            cache[key] = (identity(ref, obs), diff_receipts(ref, obs)) if ref and obs else None
+        if cache[key] is None:
+            continue
+        ident, lines = cache[key]
+        row["reference"] = ident
+        row["identity"] = label(row)
+        if ident["predictions"] == DIFFERS and ident["fingerprint"] == "same" and SAME_FINGERPRINT not in row["notes"]:
+            row["notes"].append(SAME_FINGERPRINT)
+        if ident["predictions"] == DIFFERS or row.get("verdict") in ("FAIL", "discrepant"):
+            row["env_diff"] = lines
 
 
 def text_lines(rows: list[dict]) -> list[str]:
@@ -110,7 +161,10 @@ def text_lines(rows: list[dict]) -> list[str]:
         if "env_diff" not in row or key in seen:
             continue
         seen.add(key)
-        out.append(f"{row['model']} x {row['dataset']} is discrepant; its environment against the "
+        discrepant = any(r.get("verdict") in ("FAIL", "discrepant") for r in rows
+                         if (r["model"], r["dataset"]) == key)
+        what = "is discrepant" if discrepant else (row.get("identity") or "differs from the reference")
+        out.append(f"{row['model']} x {row['dataset']} {what}; its environment against the "
                    "reference receipt:" + ("" if row["env_diff"] else " no difference found"))
         out += [f"  - {line}" for line in row["env_diff"]]
     return out

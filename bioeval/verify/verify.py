@@ -23,7 +23,11 @@ Extra keys per row: "rule", "sd", "df", "sources" (where each part came from), "
 "observed_runs", "family_discrepant" (rejected by Holm), "published_ci" / "in_published_ci",
 "observed_ci", "matched_by", "notes", "paper_model", "paper_dataset", "env_diff" (a discrepant
 value whose manifest names reference receipts: one line per difference between the reference
-run's environment and this run's, verify/envdiff.py).  Top-level "unexpected"
+run's environment and this run's, verify/envdiff.py; also on a value within tolerance whose
+predictions differ from the reference run's), "reference" ({"predictions": "identical" |
+"differs", "fingerprint": "same" | "different", both sha256}) and "identity" ("identical to the
+reference" / "differs from the reference, within tolerance" / "differs from the reference"),
+where the manifest names reference receipts.  Top-level "unexpected"
 lists cells that have results but no published values (reported, never a verdict).
 """
 
