@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.verify.factory import MANIFEST, cell_of, write_manifest, write_run
 
-from bioeval.verify.envdiff import diff_receipts, reference_copy
+from bioeval.verify.envdiff import diff_receipts, identity, reference_copy
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE_REFERENCE = REPO / "manifests" / "reference" / "smoke"
@@ -114,3 +114,108 @@ def test_no_reference_receipts_no_env_diff(tmp_path):
     report = verify_manifest(load_manifest(manifest), results, "model=tiny,dataset=ee")
     assert [r["verdict"] for r in report["cells"]] == ["reproduced", "discrepant", "discrepant"]
     assert all("env_diff" not in r for r in report["cells"])
+
+
+def _fingerprinted(parts: dict | None = None) -> dict:
+    r = receipt()
+    parts = parts or {"matmul": "a" * 16, "sqrt": "b" * 16, "sin_cos": "c" * 16}
+    r["numerics"]["fingerprint"] = {"sha256": "".join(sorted(parts.values())), "parts": parts, "ms": 3.0}
+    return r
+
+
+def _reference_from(run_dir: Path, folder: Path, name: str, **numerics) -> None:
+    """The reference receipt as scripts/save_reference_receipts.py writes it, from a finished run."""
+    ref = reference_copy(json.loads((run_dir / "receipt.json").read_text()))
+    ref["numerics"].update(numerics)
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps(ref))
+
+
+def test_reference_copy_keeps_the_predictions_hash_only():
+    ref = reference_copy({**receipt(), "outputs": {"predictions_sha256": "1" * 64, "scores_sha256": "2" * 64},
+                          "timings_s": {"total": 3.0}})
+    assert ref["outputs"] == {"predictions_sha256": "1" * 64} and "timings_s" not in ref
+
+
+def test_fingerprint_lines_name_the_parts_computed_differently():
+    ref, obs = _fingerprinted(), _fingerprinted({"matmul": "a" * 16, "sqrt": "d" * 16, "sin_cos": "e" * 16})
+    (line,) = diff_receipts(ref, obs)
+    assert line.startswith("numerics fingerprint: ") and line.endswith("computed differently: sin_cos, sqrt")
+    assert identity(ref, obs)["fingerprint"] == "different"
+    assert identity(ref, ref) == {"predictions": None, "fingerprint": "same", "reference_predictions_sha256": None,
+                                  "predictions_sha256": None}
+
+
+def test_verify_says_identical_or_differs_within_tolerance_per_cell(tmp_path, cli):
+    """ee's predictions are the reference run's bytes: identical.  tc's differ but its values stay
+    inside tolerance: "differs from the reference, within tolerance", with the environment lines
+    (here the fingerprint: another CPU's numerics).  In --json, in the table and under it."""
+    manifest = write_manifest(tmp_path, MANIFEST + "reference_receipts: ref\n")
+    results = tmp_path / "results"
+    ee = write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.81, "recall": 0.79}, n=400,
+                   receipt=_fingerprinted())
+    tc = write_run(results, cell_of(manifest, "tiny", "tc"), {"precision": 0.84, "recall": 0.924}, n=1000,
+                   receipt=_fingerprinted())
+    _reference_from(ee, tmp_path / "ref", "tiny__ee")
+    other = _fingerprinted({"matmul": "a" * 16, "sqrt": "f" * 16, "sin_cos": "c" * 16})["numerics"]["fingerprint"]
+    _reference_from(tc, tmp_path / "ref", "tiny__tc", fingerprint=other)
+    ref_tc = json.loads((tmp_path / "ref" / "tiny__tc.json").read_text())
+    ref_tc["outputs"]["predictions_sha256"] = "9" * 64  # the reference run predicted other bytes
+    (tmp_path / "ref" / "tiny__tc.json").write_text(json.dumps(ref_tc))
+
+    ours_tc = json.loads((tc / "receipt.json").read_text())["outputs"]["predictions_sha256"]
+    r = cli("verify", str(manifest), "--results", str(results), "--only", "model=tiny", "--json", "--allow-missing")
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = {(x["dataset"], x["metric"]): x for x in json.loads(r.stdout)["cells"]}
+    for m in ("precision", "recall", "f1"):
+        ee_row, tc_row = rows[("ee", m)], rows[("tc", m)]
+        assert ee_row["verdict"] == "reproduced" and ee_row["identity"] == "identical to the reference"
+        assert ee_row["reference"]["predictions"] == "identical" and "env_diff" not in ee_row
+        assert tc_row["verdict"] == "reproduced"
+        assert tc_row["identity"] == "differs from the reference, within tolerance"
+        assert tc_row["reference"] == {"predictions": "differs", "fingerprint": "different",
+                                       "reference_predictions_sha256": "9" * 64,
+                                       "predictions_sha256": ours_tc}
+        assert tc_row["env_diff"] == [f"numerics fingerprint: {other['sha256'][:16]} (reference) -> "
+                                      f"{_fingerprinted()['numerics']['fingerprint']['sha256'][:16]} (this run); "
+                                      "computed differently: sqrt"]
+
+    r = cli("verify", str(manifest), "--results", str(results), "--only", "model=tiny", "--allow-missing")
+    assert r.returncode == 0
+    assert "vs reference" in r.stdout and "identical" in r.stdout
+    assert "tiny x tc differs from the reference, within tolerance; its environment against the reference" in r.stdout
+
+
+def test_same_fingerprint_different_predictions_is_called_a_bug(tmp_path):
+    from bioeval.manifest import load_manifest
+    from bioeval.verify.envdiff import SAME_FINGERPRINT
+    from bioeval.verify.verify import verify_manifest
+
+    manifest = write_manifest(tmp_path, MANIFEST + "reference_receipts: ref\n")
+    results = tmp_path / "results"
+    ee = write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.81, "recall": 0.79}, n=400,
+                   receipt=_fingerprinted())
+    _reference_from(ee, tmp_path / "ref", "tiny__ee")
+    ref = json.loads((tmp_path / "ref" / "tiny__ee.json").read_text())
+    ref["outputs"]["predictions_sha256"] = "9" * 64
+    (tmp_path / "ref" / "tiny__ee.json").write_text(json.dumps(ref))
+    report = verify_manifest(load_manifest(manifest), results, "model=tiny,dataset=ee")
+    for row in report["cells"]:
+        assert row["reference"]["fingerprint"] == "same" and row["reference"]["predictions"] == "differs"
+        assert SAME_FINGERPRINT in row["notes"] and row["env_diff"] == []
+
+
+def test_report_table_says_identical_to_the_reference(tmp_path):
+    from bioeval.manifest import load_manifest
+    from bioeval.report.markdown import render_report
+    from bioeval.verify.verify import verify_manifest
+
+    manifest = write_manifest(tmp_path, MANIFEST + "reference_receipts: ref\n")
+    results = tmp_path / "results"
+    ee = write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.81, "recall": 0.79}, n=400,
+                   receipt=_fingerprinted())
+    _reference_from(ee, tmp_path / "ref", "tiny__ee")
+    loaded = load_manifest(manifest)
+    md = render_report(loaded, verify_manifest(loaded, results), {"datasets": []}, {})
+    row = next(line for line in md.split("### EE")[1].splitlines() if line.startswith("| Tiny-Model"))
+    assert "**reproduced**; identical to the reference |" in row
