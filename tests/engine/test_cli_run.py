@@ -129,16 +129,41 @@ OTHER_CPU_C = {"MKL_ENABLE_INSTRUCTIONS": "SSE4_2", "ONEDNN_MAX_CPU_ISA": "SSE41
 ISA_VARS = ("MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "MKL_CBWR")
 
 
+def _predictions_are_the_shipped_reference_bytes(workdir):
+    import hashlib
+
+    from bioeval.manifest import cells, load_manifest
+    from bioeval.verify.envdiff import reference_path
+
+    loaded = load_manifest(SMOKE)
+    for c in cells(loaded):
+        ref = json.loads(reference_path(loaded, c.model.key, c.dataset.key).read_text())
+        got = hashlib.sha256((workdir / c.run_id / "predictions.jsonl").read_bytes()).hexdigest()
+        assert got == ref["outputs"]["predictions_sha256"], (
+            f"{c.name}: predictions differ from the shipped reference run's on this CPU "
+            f"({json.loads((workdir / c.run_id / 'receipt.json').read_text())['numerics']['cpu_model']}; "
+            f"reference: {ref['numerics']['cpu_model']})")
+        receipt = json.loads((workdir / c.run_id / "receipt.json").read_text())
+        assert receipt["numerics"]["fingerprint"]["sha256"] == ref["numerics"]["fingerprint"]["sha256"]
+        assert set(receipt["numerics"]["portable_calls"]) == {"sqrt", "sin", "cos"}  # what the smoke path hits
+    v = bioeval_cmd("verify", str(SMOKE), "--results", str(workdir), "--json", workdir=workdir)
+    assert v.returncode == 0, v.stderr[-2000:]
+    assert {r["identity"] for r in json.loads(v.stdout)["cells"]} == {"identical to the reference"}
+
+
 @pytest.mark.slow
 def test_smoke_reproduce_cold_warm_and_deterministic(tmp_path, monkeypatch):
-    """The embedded default end to end: verifies; warm rerun skips everything; a second cold run
-    under other instruction-set limits matches byte for byte, and so does a cell run from a
-    process that imported torch already (it goes to a fresh interpreter with the mode's env)."""
+    """The embedded default end to end: verifies; every cell's predictions are the bytes of the
+    shipped reference receipts (manifests/reference/smoke: recorded on another machine, so this
+    fails on a CPU whose numerics differ); warm rerun skips everything; a second cold run under
+    other instruction-set limits matches byte for byte, and so does a cell run from a process
+    that imported torch already (it goes to a fresh interpreter with the mode's env)."""
     for k in ISA_VARS:
         monkeypatch.delenv(k, raising=False)
     a = bioeval_cmd("reproduce", str(SMOKE), "--no-progress", workdir=tmp_path / "a", timeout=1200)
     assert a.returncode == 0, a.stderr[-3000:]
     assert "verified: 12 value(s) reproduced, global verdict reproduced" in a.stdout
+    _predictions_are_the_shipped_reference_bytes(tmp_path / "a")
     warm = bioeval_cmd("reproduce", str(SMOKE), workdir=tmp_path / "a", importtime=True)
     assert warm.returncode == 0 and "0 run, 4 already finished" in warm.stderr
     assert not imported(warm.stderr, "torch")
