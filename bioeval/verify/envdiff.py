@@ -64,6 +64,9 @@ def diff_receipts(reference: dict, observed: dict) -> list[str]:
     ref_env, obs_env = _get(reference, "numerics", "env") or {}, _get(observed, "numerics", "env") or {}
     for var in sorted(set(ref_env) | set(obs_env)):
         lines += _changed(var, ref_env.get(var), obs_env.get(var))
+    lines += _changed("portable kernels (deterministic numerics)", _get(reference, "numerics", "portable_kernels"),
+                      _get(observed, "numerics", "portable_kernels"))
+    lines += _changed("C library", _get(reference, "numerics", "libc"), _get(observed, "numerics", "libc"))
     lines += _fingerprint_lines(_get(reference, "numerics", "fingerprint"), _get(observed, "numerics", "fingerprint"))
     lines += _changed("torch threads", _get(reference, "device", "torch_threads"), _get(observed, "device", "torch_threads"))
     lines += _changed("deterministic algorithms", _get(reference, "numerics", "deterministic_algorithms"),

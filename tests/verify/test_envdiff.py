@@ -66,6 +66,9 @@ def test_shipped_smoke_reference_receipts_are_complete():
         assert (ref["model"], ref["dataset"]) == (c.model.key, c.dataset.key) and len(ref["run_id"]) == 16
         assert ref["numerics"]["mode"] == "deterministic" and ref["numerics"]["torch_cpu_capability"] == "DEFAULT"
         assert ref["libraries"]["torch"] and ref["numerics"]["cpu_flags"]
+        # identity is checked against these: the predictions' bytes and the numerics they came from
+        assert len(ref["outputs"]["predictions_sha256"]) == 64 and len(ref["numerics"]["fingerprint"]["sha256"]) == 64
+        assert {"sqrt", "exp", "sin", "cos"} <= set(ref["numerics"]["portable_kernels"])
         assert reference_copy(ref) == ref and "timings_s" not in ref and "manifest" not in ref
 
 
