@@ -156,3 +156,15 @@ def test_fingerprint_leaves_the_random_state_alone():
     torch.manual_seed(3)
     fingerprint.probe()
     assert torch.equal(torch.rand(3), want)
+
+
+def test_complex_tensors_are_computed_too(portable):
+    import torch
+
+    z = torch.tensor([1 + 2j, -0.5 + 0.1j], dtype=torch.complex64)
+    for name in ("sqrt", "exp", "log", "sin", "cos", "tanh"):
+        got = getattr(torch, name)(z)
+        want = getattr(np, name)(z.numpy().astype(np.complex128)).astype(np.complex64)
+        assert got.dtype == torch.complex64 and np.allclose(got.numpy(), want, rtol=1e-6), name
+    with pytest.raises(RuntimeError, match="complex"):  # erf has no complex version in ATen either
+        torch.erf(z)
