@@ -132,9 +132,8 @@ def render_verify(report: dict) -> None:
         by_task.setdefault(r["task"], []).append(r)
     for task, rows in by_task.items():
         t = Table(title=f"{task}: expected vs observed", title_justify="left")
-        cols = ("model", "dataset", "metric", "expected", "observed", "delta", "interval", "p", "K", "n",
-                "verdict", "vs reference", "note")
-        for col in cols:
+        for col in ("model", "dataset", "metric", "expected", "observed", "delta", "interval", "p", "K", "n",
+                    "verdict", "vs reference", "note"):
             t.add_column(col, justify="left" if col in ("model", "dataset", "metric", "verdict", "vs reference", "note")
                          else "right", overflow="fold")
         for r in rows:

@@ -27,6 +27,7 @@ cells in a fresh interpreter instead.  This module never imports torch itself.
 from __future__ import annotations
 
 import os
+import platform
 import sys
 from pathlib import Path
 
@@ -156,8 +157,6 @@ def _read_cpuinfo() -> str:
 def describe(mode: str, environ=None) -> dict:
     """What the receipt records: the mode, the CPU, and the values in effect."""
     environ = os.environ if environ is None else environ
-    import platform
-
     out: dict = {"mode": mode, "cpu_model": cpu_model(), "cpu_flags": cpu_flags(),
                  "libc": " ".join(platform.libc_ver()).strip() or None,  # glibc's expf/logf run in fused kernels
                  "env": {k: environ.get(k) for k in RECORDED_ENV}}
@@ -169,5 +168,5 @@ def describe(mode: str, environ=None) -> dict:
         out["mkl"] = torch.backends.mkl.is_available()
         out["mkldnn"] = torch.backends.mkldnn.is_available()
         portable = sys.modules.get("bioeval.engine.portable_math")
-        out["portable_kernels"] = sorted(portable.KERNELS) if portable and portable.installed() else []
+        out["portable_kernels"] = portable.installed_names() if portable else []
     return out

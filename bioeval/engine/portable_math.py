@@ -156,6 +156,7 @@ KERNELS = {
 COMPLEX_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan"}
 _FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 _library = None  # the torch.library registration while installed
+_names: tuple[str, ...] = ()  # the operators it routes
 calls: dict[str, int] = {}  # operator -> how many times the portable kernel ran (for tests and the trace)
 
 
@@ -168,12 +169,12 @@ def compute(name: str, x: torch.Tensor) -> torch.Tensor:
             raise RuntimeError(f'"{name}" is not implemented for complex tensors')
         with np.errstate(all="ignore"):
             out = fn(x.detach().to(torch.complex128).contiguous().numpy())
-        return torch.from_numpy(np.ascontiguousarray(out)).to(x.dtype)
+        return torch.from_numpy(np.array(out, dtype=np.complex128).reshape(x.shape)).to(x.dtype)
     dtype = x.dtype if x.dtype in _FLOATS else torch.get_default_dtype()
     values = x.detach().to(torch.float64).contiguous().numpy()
     with np.errstate(all="ignore"):
         out = KERNELS[name](values)
-    return torch.from_numpy(np.ascontiguousarray(out, dtype=np.float64)).to(dtype)
+    return torch.from_numpy(np.array(out, dtype=np.float64).reshape(values.shape)).to(dtype)  # 0-d stays 0-d
 
 
 def _functional(name):
@@ -198,7 +199,7 @@ def _out(name):
 def install(names=None) -> None:
     """Route the operators of KERNELS (or only `names`, for diagnosis) to the portable kernels for
     CPU tensors in this process."""
-    global _library
+    global _library, _names
     if _library is not None:
         return
     lib = torch.library.Library("aten", "IMPL")
@@ -208,16 +209,21 @@ def install(names=None) -> None:
             lib.impl(name, _functional(name), "CPU")
             lib.impl(f"{name}_", _inplace(name), "CPU")
             lib.impl(f"{name}.out", _out(name), "CPU")
-    _library = lib
+    _library, _names = lib, tuple(sorted(names or KERNELS))
 
 
 def uninstall() -> None:
     """Give the operators their ATen kernels back (tests)."""
-    global _library
+    global _library, _names
     if _library is not None:
         _library._destroy()
-        _library = None
+        _library, _names = None, ()
 
 
 def installed() -> bool:
     return _library is not None
+
+
+def installed_names() -> list[str]:
+    """The operators routed to the portable kernels in this process (empty: none)."""
+    return list(_names)

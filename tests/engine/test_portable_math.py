@@ -95,6 +95,11 @@ def test_every_overload_and_autograd_go_through_the_portable_kernels(portable):
     assert torch.exp(torch.ones(2, dtype=torch.float64)).dtype == torch.float64
     assert torch.sin(torch.ones(2, dtype=torch.bfloat16)).dtype == torch.bfloat16
     assert portable.calls["sqrt"] - before.get("sqrt", 0) >= 4 and portable.calls["exp"] > before.get("exp", 0)
+    scalar = torch.tensor(4.0)
+    assert torch.sqrt(scalar).shape == () and torch.exp(scalar).shape == ()  # 0-d stays 0-d
+    scalar.sqrt_()
+    assert scalar.item() == 2.0 and torch.sqrt(torch.tensor(4 + 0j)).shape == ()
+    assert torch.sin(torch.ones(2, 3)[:, 1]).shape == (2,)  # a strided view
 
 
 def test_uninstall_gives_atens_kernels_back():
