@@ -142,11 +142,13 @@ def test_portable_kernels_and_fingerprint_do_not_depend_on_the_kernels_torch_pic
     the mode's settings the whole fingerprint is the same in every fresh process."""
     default = _probe({"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE"})
     again = _probe({"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE", "MKL_ENABLE_INSTRUCTIONS": "AVX2"})
-    assert default["sha256"] == again["sha256"] and default["ms"] < 200
+    assert default["sha256"] == again["sha256"], (default, again)
+    assert default["ms"] < 1000, default  # a few ms measured (6-10 in a fresh process); a bound, not a benchmark
     portable_parts = ("exp_log", "sqrt", "sin_cos", "tanh")
     for env in ({"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AUTO"}, {"ATEN_CPU_CAPABILITY": "avx512"}):
         other = _probe(env)
-        assert {p: other["parts"][p] for p in portable_parts} == {p: default["parts"][p] for p in portable_parts}
+        assert {p: other["parts"][p] for p in portable_parts} == {p: default["parts"][p] for p in portable_parts}, \
+            (env, other, default)
     assert set(default["parts"]) == {"matmul", "softmax", "exp_log", "sqrt", "sin_cos", "tanh", "silu",
                                      "lora_adamw_step"}
 
