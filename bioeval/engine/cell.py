@@ -252,6 +252,7 @@ def fine_tune_and_select(run: CellRun, data: CellData, cm: CellModel) -> None:
             "scheme": "fresh-per-checkpoint", "step": cm.selected_step})
         run.extra["test_sampling"] = {"scheme": "fresh-per-checkpoint", "samples": {  # resumed runs too
             h["step"]: sample_of(h["step"])[1] for h in state["history"]}}
+    run.extra["training_execution"] = state["execution"]
     run.extra["selection"] = {"split": select_on, "metric": p.evaluation.select_metric.value,
                               "history": state["history"], "selected_step": cm.selected_step}
     run.log(f"selected checkpoint step {cm.selected_step} on {select_on}")

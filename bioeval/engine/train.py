@@ -96,17 +96,33 @@ def make_optimizer(model, protocol: Protocol):
     t = protocol.training
     params = [p for p in model.parameters() if p.requires_grad]
     if t.optimizer.value == "paged_adamw_8bit":
-        if not torch.cuda.is_available():
-            raise EnvironmentProblem("training.optimizer paged_adamw_8bit needs a CUDA GPU; this machine has none.",
-                                     "Use optimizer adamw_torch for a CPU run.")
-        try:
-            import bitsandbytes as bnb
-        except ImportError:
-            raise EnvironmentProblem("training.optimizer paged_adamw_8bit needs bitsandbytes, which is not installed.",
-                                     "pip install 'bioeval[gpu]'.") from None
+        # the authors' optim='paged_adamw_8bit'; bitsandbytes pages its state on CUDA and keeps it
+        # in ordinary memory on CPU, with the same 8-bit blockwise update
+        from bioeval.engine.models import _require_bitsandbytes
+        _require_bitsandbytes("training.optimizer paged_adamw_8bit")
+        import bitsandbytes as bnb
         return bnb.optim.PagedAdamW8bit(params, lr=t.learning_rate.value, weight_decay=0.0)
     # HF Trainer's defaults: betas (0.9, 0.999), eps 1e-8, weight decay 0
     return torch.optim.AdamW(params, lr=t.learning_rate.value, weight_decay=0.0)
+
+
+def make_scaler(protocol: Protocol, dev):
+    """fp16 needs loss scaling (its range underflows small gradients); fp32 and bf16 do not.
+    Branch-free, as nanoGPT: a disabled scaler passes everything through."""
+    return torch.amp.GradScaler(dev.type, enabled=protocol.training.precision.value == "fp16")
+
+
+def execution_record(optimizer, scaler, precision: str, dev) -> dict:
+    """What the training loop really used, for the receipt: a CPU run of the paper's protocol
+    must never pass for a GPU run."""
+    cls = type(optimizer)
+    paged = getattr(optimizer, "is_paged", False)
+    return {"device": dev.type, "optimizer": f"{cls.__module__}.{cls.__qualname__}",
+            # bitsandbytes pages optimizer state through CUDA unified memory only; on CPU it is plain memory
+            "optimizer_state_paged": bool(paged) and dev.type == "cuda",
+            "autocast_dtype": None if precision == "fp32" else ("bfloat16" if precision == "bf16" else "float16"),
+            "grad_scaler": {"enabled": scaler.is_enabled(),
+                            "final_scale": scaler.get_scale() if scaler.is_enabled() else None}}
 
 
 def make_scheduler(optimizer, protocol: Protocol):
@@ -136,7 +152,7 @@ def step_dir(checkpoints: Path, step: int) -> Path:
     return checkpoints / f"step-{step:06d}"
 
 
-def save_checkpoint(checkpoints: Path, step: int, model, optimizer, scheduler) -> Path:
+def save_checkpoint(checkpoints: Path, step: int, model, optimizer, scheduler, scaler=None) -> Path:
     from peft import get_peft_model_state_dict
     from safetensors.torch import save_file
 
@@ -147,7 +163,7 @@ def save_checkpoint(checkpoints: Path, step: int, model, optimizer, scheduler) -
     weights = {k: v.detach().cpu().contiguous() for k, v in get_peft_model_state_dict(model).items()}
     save_file(weights, tmp / "adapter.safetensors")
     torch.save({"step": step, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "rng": rng_state()}, tmp / "state.pt")
+                "scaler": scaler.state_dict() if scaler is not None else {}, "rng": rng_state()}, tmp / "state.pt")
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
     return final
@@ -172,13 +188,15 @@ Evaluate = Callable[[int], dict]  # step -> metrics on the selection split
 
 def train(model, examples: list[Example], protocol: Protocol, checkpoints: Path, evaluate: Evaluate,
           pad_id: int, select_metric: str = "f1", progress=None, log=print) -> dict:
-    """Train to max_steps, evaluating and checkpointing every eval_every steps; returns progress.json."""
+    """Train to max_steps, evaluating and checkpointing every eval_every steps; returns progress.json
+    plus `execution` (optimizer class, autocast dtype, grad scaler) for the receipt."""
     t = protocol.training
     max_steps, every = t.max_steps.value, protocol.evaluation.eval_every.value
     bs, accum = t.per_device_batch_size.value, t.gradient_accumulation_steps.value
     dev = next(model.parameters()).device
     optimizer = make_optimizer(model, protocol)
     scheduler = make_scheduler(optimizer, protocol)
+    scaler = make_scaler(protocol, dev)
     state = read_progress(checkpoints)
     start = state["last_step"]
     if start:
@@ -187,9 +205,10 @@ def train(model, examples: list[Example], protocol: Protocol, checkpoints: Path,
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         set_rng_state(saved["rng"])
+        if saved.get("scaler"):  # an fp16 run resumes with the loss scale it had reached
+            scaler.load_state_dict(saved["scaler"])
         log(f"resumed from checkpoint step {start} of {max_steps}")
     autocast = _autocast(t.precision.value, dev)
-    scaler = torch.amp.GradScaler("cuda") if t.precision.value == "fp16" and dev.type == "cuda" else None
     task = progress.add_task("train", total=max_steps, completed=start) if progress else None
     model.train()
     for step in range(start, max_steps):
@@ -200,22 +219,18 @@ def train(model, examples: list[Example], protocol: Protocol, checkpoints: Path,
             batch = collate([examples[i] for i in idx[micro * bs:(micro + 1) * bs]], pad_id, dev)
             with autocast:
                 loss = model(**batch).loss / accum
-            (scaler.scale(loss) if scaler else loss).backward()
+            scaler.scale(loss).backward()
             loss_sum += loss.item()
-        if scaler:
-            scaler.unscale_(optimizer)
+        scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], t.max_grad_norm.value)
-        if scaler:
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            optimizer.step()
+        scaler.step(optimizer)  # skipped (and the scale lowered) when fp16 gradients overflowed
+        scaler.update()
         scheduler.step()
         done = step + 1
         if progress:
             progress.update(task, completed=done, description=f"train loss {loss_sum:.3f}")
         if done % every == 0 or done == max_steps:
-            ckpt = save_checkpoint(checkpoints, done, model, optimizer, scheduler)
+            ckpt = save_checkpoint(checkpoints, done, model, optimizer, scheduler, scaler)
             metrics = evaluate(done)
             model.train()
             state["history"].append({"step": done, "loss": loss_sum, "metrics": metrics})
@@ -230,7 +245,7 @@ def train(model, examples: list[Example], protocol: Protocol, checkpoints: Path,
                 f" (best step {state['best_step']}) -> {ckpt.name}")
     if progress:
         progress.remove_task(task)
-    return state
+    return {**state, "execution": execution_record(optimizer, scaler, t.precision.value, dev)}
 
 
 def _prune(checkpoints: Path, keep: set[int]) -> None:

@@ -133,9 +133,50 @@ def resolve_extends(path: Path, raw, positions: dict, depth: int = 0) -> tuple:
     if not isinstance(base_raw, dict):
         raise ManifestError([Problem(str(base_path), 1, 1, "", "a manifest is a YAML mapping (paper:, models:, ...).")])
     rebase(base_raw, base_path.parent, Path(path).parent)
+    if "keep" in raw:
+        raw = dict(raw)
+        keep_only(base_raw, raw.pop("keep"), file, positions)
     merged = merge_manifests(base_raw, raw)
     # only the child's positions are known; keys of the base are reported without a line
     return merged, positions, base_path.read_bytes() + more
+
+
+def keep_only(base: dict, keep, file: str, positions: dict) -> None:
+    """`keep: {models: [...], datasets: [...]}` in an extends manifest: the base's entries not named
+    are dropped (with their expected values, exclusions and scoped tolerances), so a miniature of
+    a paper's grid can reuse the paper's protocol without listing every cell it leaves out."""
+    allowed = {"models", "datasets"}
+    if not isinstance(keep, dict) or not set(keep) <= allowed or not all(
+            isinstance(v, list) and all(isinstance(k, str) for k in v) for v in keep.values()):
+        line, col = positions.get(("keep",), (None, None))
+        raise ManifestError([Problem(file, line, col, "keep",
+                                     "keep: takes `models: [KEY, ...]` and/or `datasets: [KEY, ...]` (keys of the "
+                                     "extended manifest).")])
+    for section in allowed & set(keep):
+        known = [e.get("key") for e in base.get(section) or [] if isinstance(e, dict)]
+        for i, key in enumerate(keep[section]):
+            if key not in known:
+                line, col = positions.get(("keep", section, i), (None, None))
+                raise ManifestError([Problem(file, line, col, f"keep.{section}[{i}]",
+                                             f"{key!r} is not a {section[:-1]} of the extended manifest; "
+                                             f"known: {', '.join(map(str, known))}.")])
+        base[section] = [e for e in base.get(section) or [] if isinstance(e, dict) and e.get("key") in keep[section]]
+    models = {e["key"] for e in base.get("models") or []}
+    datasets = {e["key"] for e in base.get("datasets") or []}
+
+    def kept(entry) -> bool:
+        return not isinstance(entry, dict) or (entry.get("model") in (None, *models)
+                                               and entry.get("dataset") in (None, *datasets))
+
+    base["expected"] = {m: {d: v for d, v in (per or {}).items() if d in datasets}
+                        for m, per in (base.get("expected") or {}).items() if m in models}
+    base["expected"] = {m: per for m, per in base["expected"].items() if per}
+    base["exclude"] = [e for e in base.get("exclude") or [] if kept(e)]
+    tolerance = base.get("tolerance")
+    if isinstance(tolerance, dict):
+        for key in ("overrides", "seed_spread", "selection_bias", "sampling"):
+            if isinstance(tolerance.get(key), list):
+                tolerance[key] = [e for e in tolerance[key] if kept(e)]
 
 
 def merge_manifests(base: dict, child: dict) -> dict:
