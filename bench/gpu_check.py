@@ -5,8 +5,9 @@ speed).  It runs the engine's own pieces (apply_lora, make_optimizer, collate, t
 step of engine/train.py, engine/generate.py) and prints tokens/s and MFU against the device's
 bf16 peak, for each variant the machine supports:
 
-    bf16             LoRA on a bf16 base, AdamW (always)
-    nf4+paged8bit    4-bit nf4 base (QLoRA) with paged 8-bit AdamW (CUDA + bitsandbytes only)
+    bf16             LoRA on a bf16 base, AdamW (fp32 on CPU)
+    nf4+paged8bit    the paper's path: 4-bit nf4 base (QLoRA), paged 8-bit AdamW, fp16 autocast with a
+                     grad scaler (bitsandbytes; on CPU too, through its CPU backend)
 
 One command on a GPU host, under 8 minutes (default sizes):
     python bench/gpu_check.py            # ~1.1B params, 20 training steps, 64 generated tokens
@@ -81,24 +82,26 @@ def build_model(size: str, dtype, quantization: str, device):
         import tempfile
         folder = Path(tempfile.mkdtemp(prefix="gpu_check_"))
         model.save_pretrained(folder)
+        from bioeval.engine.models import one_4bit_path
         model = LlamaForCausalLM.from_pretrained(folder, quantization_config=quantization_config("nf4"),
-                                                 device_map={"": 0}, dtype=dtype)
+                                                 device_map={"": 0 if device.type == "cuda" else "cpu"}, dtype=dtype)
+        one_4bit_path(model)
     else:
         model.to(device)
     return model, n_params
 
 
 def run_variant(name: str, size: str, optimizer: str, quantization: str, steps: int, batch: int, seq: int,
-                gen_batch: int, new_tokens: int, device, peak: float | None) -> dict:
+                gen_batch: int, new_tokens: int, device, peak: float | None, precision: str | None = None) -> dict:
     import torch
 
     from bioeval.engine.generate import generate
     from bioeval.engine.lora import apply_lora
     from bioeval.engine.prompts import EncodedPrompt
-    from bioeval.engine.train import Example, collate, make_optimizer, make_scheduler, _autocast
+    from bioeval.engine.train import Example, collate, make_optimizer, make_scaler, make_scheduler, _autocast
 
-    precision = "bf16" if device.type == "cuda" else "fp32"
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    precision = precision or ("bf16" if device.type == "cuda" else "fp32")
+    dtype = torch.bfloat16 if precision == "bf16" and device.type == "cuda" else torch.float32
     p = protocol(optimizer, quantization, precision, steps, batch, seq)
     model, n_params = build_model(size, dtype, quantization, device)
     model = apply_lora(model, p.lora, quantized=quantization == "nf4")
@@ -114,6 +117,7 @@ def run_variant(name: str, size: str, optimizer: str, quantization: str, steps: 
 
     model.train()
     autocast = _autocast(precision, device)
+    scaler = make_scaler(p, device)  # enabled for fp16 only, as in engine/train.py
     times = []
     for step in range(steps):
         batch_data = collate(examples[step * batch:(step + 1) * batch], 0, device)
@@ -121,9 +125,11 @@ def run_variant(name: str, size: str, optimizer: str, quantization: str, steps: 
         t0 = time.perf_counter()
         with autocast:
             loss = model(**batch_data).loss
-        loss.backward()
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
         torch.nn.utils.clip_grad_norm_([q for q in model.parameters() if q.requires_grad], 0.3)
-        opt.step()
+        scaler.step(opt)
+        scaler.update()
         sched.step()
         opt.zero_grad(set_to_none=True)
         sync()
@@ -195,20 +201,20 @@ def main(argv=None) -> int:
         torch.set_num_threads(cpu_threads())
     name = torch.cuda.get_device_name(0) if device.type == "cuda" else None
     peak = peak_tflops(name, args.peak_tflops)
-    variants = [("bf16" if device.type == "cuda" else "fp32-cpu", "adamw_torch", "none")]
+    variants = [("bf16" if device.type == "cuda" else "fp32-cpu", "adamw_torch", "none", None)]
     skipped = []
     try:
         import bitsandbytes  # noqa: F401
         has_bnb = True
     except ImportError:
         has_bnb = False
-    if device.type == "cuda" and has_bnb:
-        variants.append(("nf4+paged8bit", "paged_adamw_8bit", "nf4"))
+    if has_bnb:  # the paper's path, on CUDA or through bitsandbytes' CPU backend
+        variants.append(("nf4+paged8bit+fp16", "paged_adamw_8bit", "nf4", "fp16"))
     else:
-        skipped.append("nf4+paged8bit: " + ("no CUDA device" if device.type != "cuda" else "bitsandbytes not installed"))
+        skipped.append("nf4+paged8bit+fp16: bitsandbytes not installed")
     t0 = time.perf_counter()
-    rows = [run_variant(v, size, opt, q, steps, args.batch, seq, args.gen_batch, new_tokens, device, peak)
-            for v, opt, q in variants]
+    rows = [run_variant(v, size, opt, q, steps, args.batch, seq, args.gen_batch, new_tokens, device, peak, prec)
+            for v, opt, q, prec in variants]
     result = {"device": name or "cpu", "peak_bf16_tflops": peak, "size": size, "steps": steps, "batch": args.batch,
               "seq": seq, "variants": rows, "skipped": skipped, "wall_s": round(time.perf_counter() - t0, 1),
               "torch": torch.__version__}

@@ -58,7 +58,9 @@ def main() -> int:
     # The locks come from PyPI (whose JSON API gives every file's hash without downloading it) plus
     # find-links for torch+cpu: a machine's pip config (extra local indexes, a global constraint)
     # must not leak into them, and local index files would each be downloaded to be hashed.
-    env = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_CONSTRAINT": ""}
+    # build-constraints.txt: an sdist's setup_requires (seqeval's setuptools_scm) is fetched by a pip
+    # subprocess that reads PIP_CONSTRAINT; setuptools_scm 10 breaks that path
+    env = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_CONSTRAINT": str(CONTAINERS / "build-constraints.txt")}
     up = ["--upgrade"] if a.upgrade else []
     compile_lock(a.pip_compile, "requirements-cpu.lock", ["-c", "torch-cpu.txt", *up], a.pip_args, env)
     with tempfile.TemporaryDirectory() as tmp:

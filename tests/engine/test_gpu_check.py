@@ -17,13 +17,14 @@ def test_gpu_check_runs_on_cpu_with_a_tiny_config():
                          cwd=REPO)
     assert res.returncode == 0, res.stderr[-2000:]
     out = json.loads(res.stdout.strip().splitlines()[-1])
-    (row,) = out["variants"]
+    row, paper = out["variants"]
+    assert (paper["quantization"], paper["optimizer"], paper["precision"]) == ("nf4", "paged_adamw_8bit", "fp16")
+    assert paper["train_tokens_per_s"] > 0 and not out["skipped"]  # the paper's path runs on CPU too
     assert row["params"] == 139_584  # the tiny LlamaConfig, counted before LoRA
     assert row["train_tokens_per_s"] > 0 and row["gen_tokens_per_s"] > 0
     assert row["gen_batch"] * row["gen_new_tokens"] > 0
     # MFU is achieved FLOP/s over the given peak: 4N per trained token, 2N per generated one
     assert row["train_mfu"] == pytest.approx(4 * row["params"] * row["train_tokens_per_s"] / 1e12, rel=0.05, abs=1e-4)
-    assert out["skipped"] and "nf4" in out["skipped"][0]  # no CUDA here: the QLoRA variant says why it did not run
 
 
 def test_peak_lookup_by_device_name():
