@@ -101,6 +101,34 @@ def render_plan(data: dict) -> None:
         c.print(f"  excluded: {escape(e['model'])} x {escape(e['dataset'])}" + (f": {escape(e['reason'])}" if e.get("reason") else ""))
     for w in data["warnings"]:
         c.print(f"[yellow]warning[/yellow] {escape(w)}")
+    if data.get("costs"):
+        render_costs(data["costs"])
+
+
+def render_costs(costs: dict) -> None:
+    c = console()
+    t = Table(title=f"What the grid costs on {costs['gpu']} (GPU-hours; tokens: {costs['tokenizer']})",
+              title_justify="left")
+    for col in ("cell", "GPUs", "train tokens", "prompts", "new tokens (max)", "train h", "per-sentence h", "batched h"):
+        t.add_column(col, justify="left" if col == "cell" else "right")
+    rows = costs["cells"] + [{"cell": "[bold]grid total[/bold]", "gpus": "", "prompts": "", **costs["total"]}]
+    for r in rows:
+        name = r["cell"] if r["cell"].startswith("[bold]") else escape(r["cell"])
+        t.add_row(name + (" [dim](est.)[/dim]" if r.get("estimated") else ""), str(r["gpus"]),
+                  f"{r['train_tokens']:,}", f"{r['prompts']:,}" if r["prompts"] != "" else "",
+                  f"{r['new_tokens_upper']:,}", f"{r['train_h']:.2f}", f"{r['per_sentence_h']:.2f}", f"{r['batched_h']:.2f}")
+    c.print(t)
+    m = costs["throughput"]
+    for key in ("bf16_tflops", "hbm_tb_s", "train_mfu_nf4", "train_mfu_none", "decode_bandwidth"):
+        c.print(f"  {key} = {m[key]['value']}: {escape(m[key]['source'])}", soft_wrap=True)
+    est = len(costs["cells"]) - costs["measured_cells"]
+    if est:
+        c.print(f"  {costs['measured_cells']} cells measured on their data, {est} (est.) from their record counts and the "
+                "mean token lengths of the readable datasets of the same task type (their splits are not readable here)",
+                soft_wrap=True)
+    for u in costs["unknown"]:
+        if not u.get("estimated"):
+            c.print(f"  [yellow]not costed[/yellow] {escape(u['cell'])}: {escape(u['reason'])}", soft_wrap=True)
 
 
 def f4(x) -> str:
