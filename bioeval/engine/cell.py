@@ -231,6 +231,13 @@ def fine_tune_and_select(run: CellRun, data: CellData, cm: CellModel) -> None:
                          checkpoint_seed(data.subsample_seed, step))
 
     def evaluate(step: int) -> dict:  # the same scorer and answer as the final scores (no file needed)
+        started = time.perf_counter()
+        try:
+            return _evaluate(step)
+        finally:  # the receipt splits train_and_select into training and these selection passes
+            run.timings["selection_evaluation"] = run.timings.get("selection_evaluation", 0.0) + time.perf_counter() - started
+
+    def _evaluate(step: int) -> dict:
         if fresh:
             chosen, _ = sample_of(step)
             records = _generate(run, cm, chosen, _encode(run, cm, chosen))

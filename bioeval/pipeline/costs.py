@@ -13,7 +13,9 @@ model whose every figure names its source:
                   batched (the eval batch): one read per batch of prompts, bounded by 2 N FLOPs per token
 
 over the GPU's datasheet peak (bf16 tensor-core FLOP/s, HBM bandwidth) times an efficiency that is
-assumed until bench/device_check.py has measured it on that GPU (`--throughput CHECK.json`).
+assumed until bench/device_check.py has measured it on that GPU (`--throughput CHECK.json`).  A model
+spread over several GPUs runs as the lab's code runs it (transformers' device_map: one GPU works at
+a time), so its wall time is one GPU's and its GPU-hours count every GPU it holds.
 """
 
 from __future__ import annotations
