@@ -55,13 +55,13 @@ def quantization_config(kind: str):
     (>= 0.49) runs it on CPU too, so the paper's path is tested here before it meets a GPU."""
     if kind == "none":
         return None
-    _require_bitsandbytes("4-bit nf4 quantization (training.quantization: nf4)")
+    require_bitsandbytes("4-bit nf4 quantization (training.quantization: nf4)")
     from transformers import BitsAndBytesConfig
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
                               bnb_4bit_compute_dtype=torch.bfloat16)
 
 
-def _require_bitsandbytes(what: str) -> None:
+def require_bitsandbytes(what: str) -> None:
     try:
         import bitsandbytes  # noqa: F401
     except ImportError:

@@ -98,8 +98,8 @@ def make_optimizer(model, protocol: Protocol):
     if t.optimizer.value == "paged_adamw_8bit":
         # the authors' optim='paged_adamw_8bit'; bitsandbytes pages its state on CUDA and keeps it
         # in ordinary memory on CPU, with the same 8-bit blockwise update
-        from bioeval.engine.models import _require_bitsandbytes
-        _require_bitsandbytes("training.optimizer paged_adamw_8bit")
+        from bioeval.engine.models import require_bitsandbytes
+        require_bitsandbytes("training.optimizer paged_adamw_8bit")
         import bitsandbytes as bnb
         return bnb.optim.PagedAdamW8bit(params, lr=t.learning_rate.value, weight_decay=0.0)
     # HF Trainer's defaults: betas (0.9, 0.999), eps 1e-8, weight decay 0

@@ -88,6 +88,14 @@ def read_throughput(path: Path | None) -> dict | None:
                          "Give the JSON file bench/device_check.py wrote (scripts/device_check.sh BUNDLE OUT.json).") from None
 
 
+def new_tokens_per_prompt(p, task: str, mean_answer: float | None) -> tuple[int, float]:
+    """(upper bound, expected): max_new_tokens; where generation stops after the answer's line (newline
+    stop, or an EOS the model learned), the mean answer length plus the stop token."""
+    max_new = p.decoding.max_new_tokens.value.get(task, 0)
+    stops = p.decoding.stop_at_newline.value or p.training is None or p.training.append_eos.value
+    return max_new, (min(max_new, mean_answer + 1) if stops and mean_answer is not None else max_new)
+
+
 def generation_passes(p, test_records: int, validation_records: int | None) -> tuple[int, int]:
     """(prompts generated from, of which selection passes) for one cell, as engine/cell.py runs it."""
     cut = min(p.evaluation.test_subsample.value or test_records, test_records)
@@ -121,10 +129,8 @@ def cell_tokens(cell, splits: dict, counter: MemoCounter) -> dict:
     answers = counter.lengths((key, "answers"), lambda: [i.response for i in test])
     template = p.prompt.inference_template.value
     prompts = counter.lengths((key, "prompts", template), lambda: [fill(template, i) for i in test])
-    max_new = p.decoding.max_new_tokens.value.get(task, 0)
     n_prompts, n_select = generation_passes(p, len(test), len(splits.get("validation") or []) or None)
-    stops = p.decoding.stop_at_newline.value or p.training is None or p.training.append_eos.value
-    per_answer = min(max_new, sum(answers) / len(answers) + 1) if stops and answers else max_new
+    max_new, per_answer = new_tokens_per_prompt(p, task, sum(answers) / len(answers) if answers else None)
     out["means"] = {"prompt": sum(prompts) / len(prompts), "answer": sum(answers) / len(answers) if answers else 0.0}
     out.update(prompts=n_prompts, selection_prompts=n_select,
                prompt_tokens=round(n_prompts * min(p.prompt.max_prompt_tokens.value, sum(prompts) / len(prompts))),
@@ -149,9 +155,7 @@ def estimated_tokens(cell, means: dict) -> dict:
     records = {name: s.records for name, s in cell.dataset.splits.items()}
     test = records.get("test") or 0
     n_prompts, n_select = generation_passes(p, test, records.get("validation"))
-    max_new = p.decoding.max_new_tokens.value.get(task, 0)
-    stops = p.decoding.stop_at_newline.value or p.training is None or p.training.append_eos.value
-    per_answer = min(max_new, means["answer"] + 1) if stops else max_new
+    max_new, per_answer = new_tokens_per_prompt(p, task, means["answer"])
     out = {"cell": cell.name, "model": cell.model.key, "dataset": cell.dataset.key, "prompts": n_prompts,
            "selection_prompts": n_select, "prompt_tokens": round(n_prompts * min(p.prompt.max_prompt_tokens.value, means["prompt"])),
            "new_tokens_upper": n_prompts * max_new, "new_tokens_expected": round(n_prompts * per_answer), "train_tokens": 0}
