@@ -73,6 +73,20 @@ def allowed_changes(mini_raw: dict, dataset_keys) -> dict[str, set[tuple]]:
     return {key: top | per_dataset.get(key, set()) for key in dataset_keys}
 
 
+# The only protocol values the miniature may change, each one a deviation it declares (the scale a
+# CPU forces).  Adding an override to the manifest means adding it here, on purpose, with its
+# deviation: a change labelled "CPU scale" does not pass by its label alone.
+DECLARED = {
+    "*": {("training", "learning_rate"), ("training", "warmup_ratio"), ("training", "max_steps"),
+          ("training", "max_seq_length"), ("evaluation", "eval_every"), ("evaluation", "test_subsample")},
+    "bc5cdr": {("decoding", "max_new_tokens")},
+}
+DEVIATION_WORDS = {("training", "learning_rate"): "learning rate", ("training", "warmup_ratio"): "warmup",
+                   ("training", "max_steps"): "steps", ("training", "max_seq_length"): "64 tokens",
+                   ("evaluation", "eval_every"): "checkpoints", ("evaluation", "test_subsample"): "test instances",
+                   ("decoding", "max_new_tokens"): "new tokens"}
+
+
 @pytest.fixture(scope="module")
 def loaded():
     return load_manifest(MINIATURE), load_manifest(PAPER), yaml.safe_load(MINIATURE.read_text())
@@ -112,6 +126,27 @@ def test_every_change_is_labelled_assumed_with_a_reason(loaded):
         for path, leaf in leaves(section):
             assert leaf["source"] == "assumed" and "CPU" in leaf.get("note", ""), path
     assert len(raw["deviations"]) >= 4
+
+
+def test_the_miniature_overrides_exactly_the_declared_values(loaded):
+    _, _, raw = loaded
+    assert declared(raw.get("protocol") or {}) == DECLARED["*"]
+    for d in raw["datasets"]:
+        assert declared(d.get("protocol") or {}) == DECLARED.get(d["key"], set()), d["key"]
+    deviations = " ".join(f"{d['what']} {d.get('why', '')}" for d in raw["deviations"])
+    for path, word in DEVIATION_WORDS.items():
+        assert word in deviations, f"{path} has no deviation that names it"
+
+
+def test_a_change_labelled_cpu_scale_is_still_caught(loaded, tmp_path):
+    """An override dressed as a CPU-scale change (here the LoRA rank) is not a declared deviation."""
+    text = MINIATURE.read_text().replace(
+        "  training:\n    learning_rate:",
+        "  lora:\n    r: {value: 8, source: assumed, note: \"CPU scale\"}\n  training:\n    learning_rate:", 1)
+    assert "r: {value: 8" in text
+    (tmp_path / "zhan2025_miniature.yaml").write_text(text)
+    raw = yaml.safe_load(text)
+    assert declared(raw["protocol"]) != DECLARED["*"]  # what test_the_miniature_overrides_exactly... checks
 
 
 def test_the_check_fails_on_an_undeclared_change(loaded, tmp_path):
