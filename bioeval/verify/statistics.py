@@ -125,6 +125,14 @@ def p_value(diff, sd, df, margin=0.0):
     return np.where(sd > 0, p, np.where(excess <= EPSILON, 1.0, 0.0))
 
 
+def minimum_detectable_effect(sd, df, alpha, margin=0.0, power: float = 0.80):
+    """The smallest true shift a two-sided test at `alpha` detects with probability `power`:
+    margin + (q(1 - alpha/2) + q(power)) x sd (the far tail ignored; t quantiles with df)."""
+    df = np.asarray(df, float)
+    return np.asarray(margin, float) + (stats.t.ppf(1.0 - np.asarray(alpha, float) / 2.0, df)
+                                        + stats.t.ppf(power, df)) * np.asarray(sd, float)
+
+
 def holm(p_values, alpha: float):
     """Holm's step-down: which hypotheses are rejected at family-wise error alpha (any dependence)."""
     p = np.asarray(p_values, float)

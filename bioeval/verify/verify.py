@@ -51,6 +51,7 @@ REPRODUCED, DISCREPANT, MISSING, INVALID = "reproduced", "discrepant", "missing"
 NEW = "new"  # a cell of an added model or dataset (--add-model, extends): compared, not verified
 VERDICTS = (REPRODUCED, DISCREPANT, MISSING, INVALID, NEW)
 GLOBAL_OK, GLOBAL_FAIL = "reproduced", "not-reproduced"
+UNDECIDED = "undecided: seed study required"  # tolerance.require_seed_study and values on an assumed spread
 METHOD = "holm"
 
 
@@ -98,7 +99,10 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
     _judge_statistical(rows, loaded.manifest.tolerance)
     attach_env_diffs(loaded, rows, results)  # discrepant values: what differs from the reference run
     summary = {**summarise(rows, loaded.manifest.tolerance.family_error),
-               "interval_level": loaded.manifest.tolerance.level}
+               "interval_level": loaded.manifest.tolerance.level,
+               **rests_on(rows, loaded.manifest.tolerance)}
+    if summary["seed_study_required"]:  # tolerance.require_seed_study: no verdict on declared spreads
+        summary["global_verdict"] = UNDECIDED
     return {"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
             "unexpected": unexpected}
 
@@ -123,6 +127,39 @@ def summarise(rows: list[dict], family_error: float) -> dict:
                     "when a value under a fixed abs/rel rule is discrepant, or when a run is invalid"}
 
 
+SCALES = (1.25, 1.5)
+
+
+def rests_on(rows: list[dict], tolerance) -> dict:
+    """Which declared seed spreads the verdict rests on, how many values each covers, and the
+    expected false discrepancies if every declared spread were 1.25x / 1.5x too small (the level
+    holds only when no declaration is too small: docs/statistics.md)."""
+    tested = [r for r in rows if r["p_value"] is not None and r["verdict"] in (REPRODUCED, DISCREPANT)]
+    on_declared = [r for r in tested if r["runs"] < 2 and r.get("seed_declaration") is not None]
+    spreads: dict[int, dict] = {}
+    for r in on_declared:
+        i = r["seed_declaration"]
+        d = tolerance.seed_spread[i]
+        entry = spreads.setdefault(i, {"declaration": f"tolerance.seed_spread[{i}]", "sd": d.sd, "runs": d.runs,
+                                       "source": d.source, "values": 0})
+        entry["values"] += 1
+    expected, declared_ids = {}, {id(r) for r in on_declared}
+    for scale in SCALES:
+        total = 0.0
+        for r in tested:
+            if id(r) in declared_ids:  # the seed variance of both sides grows by scale^2
+                seed_var = r["published_seed_sd"] ** 2 + r["parts"]["seed"] ** 2 / max(r["runs"], 1)
+                true_sd = (r["sd"] ** 2 + (scale ** 2 - 1.0) * seed_var) ** 0.5
+                total += float(st.p_value(r["tolerance"], true_sd, float("inf")))
+            else:
+                total += r["alpha"]
+        expected[f"{scale:g}x"] = round(total, 2)
+    unmeasured = [r for r in on_declared if not tolerance.seed_spread[r["seed_declaration"]].runs]
+    return {"declared_spreads": [spreads[i] for i in sorted(spreads)], "values_on_declared_spreads": len(on_declared),
+            "expected_false_discrepancies_if_spreads_too_small": expected,
+            "seed_study_required": len(unmeasured) if tolerance.require_seed_study else 0}
+
+
 def gate(report: dict, strict: bool = False, allow_missing: bool = False) -> str | None:
     """Why verification fails (the CLI exits 1 with this), or None when it passes."""
     s = report["summary"]
@@ -134,7 +171,10 @@ def gate(report: dict, strict: bool = False, allow_missing: bool = False) -> str
                if s["family_discrepant"] else "",
                f"{s['fixed_rule_discrepant']} outside a fixed abs/rel tolerance" if s["fixed_rule_discrepant"] else "",
                f"{s[INVALID]} invalid" if s[INVALID] else ""]
-        problems.append("global verdict not-reproduced: " + ", ".join(w for w in why if w))
+        why.append(f"{s['seed_study_required']} value(s) judged on an assumed seed spread while the manifest "
+                   "requires a seed study (tolerance.require_seed_study: run `--seeds 3` or more)"
+                   if s.get("seed_study_required") else "")
+        problems.append(f"global verdict {s['global_verdict']}: " + ", ".join(w for w in why if w))
     if s[MISSING] and not allow_missing:
         problems.append(f"{s[MISSING]} value(s) without results")
     if not problems:
@@ -256,6 +296,7 @@ def _judge_statistical(rows: list[dict], tolerance) -> None:
                 r["sources"]["seed"] += f"; the published run carries at least {published_sd:g}"
             r["parts"]["seed"] = seed_sd
             r["published_seed_sd"] = published_sd
+            r["seed_declaration"] = key[1] if spread is not None else None  # index in tolerance.seed_spread
             alpha = tol.alpha_of(rule, tolerance)
             j = st.judge(r["expected"], r["observed_runs"], sampling_sd=r["parts"]["sampling"] or 0.0,
                          seed_sd=seed_sd, seed_df=seed_df, bias=auto["bias"], margin=rule.floor, alpha=alpha,
