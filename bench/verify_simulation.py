@@ -33,13 +33,22 @@ sys.path.insert(0, str(REPO))
 from bioeval.manifest import cells as manifest_cells, load_manifest  # noqa: E402
 from bioeval.verify import statistics as st  # noqa: E402
 from bioeval.verify import tolerance as tol  # noqa: E402
-from bioeval.verify.verify import test_size  # noqa: E402
+from bioeval.verify.verify import _our_selection, test_size  # noqa: E402
 
 PAPER = REPO / "manifests" / "deepseek_bionlp.yaml"
 
 
+def _decimals(values) -> int:
+    """How many decimals the published values are printed with (2 for Guo & Sarker, 3 for Zhan)."""
+    for d in range(1, 6):
+        if np.allclose(np.round(values, d), values, atol=1e-9):
+            return d
+    return 6
+
+
 def value_table(path: Path) -> dict:
-    """Per expected value (auto rules only): published, sampling sd, declared seed sd, bias, margin, alpha."""
+    """Per expected value (auto rules only): published, sampling sd, declared seed sd (and its runs),
+    bias, margin, alpha, as verify computes them for a run of the manifest's own protocol."""
     loaded = load_manifest(path)
     t = loaded.manifest.tolerance
     rows = []
@@ -51,19 +60,27 @@ def value_table(path: Path) -> dict:
                 continue
             _, scheme = tol.sampling_scheme(t, cell, metric, n)
             factor = st.sampling_factor(scheme["published"], scheme["ours"], scheme["n"], scheme["population"])
-            se = st.binomial_se(mv.value, scheme["n"]) or 0.0
+            # verify without a bootstrap interval: the published interval, else the binomial SE
+            se = st.published_ci_se(mv.ci) or st.binomial_se(mv.value, scheme["n"]) or 0.0
             spread = tol.seed_spread(t, cell, metric)
-            bias = tol.selection_bias(t, cell, metric)
+            declared = tol.selection_bias(t, cell, metric)
+            ours = _our_selection(cell, [])
+            bias = declared.shift if declared and ours != declared.published_select_on else 0.0
             group = next(i for i, e in enumerate(t.seed_spread) if e is spread) if spread else -1 - len(rows)
             rows.append((ci, metric == "f1", mv.value, se * factor ** 0.5, spread.sd if spread else 0.0,
-                         bias.shift if bias else 0.0, rule.floor, tol.alpha_of(rule, t), group))
+                         (spread.runs or 0) if spread else 0, bias, rule.floor, tol.alpha_of(rule, t), group,
+                         bool(declared) and ours == declared.published_select_on))
     if not rows:
         raise SystemExit(f"{path}: no value under an `auto` tolerance; abs/rel rules carry no probability to simulate.")
     cols = list(zip(*rows))
-    names = ("cell", "is_f1", "published", "sampling", "seed", "bias", "margin", "alpha", "group")
+    names = ("cell", "is_f1", "published", "sampling", "seed", "seed_runs", "bias", "margin", "alpha", "group",
+             "selected_on_test")
     table = {k: np.asarray(v) for k, v in zip(names, cols)}
     table["cells"] = int(table["cell"].max()) + 1
     table["family_error"] = t.family_error
+    table["seed_floor"] = t.seed_floor
+    table["decimals"] = _decimals(table["published"])
+    table["names"] = [f"{c.model.key} x {c.dataset.key}" for c in manifest_cells(loaded)]
     return table
 
 
@@ -76,60 +93,149 @@ def _normal(rng: np.random.Generator, shape: tuple, cell, rho: float):
     return z
 
 
-def simulate(table: dict, sims: int, k: int, rng: np.random.Generator, shift: float = 0.0,
-             shifted_fraction: float = 0.0, f1_only: bool = True, decimals: int = 3, rho: float = 0.0) -> dict:
-    """Fraction of simulations whose global verdict is not-reproduced, and discrepancy counts."""
+def _draw(rng, table, sims, k, rho, checkpoints, seed_scale):
+    """(published, our runs (sims, values, k)) of a perfect reproduction.
+
+    Each side's value is the best of `checkpoints` scores (1: no selection); a checkpoint's score
+    is truth + seed noise + that side's sampling noise (half the difference's variance each when
+    both sides cut, all of it on the one side that does).  Our K runs share their test cuts (the
+    seed study pins subsample_seed) and differ in seed noise.  The true seed SD is
+    `seed_scale` x the declared one (1: the declaration is right)."""
     m = table["published"].size
-    truth, samp, seed, bias = table["published"], table["sampling"], table["seed"], table["bias"]
+    truth, samp, cell = table["published"], table["sampling"], table["cell"]
+    seed = table["seed"] * seed_scale
+    half = samp / np.sqrt(2.0)
+    c = checkpoints
+    pub = (seed[:, None] * _normal(rng, (sims, m, c), cell, rho)
+           + half[:, None] * _normal(rng, (sims, m, c), cell, rho)).max(axis=2)
+    ours_cut = half[:, None] * _normal(rng, (sims, m, c), cell, rho)  # (sims, m, c), common to our K runs
+    ours = (seed[:, None, None] * _normal(rng, (sims, m, k, c), cell, rho) + ours_cut[:, :, None, :]).max(axis=3)
+    published = np.round(truth + table["bias"] + pub, table["decimals"])
+    return published, truth[None, :, None] + ours
+
+
+def judge_sims(table: dict, published, runs, kv) -> dict:
+    """p-values of every simulated value, judged as verify judges them (bioeval.verify.verify):
+    K >= 2 values pool their group's measured cells (one sample per cell) with a declared study;
+    K = 1 values keep the declared spread; the published run carries max(measured, declared, floor)."""
+    sims, m, kmax = runs.shape
+    mask = np.arange(kmax)[None, :] < kv[:, None]  # (m, kmax): which runs a value has
+    mean = np.where(mask, runs, 0).sum(axis=2) / kv
+    var = np.where(mask, (runs - mean[..., None]) ** 2, 0).sum(axis=2) / np.maximum(kv - 1, 1)
+    seed_sd = np.broadcast_to(table["seed"], (sims, m)).astype(float).copy()
+    runs_decl = table["seed_runs"]
+    seed_df = np.where(runs_decl >= 2, runs_decl - 1, np.inf).astype(float) + np.zeros((sims, m))
+    studied = kv >= 2
+    if studied.any():
+        _, group = np.unique(table["group"], return_inverse=True)
+        for g in np.unique(group[studied]):
+            members = (group == g) & studied
+            cells = np.unique(table["cell"][members])
+            ss = np.zeros(sims)
+            df = 0.0
+            for c in cells:  # one sample per cell: average its metrics' variances, K - 1 df
+                vals = members & (table["cell"] == c)
+                kc = int(kv[vals].min())
+                ss += (kc - 1) * var[:, vals].mean(axis=1)
+                df += kc - 1
+            first = np.flatnonzero(members)[0]
+            if runs_decl[first] >= 2:
+                ss, df = ss + (runs_decl[first] - 1) * table["seed"][first] ** 2, df + runs_decl[first] - 1
+            seed_sd[:, members] = np.sqrt(ss / df)[:, None]
+            seed_df[:, members] = df
+    published_sd = np.maximum(np.maximum(seed_sd, table["seed"]), table["seed_floor"])
+    sd, df = st.combine(seed_sd, kv, table["sampling"], seed_df, published_sd)
+    centre = np.clip(mean + table["bias"], 0.0, 1.0)
+    return {"p": st.p_value(published - centre, sd, df, table["margin"]), "sd": sd, "df": df}
+
+
+def simulate(table: dict, sims: int, k: int, rng: np.random.Generator, shift: float = 0.0,
+             shifted_fraction: float = 0.0, f1_only: bool = True, decimals: int | None = None, rho: float = 0.0,
+             study_cells=None, checkpoints: int = 1, seed_scale: float = 1.0) -> dict:
+    """Fraction of simulations whose global verdict is not-reproduced, and discrepancy counts.
+
+    k runs for the cells in `study_cells` (every cell when None), one for the others (a partial
+    seed study); `checkpoints` > 1: both sides report the best of that many checkpoints (selection
+    on test); `seed_scale`: the true seed SD over the declared one."""
+    if decimals is not None:
+        table = {**table, "decimals": decimals}
+    m = table["published"].size
     cell = table["cell"]
-    published = np.round(truth + bias + seed * _normal(rng, (sims, m), cell, rho)
-                         + samp * _normal(rng, (sims, m), cell, rho), decimals)
-    runs = (truth + np.zeros((sims, m)))[..., None] + seed[:, None] * _normal(rng, (sims, m, k), cell, rho)
+    kv = np.full(m, k) if study_cells is None else np.where(np.isin(cell, study_cells), k, 1)
+    published, runs = _draw(rng, table, sims, int(kv.max()), rho, checkpoints, seed_scale)
+    hit = np.zeros((sims, table["cells"]), bool)
     if shifted_fraction:
         n_shift = round(shifted_fraction * table["cells"])
         chosen = np.argsort(rng.random((sims, table["cells"])), axis=1)[:, :n_shift]
-        hit = np.zeros((sims, table["cells"]), bool)
         np.put_along_axis(hit, chosen, True, axis=1)
-        value_hit = hit[:, table["cell"]] & (table["is_f1"] if f1_only else True)
+        value_hit = hit[:, cell] & (table["is_f1"] if f1_only else True)
         runs = runs - shift * value_hit[..., None]
-    mean = runs.mean(axis=2)
-    if k >= 2:  # as verify: values under one seed_spread declaration pool their K-run variances
-        _, group = np.unique(table["group"], return_inverse=True)
-        onehot = np.eye(group.max() + 1)[group]  # (values, groups)
-        members = onehot.sum(axis=0)
-        pooled = (runs.var(axis=2, ddof=1) @ onehot / members)[:, group]
-        sd, df = st.combine(np.sqrt(pooled), k, samp, (members * (k - 1))[group])
-    else:
-        sd, df = st.combine(seed, 1, samp, np.inf)
-        sd, df = np.broadcast_to(sd, (sims, m)), np.broadcast_to(df, (sims, m))
-    diff = published - (mean + bias)
-    p = st.p_value(diff, sd, df, table["margin"])
+    p = judge_sims(table, published, runs, kv)["p"]
     discrepant = p < table["alpha"]
-    failed = st.holm(p, table["family_error"]).any(axis=1)
+    rejected = st.holm(p, table["family_error"])
+    failed = rejected.any(axis=1)
     rate = float(failed.mean())
     # the alternative we did not choose: a one-sided binomial test of the count of discrepant values
     count = discrepant.sum(axis=1)
     alpha = float(table["alpha"].mean())
     critical = int(binom.isf(table["family_error"], m, alpha)) + 1  # smallest count with P(X >= c) <= level
-    return {"sims": sims, "k": k, "values": m, "global_fail_rate": rate,
-            "count_test_fail_rate": float((count >= critical).mean()),
-            "mc_se": float(np.sqrt(max(rate * (1 - rate), 1e-12) / sims)),
-            "mean_discrepant": float(discrepant.sum(axis=1).mean()),
-            "any_discrepant_rate": float(discrepant.any(axis=1).mean()),
-            "expected_false_discrepancies": float(table["alpha"].sum())}
+    out = {"sims": sims, "k": k, "values": m, "global_fail_rate": rate,
+           "count_test_fail_rate": float((count >= critical).mean()),
+           "mc_se": float(np.sqrt(max(rate * (1 - rate), 1e-12) / sims)),
+           "mean_discrepant": float(discrepant.sum(axis=1).mean()),
+           "any_discrepant_rate": float(discrepant.any(axis=1).mean()),
+           "expected_false_discrepancies": float(table["alpha"].sum())}
+    if shifted_fraction:  # how often a shifted cell is itself named by Holm (any of its values)
+        named = np.zeros((sims, table["cells"]), bool)
+        for c in range(table["cells"]):
+            named[:, c] = rejected[:, cell == c].any(axis=1)
+        per_cell = (named & hit).sum(axis=0) / np.maximum(hit.sum(axis=0), 1)
+        out["named_per_shifted_sim"] = float((named & hit).sum(axis=1).mean())
+        out["per_cell_detection"] = per_cell.tolist()
+    return out
+
+
+def detection_table(table: dict, k: int = 1, power: float = 0.80) -> list[dict]:
+    """Per cell: the smallest shift of its F1 that Holm names with probability `power` when it is
+    the only shifted value (its threshold is then about family_error / values: the first Holm
+    step), from the value's sd and df as verify computes them under the declared spreads."""
+    m = table["published"].size
+    kv = np.full(m, k)
+    sd, df = st.combine(table["seed"], kv, table["sampling"],
+                        np.where(table["seed_runs"] >= 2, table["seed_runs"] - 1, np.inf) if k == 1
+                        else np.full(m, float(k - 1)),
+                        np.maximum(table["seed"], table["seed_floor"]))
+    mde = st.minimum_detectable_effect(sd, df, table["family_error"] / m, table["margin"], power)
+    out = []
+    for c in range(table["cells"]):
+        f1 = np.flatnonzero((table["cell"] == c) & table["is_f1"])
+        if f1.size:
+            out.append({"cell": table["names"][c], "f1_mde": round(float(mde[f1[0]]), 4),
+                        "sd": round(float(np.asarray(sd)[f1[0]]), 5)})
+    return out
 
 
 def study(path: Path = PAPER, sims: int = 1000, seed: int = 0, ks: tuple[int, ...] = (1, 3)) -> dict:
     table = value_table(path)
     rng = np.random.default_rng(seed)
     out = {"manifest": str(path), "values": int(table["published"].size), "cells": table["cells"],
-           "family_error": table["family_error"], "runs": []}
+           "family_error": table["family_error"], "decimals": table["decimals"], "runs": []}
     for k in ks:
         null = simulate(table, sims, k, rng)
         f1 = simulate(table, sims, k, rng, shift=0.05, shifted_fraction=0.10, f1_only=True)
         all3 = simulate(table, sims, k, rng, shift=0.05, shifted_fraction=0.10, f1_only=False)
         out["runs"].append({"k": k, "null": null, "power_f1": f1, "power_all_metrics": all3})
     out["correlated_null"] = [{"rho": rho, **simulate(table, sims, 1, rng, rho=rho)} for rho in (0.0, 0.5, 0.9)]
+    out["awkward"] = {
+        # both sides report the best of five checkpoints on test (the paper's protocol and ours)
+        "selection_on_test": simulate(table, sims, 1, rng, checkpoints=5) if table["selected_on_test"].any() else None,
+        # one cell re-run twice, every other at K = 1
+        "partial_seed_study": simulate(table, sims, 2, rng, study_cells=[0]),
+        # every declared seed spread 0 and our runs identical: only sampling, the margin and the floor
+        "zero_spreads": simulate({**table, "seed": np.zeros_like(table["seed"])}, sims, 2, rng),
+    }
+    out["sensitivity"] = [{"scale": s, **simulate(table, sims, 1, rng, seed_scale=s)} for s in (1.25, 1.5)]
+    out["detection"] = detection_table(table)
     return out
 
 

@@ -209,17 +209,16 @@ def test_guo_expected_values_and_intervals_equal_table_3():
                 assert (got.value, got.ci) == (value, (low, high)), (model, task, metric)
 
 
-def test_guo_tolerance_is_the_published_interval():
+def test_guo_tolerance_is_statistical_with_the_split_declared():
+    """Each side's own random 20% of Table 1's labelled set: two independent cuts (issue 21)."""
     m = load_manifest(GUO).manifest
-    overrides = {(o.model, o.dataset, o.metric): o for o in m.tolerance.overrides}
-    assert len(overrides) == 36
-    for model, per in m.expected.items():
-        for dataset, metrics in per.items():
-            for metric, mv in metrics.items():
-                rule = overrides[(model, dataset, metric)]
-                low, high = mv.ci
-                assert rule.kind == "abs"
-                assert math.isclose(rule.value, max(mv.value - low, high - mv.value), abs_tol=1e-9)
+    t = m.tolerance
+    assert t.default.kind == "auto" and t.default.floor == 0.005 and not t.overrides
+    for d in m.datasets:
+        (scheme,) = [s for s in t.sampling if s.dataset == d.key]
+        assert (scheme.published, scheme.ours) == ("subsample", "subsample")
+        assert d.splits["test"].records == scheme.population - math.floor(0.8 * scheme.population)
+    assert {s.model: s.sd for s in t.seed_spread} == {"llama3-70b": 0.0, "r1-distill-llama3-70b": 0.02}
 
 
 # ----------------------------------------------------------------------------- data pins

@@ -190,6 +190,11 @@ def render_verify(report: dict) -> None:
                         f"of {s['tested']} tested value(s); discrepant after Holm (*): {s['family_discrepant']}")
         console().print(f"global verdict ({s['method']}, family-wise error {s['level']:g}): "
                         f"[bold {color}]{s['global_verdict']}[/]")
+        if s.get("declared_spreads"):  # the level holds only if these are not too small
+            rest = ", ".join(f"{d['declaration']} sd {d['sd']:g} ({d['values']} value(s))" for d in s["declared_spreads"])
+            worse = s["expected_false_discrepancies_if_spreads_too_small"]
+            console().print(f"rests on declared seed spreads: {escape(rest)}; if they were 1.25x / 1.5x too small, "
+                            f"{worse['1.25x']:g} / {worse['1.5x']:g} false discrepancies expected", highlight=False)
     from bioeval.verify.envdiff import text_lines
 
     for line in text_lines(report["cells"]):  # what differs from the environment of the reference run

@@ -476,9 +476,15 @@ class SeedSpread(Scope):
 
 
 class SelectionBias(Scope):
-    """How much the published value is inflated (e.g. best of 5 checkpoints picked on test)."""
+    """How much the published value is inflated (e.g. best of 5 checkpoints picked on test).
+
+    Applied only when our run did not select the same way (a run that also picks its best
+    checkpoint on test carries the same inflation), and to every metric the declaration covers."""
 
     shift: float = Field(ge=-1, le=1, description="published minus an unselected run, in metric units")
+    published_select_on: Literal["validation", "test"] = Field(
+        "test", description="where the published run picked its checkpoint; a run of ours that picked on the "
+                            "same split gets no shift")
     source: SourceKind
     note: str = ""
 
@@ -505,6 +511,11 @@ class Tolerance(Strict):
     seed_spread: tuple[SeedSpread, ...] = ()
     selection_bias: tuple[SelectionBias, ...] = ()
     sampling: tuple[SamplingScheme, ...] = ()
+    seed_floor: float = Field(0.001, ge=0, le=1, description="the smallest seed SD the published run is taken "
+                              "to carry: identical runs of ours (or a declared 0) do not measure how far our "
+                              "stack is from the paper's")
+    require_seed_study: bool = Field(False, description="no global verdict (exit 1) until every value under "
+                                     "`auto` has K >= 2 runs or a declared spread measured from runs")
 
 
 class Exclusion(Strict):

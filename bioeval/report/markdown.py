@@ -70,7 +70,18 @@ def _global_sentence(s: dict) -> str:
         return ""
     return (f" Global verdict ({s['method']}, family-wise error {s['level']:g}): **{s['global_verdict']}**; "
             f"{s['expected_false_discrepancies']:g} discrepant values expected by chance under perfect reproduction "
-            "(docs/statistics.md).")
+            "(docs/statistics.md)." + _rests_on_sentence(s))
+
+
+def _rests_on_sentence(s: dict) -> str:
+    """Which declared seed spreads the verdict rests on (docs/statistics.md: the level needs them)."""
+    if not s.get("declared_spreads"):
+        return ""
+    worse = s["expected_false_discrepancies_if_spreads_too_small"]
+    spreads = ", ".join(f"sd {d['sd']:g}: {d['values']}" for d in s["declared_spreads"])
+    return (f" The verdict rests on declared seed spreads for {s['values_on_declared_spreads']} value(s) "
+            f"({spreads}); were they 1.25x / 1.5x too small, {worse['1.25x']:g} / {worse['1.5x']:g} "
+            "false discrepancies would be expected.")
 
 
 def _as_printed(x: float) -> str:

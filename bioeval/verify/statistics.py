@@ -47,14 +47,41 @@ def binomial_se(f: float, n: int | None) -> float | None:
 
 
 def bootstrap_se(ci, level: float) -> float | None:
-    """SE read back from a percentile bootstrap interval of the given level: width / (2 z)."""
+    """SE read back from a percentile bootstrap interval of the given level: width / (2 z).
+
+    A degenerate interval ([1, 1]: every resample scored the same) says the bootstrap could not
+    see the sampling error (a value at 0 or 1), not that there is none: None (unknown)."""
     if not ci or ci[0] is None or ci[1] is None:
+        return None
+    width = float(ci[1]) - float(ci[0])
+    if width <= EPSILON:
+        return None
+    return width / (2.0 * stats.norm.ppf(0.5 + level / 2.0))
+
+
+def score_se(f: float, n: int | None) -> float | None:
+    """SE of a proportion near f over n items that stays above 0 at f = 0 or 1 (Agresti-Coull:
+    two successes and two failures added), for the extremes where the plain binomial SE is 0."""
+    if not n:
+        return None
+    adjusted = (f * n + 2.0) / (n + 4.0)
+    return math.sqrt(adjusted * (1.0 - adjusted) / (n + 4.0))
+
+
+def published_ci_se(ci, level: float = 0.95) -> float | None:
+    """SE of one estimate read back from the published interval (the paper's own bootstrap):
+    for precision and recall it reflects the predicted / true positives, not the test size."""
+    if not ci or ci[1] - ci[0] <= EPSILON:
         return None
     return (float(ci[1]) - float(ci[0])) / (2.0 * stats.norm.ppf(0.5 + level / 2.0))
 
 
-def combine(seed_sd, k, sampling_sd, seed_df):
+def combine(seed_sd, k, sampling_sd, seed_df, published_seed_sd=None):
     """(sd of P - b - M, degrees of freedom of the reference t: those of the seed estimate).
+
+    The published run carries ``published_seed_sd`` (default: the same seed_sd), each of our K
+    runs seed_sd: Var = s_pub^2 + s_seed^2 / K + s_samp^2.  verify floors the published side at
+    the declared spread: our seeds measure our stack, not the distance to the paper's.
 
     With a measured seed part the reference is Student's t with the estimate's degrees of
     freedom (K - 1 for one cell, more when pooled): exact when the sampling part is 0, and
@@ -64,8 +91,17 @@ def combine(seed_sd, k, sampling_sd, seed_df):
     64% false-failure rate with it.)  A declared seed part is taken as known: df = inf.
     """
     seed_sd, k, sampling_sd = np.asarray(seed_sd, float), np.asarray(k, float), np.asarray(sampling_sd, float)
-    sd = np.sqrt(seed_sd ** 2 * (1.0 + 1.0 / k) + sampling_sd ** 2)
+    pub = seed_sd if published_seed_sd is None else np.asarray(published_seed_sd, float)
+    sd = np.sqrt(pub ** 2 + seed_sd ** 2 / k + sampling_sd ** 2)
     return sd, np.asarray(seed_df, float) + np.zeros_like(sd)
+
+
+def pool_with_declared(ss: float, df: float, declared_sd: float | None, declared_runs: int | None):
+    """(sd, df) of a measured sum of squares pooled with a declared study of `runs` runs (its
+    runs - 1 degrees of freedom); a declaration without runs is not a sample and is not pooled."""
+    if declared_sd is not None and declared_runs and declared_runs >= 2:
+        ss, df = ss + (declared_runs - 1) * declared_sd ** 2, df + declared_runs - 1
+    return (float(np.sqrt(ss / df)), float(df)) if df else (0.0, float("inf"))
 
 
 def pooled_sd(groups: list[list[float]]) -> tuple[float, float]:
@@ -87,6 +123,14 @@ def p_value(diff, sd, df, margin=0.0):
     with np.errstate(divide="ignore", invalid="ignore"):
         p = 2.0 * stats.t.sf(excess / sd, df)
     return np.where(sd > 0, p, np.where(excess <= EPSILON, 1.0, 0.0))
+
+
+def minimum_detectable_effect(sd, df, alpha, margin=0.0, power: float = 0.80):
+    """The smallest true shift a two-sided test at `alpha` detects with probability `power`:
+    margin + (q(1 - alpha/2) + q(power)) x sd (the far tail ignored; t quantiles with df)."""
+    df = np.asarray(df, float)
+    return np.asarray(margin, float) + (stats.t.ppf(1.0 - np.asarray(alpha, float) / 2.0, df)
+                                        + stats.t.ppf(power, df)) * np.asarray(sd, float)
 
 
 def holm(p_values, alpha: float):
@@ -120,15 +164,16 @@ class Judgement:
 
 
 def judge(published: float, observed: list[float], *, sampling_sd: float, seed_sd: float, seed_df: float,
-          bias: float, margin: float, alpha: float) -> Judgement:
+          bias: float, margin: float, alpha: float, published_seed_sd: float | None = None) -> Judgement:
     """The prediction interval for the published value from our runs, and the p-value.
 
     seed_sd, seed_df: the seed spread used (measured: df = K - 1, or more when pooled; declared: inf).
+    The centre stays inside [0, 1]: a bias never predicts a value no metric can take.
     """
     k = len(observed)
-    sd, df = combine(seed_sd, k, sampling_sd, seed_df)
+    sd, df = combine(seed_sd, k, sampling_sd, seed_df, published_seed_sd)
     sd, df = float(sd), float(df)
-    centre = float(np.mean(observed)) + bias
+    centre = min(max(float(np.mean(observed)) + bias, 0.0), 1.0)
     half = margin + (float(quantile(alpha, df)) * sd if sd > 0 else 0.0)
     p = float(p_value(published - centre, sd, df, margin))
     return Judgement(centre, half, sd, df, p, abs(published - centre) <= half + EPSILON)

@@ -51,6 +51,7 @@ REPRODUCED, DISCREPANT, MISSING, INVALID = "reproduced", "discrepant", "missing"
 NEW = "new"  # a cell of an added model or dataset (--add-model, extends): compared, not verified
 VERDICTS = (REPRODUCED, DISCREPANT, MISSING, INVALID, NEW)
 GLOBAL_OK, GLOBAL_FAIL = "reproduced", "not-reproduced"
+UNDECIDED = "undecided: seed study required"  # tolerance.require_seed_study and values on an assumed spread
 METHOD = "holm"
 
 
@@ -98,7 +99,10 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
     _judge_statistical(rows, loaded.manifest.tolerance)
     attach_env_diffs(loaded, rows, results)  # discrepant values: what differs from the reference run
     summary = {**summarise(rows, loaded.manifest.tolerance.family_error),
-               "interval_level": loaded.manifest.tolerance.level}
+               "interval_level": loaded.manifest.tolerance.level,
+               **rests_on(rows, loaded.manifest.tolerance)}
+    if summary["seed_study_required"]:  # tolerance.require_seed_study: no verdict on declared spreads
+        summary["global_verdict"] = UNDECIDED
     return {"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
             "unexpected": unexpected}
 
@@ -123,6 +127,39 @@ def summarise(rows: list[dict], family_error: float) -> dict:
                     "when a value under a fixed abs/rel rule is discrepant, or when a run is invalid"}
 
 
+SCALES = (1.25, 1.5)
+
+
+def rests_on(rows: list[dict], tolerance) -> dict:
+    """Which declared seed spreads the verdict rests on, how many values each covers, and the
+    expected false discrepancies if every declared spread were 1.25x / 1.5x too small (the level
+    holds only when no declaration is too small: docs/statistics.md)."""
+    tested = [r for r in rows if r["p_value"] is not None and r["verdict"] in (REPRODUCED, DISCREPANT)]
+    on_declared = [r for r in tested if r["runs"] < 2 and r.get("seed_declaration") is not None]
+    spreads: dict[int, dict] = {}
+    for r in on_declared:
+        i = r["seed_declaration"]
+        d = tolerance.seed_spread[i]
+        entry = spreads.setdefault(i, {"declaration": f"tolerance.seed_spread[{i}]", "sd": d.sd, "runs": d.runs,
+                                       "source": d.source, "values": 0})
+        entry["values"] += 1
+    expected, declared_ids = {}, {id(r) for r in on_declared}
+    for scale in SCALES:
+        total = 0.0
+        for r in tested:
+            if id(r) in declared_ids:  # the seed variance of both sides grows by scale^2
+                seed_var = r["published_seed_sd"] ** 2 + r["parts"]["seed"] ** 2 / max(r["runs"], 1)
+                true_sd = (r["sd"] ** 2 + (scale ** 2 - 1.0) * seed_var) ** 0.5
+                total += float(st.p_value(r["tolerance"], true_sd, float("inf")))
+            else:
+                total += r["alpha"]
+        expected[f"{scale:g}x"] = round(total, 2)
+    unmeasured = [r for r in on_declared if not tolerance.seed_spread[r["seed_declaration"]].runs]
+    return {"declared_spreads": [spreads[i] for i in sorted(spreads)], "values_on_declared_spreads": len(on_declared),
+            "expected_false_discrepancies_if_spreads_too_small": expected,
+            "seed_study_required": len(unmeasured) if tolerance.require_seed_study else 0}
+
+
 def gate(report: dict, strict: bool = False, allow_missing: bool = False) -> str | None:
     """Why verification fails (the CLI exits 1 with this), or None when it passes."""
     s = report["summary"]
@@ -134,7 +171,10 @@ def gate(report: dict, strict: bool = False, allow_missing: bool = False) -> str
                if s["family_discrepant"] else "",
                f"{s['fixed_rule_discrepant']} outside a fixed abs/rel tolerance" if s["fixed_rule_discrepant"] else "",
                f"{s[INVALID]} invalid" if s[INVALID] else ""]
-        problems.append("global verdict not-reproduced: " + ", ".join(w for w in why if w))
+        why.append(f"{s['seed_study_required']} value(s) judged on an assumed seed spread while the manifest "
+                   "requires a seed study (tolerance.require_seed_study: run `--seeds 3` or more)"
+                   if s.get("seed_study_required") else "")
+        problems.append(f"global verdict {s['global_verdict']}: " + ", ".join(w for w in why if w))
     if s[MISSING] and not allow_missing:
         problems.append(f"{s[MISSING]} value(s) without results")
     if not problems:
@@ -210,11 +250,15 @@ def _set_judgement(row: dict, j: st.Judgement) -> None:
 
 
 def _judge_statistical(rows: list[dict], tolerance) -> None:
-    """Judge the rows under `auto`: the seed part is measured where runs allow, else declared.
+    """Judge the rows under `auto`: the seed part is measured where a value has runs, else declared.
 
-    A seed_spread declaration says its values share one seed SD; a seed study estimates that SD
-    by pooling the K-run variances of every value the declaration covers (many degrees of
-    freedom instead of K - 1 per value).  Values without a declaration use their own K runs.
+    Per value: with K >= 2 runs the seed SD is measured; a seed_spread declaration says its values
+    share one SD, so the measurement pools the K-run variances of the cells it covers that have
+    runs (each cell counted once, K - 1 df: its P, R and F1 come from the same runs), and the
+    declared study when it says how many runs it came from (`runs`: runs - 1 more df).  Values
+    with one run keep the declared spread: a partial seed study never replaces it for them.
+    The published run's seed part is never below the declared spread nor tolerance.seed_floor:
+    our seeds do not measure the distance between our stack and the paper's.
     """
     pending = [r for r in rows if "_auto" in r]
     groups: dict[object, list[dict]] = {}
@@ -224,29 +268,57 @@ def _judge_statistical(rows: list[dict], tolerance) -> None:
             else ("row", id(r))
         groups.setdefault(key, []).append(r)
     for key, members in groups.items():
-        measured = [m["observed_runs"] for m in members if len(m["observed_runs"]) >= 2]
-        pooled, df = st.pooled_sd(measured)
+        spread = members[0]["_auto"]["spread"]
+        ss, df, cells = _cell_sums(members)
+        measured_sd, measured_df = st.pool_with_declared(ss, df, spread.sd if spread else None,
+                                                         spread.runs if spread else None)
         for r in members:
             auto = r.pop("_auto")
-            rule, spread = auto["rule"], auto["spread"]
-            if measured:
-                seed_sd, seed_df = pooled, df
-                r["sources"]["seed"] = (f"measured: {len(r['observed_runs'])} run(s) of this cell" if key[0] == "row"
-                                        else f"measured: pooled over {len(measured)} value(s) sharing "
-                                             f"tolerance.seed_spread[{key[1]}] ({df:g} df)")
+            rule = auto["rule"]
+            k = len(r["observed_runs"])
+            where = f"tolerance.seed_spread[{key[1]}]" if spread else ""
+            if k >= 2:
+                seed_sd, seed_df = measured_sd, measured_df
+                pooled = f" pooled with {where}'s {spread.runs} runs" if spread and spread.runs else ""
+                r["sources"]["seed"] = (f"measured: {k} runs of this cell" if cells == 1 else
+                                        f"measured: pooled over {cells} cells with runs under {where}") + \
+                    pooled + f" ({seed_df:g} df)"
             elif spread is not None:
-                seed_sd, seed_df = spread.sd, float("inf")
-                r["sources"]["seed"] = f"declared (tolerance.seed_spread[{key[1]}], {spread.source})"
+                seed_sd = spread.sd
+                seed_df = float(spread.runs - 1) if spread.runs else float("inf")
+                r["sources"]["seed"] = f"declared ({where}, {spread.source}" + \
+                    (f", {spread.runs} runs: {seed_df:g} df)" if spread.runs else ")")
             else:
                 seed_sd, seed_df = 0.0, float("inf")
                 r["sources"]["seed"] = "none: no seed study and no declared spread (the interval ignores seeds)"
+            published_sd = max(seed_sd, spread.sd if spread else 0.0, tolerance.seed_floor)
+            if published_sd > seed_sd:
+                r["sources"]["seed"] += f"; the published run carries at least {published_sd:g}"
             r["parts"]["seed"] = seed_sd
+            r["published_seed_sd"] = published_sd
+            r["seed_declaration"] = key[1] if spread is not None else None  # index in tolerance.seed_spread
             alpha = tol.alpha_of(rule, tolerance)
             j = st.judge(r["expected"], r["observed_runs"], sampling_sd=r["parts"]["sampling"] or 0.0,
-                         seed_sd=seed_sd, seed_df=seed_df, bias=auto["bias"], margin=rule.floor, alpha=alpha)
+                         seed_sd=seed_sd, seed_df=seed_df, bias=auto["bias"], margin=rule.floor, alpha=alpha,
+                         published_seed_sd=published_sd)
             r["alpha"], r["sd"] = alpha, round(j.sd, 6)
             r["df"] = None if j.df == float("inf") else j.df
             _set_judgement(r, j)
+
+
+def _cell_sums(members: list[dict]) -> tuple[float, float, int]:
+    """(sum of squares, df, cells) of the values with K >= 2 runs, one sample per cell: the
+    metrics of a cell are averaged (they share the runs), so a cell adds K - 1 df, not 3 (K - 1)."""
+    by_cell: dict[tuple, list[dict]] = {}
+    for m in members:
+        if len(m["observed_runs"]) >= 2:
+            by_cell.setdefault((m["model"], m["dataset"]), []).append(m)
+    ss = df = 0.0
+    for values in by_cell.values():
+        k = min(len(v["observed_runs"]) for v in values)
+        ss += (k - 1) * float(np.mean([np.var(v["observed_runs"], ddof=1) for v in values]))
+        df += k - 1
+    return ss, df, len(by_cell)
 
 
 def _parts(tolerance, cell: Cell, metric: str, usable: list, n, published: float):
@@ -256,20 +328,39 @@ def _parts(tolerance, cell: Cell, metric: str, usable: list, n, published: float
     level = cell.protocol.scoring.ci_level.value
     boots = [st.bootstrap_se(((r.scores or {}).get("ci") or {}).get(metric), level) for r in usable]
     boots = [b for b in boots if b is not None]
+    ci_se = st.published_ci_se(cell.expected[metric].ci) if metric in cell.expected else None
     if boots:  # the instance bootstrap of our runs: right for multi-item metrics too
         se, se_source = float(np.mean(boots)), "bootstrap"
-    else:
+    elif ci_se is not None:  # the paper's own interval: P and R move with the positives, not n
+        se, se_source = ci_se, "published interval"
+    elif st.binomial_se(published, scheme["n"]):
         se, se_source = st.binomial_se(published, scheme["n"]), "binomial"
+    else:  # a value at 0 or 1 (or a degenerate bootstrap): unknown, not zero
+        se, se_source = st.score_se(published, scheme["n"]), "score (value at 0 or 1)"
     sampling = None if se is None else se * factor ** 0.5
     spread = tol.seed_spread(tolerance, cell, metric)
-    bias = tol.selection_bias(tolerance, cell, metric)
+    declared_bias = tol.selection_bias(tolerance, cell, metric)
+    ours = _our_selection(cell, usable)
+    bias = declared_bias if declared_bias and ours != declared_bias.published_select_on else None
     sources = {"sampling": f"{se_source}, {scheme['published']}/{scheme['ours']} (published/ours), "
                            f"n {scheme['n']} of {scheme['population']}, scheme {scheme['source']}",
                "seed": None, "bias": ("declared (" + bias.source + ")") if bias else "none"}
+    if declared_bias and not bias:
+        sources["bias"] = (f"none: our run also selected on {ours}, as the published one did "
+                           "(the declared shift is already in our value)")
     if se is None:
         sources["sampling"] = "unknown (no n and no bootstrap interval): sampling part taken as 0"
     parts = {"sampling": sampling, "seed": None, "bias": bias.shift if bias else 0.0}
     return parts, sources, spread, (bias.shift if bias else 0.0)
+
+
+def _our_selection(cell: Cell, usable: list) -> str | None:
+    """Where our run picked its checkpoint: scores.json's select_on, else what the protocol says."""
+    for r in usable:
+        if r.scores and "select_on" in r.scores:
+            return r.scores["select_on"]
+    ev = cell.protocol.evaluation
+    return ev.select_on.value if cell.protocol.mode.value == "finetune" else None
 
 
 def _new_rows(cell: Cell, runs: list, matched_by: str | None, n) -> list[dict]:

@@ -134,7 +134,7 @@ def synthetic_predictions(cell, precision: float, recall: float, n: int | None =
 
 def write_run(results: Path, cell, metrics: dict | None = None, predictions: list[dict] | None = None,
               run_id: str | None = None, n: int | None = None, receipt: dict | None = None, state: str = "done",
-              scores: bool | None = None, bootstrap: bool = False) -> Path:
+              scores: bool | None = None, bootstrap: bool = False, select_on: str | None = None) -> Path:
     """A run folder as the engine leaves it: spec.json, status.json, predictions.jsonl, and scores.json
     and receipt.json built from those predictions (with their hashes).
 
@@ -143,7 +143,8 @@ def write_run(results: Path, cell, metrics: dict | None = None, predictions: lis
     scores.json out (an older run: verify re-scores it); tests that tamper edit the files after.
     ``bootstrap=False`` writes scores.json without its bootstrap interval (``"ci": {}``, as runs of
     older versions; verify then takes the sampling part from the binomial formula, which tests
-    compute by hand); everything else in it is what the predictions give.
+    compute by hand); everything else in it is what the predictions give.  ``select_on`` is where the
+    run picked its checkpoint (scores.json's select_on; None: no selection, as a zero-shot run).
     """
     from bioeval.scoring.scores_json import build_scores
 
@@ -155,7 +156,7 @@ def write_run(results: Path, cell, metrics: dict | None = None, predictions: lis
     outputs = {}
     if predictions is not None:
         write_jsonl(run.predictions, [{"prompt_sha256": "0" * 64, "prompt_truncated": False, **p} for p in predictions])
-        built = build_scores(run.run_id, cell.spec, run.predictions)
+        built = build_scores(run.run_id, cell.spec, run.predictions, select_on=select_on)
         built["ci"] = built["ci"] if bootstrap else {}
         outputs["predictions_sha256"] = built["predictions_sha256"]
         if scores is not False and metrics is not None or scores:

@@ -84,12 +84,15 @@ def test_reproduce_seeds_skips_finished_seed_runs_and_verifies_them(tmp_path, cl
     r = cli("--workdir", str(tmp_path), "reproduce", str(smoke), "--seeds", "2", "--no-progress")
     assert "0 run, 8 already finished, 8 total" in r.stderr
     data = json.loads(cli("--workdir", str(tmp_path), "verify", str(smoke), "--json").stdout)
-    assert {row["runs"] for row in data["cells"]} == {2} and {row["parts"]["seed"] for row in data["cells"]} == {0.0}
-    # two identical seed runs: a zero seed spread, so the interval is the observed value itself and the
-    # verdict says whether the synthetic runs hit the expected value exactly
+    assert {row["runs"] for row in data["cells"]} == {2}
+    # two identical seed runs measure 0 (1 df); pooled with the declared 5-run study (4 df) the seed
+    # part is declared x sqrt(4/5), and the published run keeps the declared spread: never a
+    # zero-width interval, and synthetic runs at the expected values are reproduced
     for row in data["cells"]:
-        assert row["interval"] == pytest.approx([row["observed"], row["observed"]])
-        assert row["verdict"] == ("reproduced" if abs(row["observed"] - row["expected"]) < 1e-9 else "discrepant")
+        declared = row["published_seed_sd"]  # max(measured 0, declared, floor): the declared sd
+        assert row["df"] == 5 and row["parts"]["seed"] == pytest.approx(declared * (4 / 5) ** 0.5)
+        assert row["interval"][1] - row["interval"][0] > 0.01
+        assert row["verdict"] == "reproduced", row
     assert r.returncode == (0 if data["summary"]["global_verdict"] == "reproduced" else 1), r.stderr[-2000:]
 
 

@@ -103,10 +103,10 @@ def test_declared_spread_bias_and_sampling_scheme(tmp_path):
     samp = math.sqrt(1 - 1000 / 4000) * math.sqrt(0.88 * 0.12 / 1000)  # one side cut 1000 of 4000
     assert f1["parts"] == {"sampling": pytest.approx(samp), "seed": 0.03, "bias": 0.01}
     sd = math.sqrt(0.03 ** 2 * 2 + samp ** 2)  # published run and ours each carry the seed spread
-    assert f1["sd"] == pytest.approx(sd, abs=1e-6) and f1["df"] is None
+    assert f1["sd"] == pytest.approx(sd, abs=1e-6) and f1["df"] == 4  # measured from 5 runs: 4 df
     centre = f1["observed"] + 0.01  # observed F1 0.8782 (from P 0.84, R 0.92) + the selection bias
     assert f1["observed"] == pytest.approx(2 * 0.84 * 0.92 / 1.76, abs=1e-3)
-    assert f1["interval"] == pytest.approx([centre - 1.959964 * sd, centre + 1.959964 * sd], abs=1e-6)
+    assert f1["interval"] == pytest.approx([centre - 2.776445 * sd, centre + 2.776445 * sd], abs=1e-5)
     assert "declared" in f1["sources"]["seed"] and "full/subsample" in f1["sources"]["sampling"]
     assert rows["precision"]["parts"]["seed"] == 0.01 and rows["precision"]["parts"]["bias"] == 0.0
 
@@ -114,10 +114,12 @@ def test_declared_spread_bias_and_sampling_scheme(tmp_path):
 def test_seed_study_pools_runs_under_one_declaration(tmp_path):
     text = with_tolerance("  seed_spread:\n    - {dataset: ee, sd: 0.05, source: assumed}\n")
     rows, _ = seed_study(tmp_path, [0.80, 0.82, 0.78], text)
-    # P, R and F1 runs are equal (F1 = P = R) with s 0.02 each: pooled over 3 values, 6 df
+    # P, R and F1 are the same runs (F1 = P = R, s 0.02): one cell, 2 df, not 6; the declaration
+    # (assumed, no runs) is not a sample, so it is not pooled, but the published run keeps its 0.05
     f1 = rows["f1"]
-    assert f1["df"] == 6 and f1["parts"]["seed"] == pytest.approx(math.sqrt(3 * 0.0008 / 6))
-    assert "pooled over 3 value(s)" in f1["sources"]["seed"]
+    assert f1["df"] == 2 and f1["parts"]["seed"] == pytest.approx(0.02) and f1["published_seed_sd"] == 0.05
+    assert f1["sd"] == pytest.approx(math.sqrt(0.05 ** 2 + 0.02 ** 2 / 3), abs=1e-6)
+    assert "measured: 3 runs of this cell" in f1["sources"]["seed"]
 
 
 def test_seed_variants_and_lookup(tmp_path):

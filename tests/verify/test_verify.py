@@ -49,18 +49,22 @@ def test_verdicts_tolerances_and_notes(world):
     assert r["tiny", "ner", "precision"]["tolerance"] == pytest.approx(0.07)
     assert {r["tiny", "ner", m]["verdict"] for m in ("precision", "recall", "f1")} == {"reproduced"}
     # auto for tc (z 1.96, margin 0.01), n 400 of 2,500 records cut to 1,000: both sides random cuts,
-    # sampling sd = sqrt(2 (1 - 400/2500)) * sqrt(f (1 - f) / 400) with f the published value
+    # sampling sd = sqrt(2 (1 - 400/2500)) * SE; precision has a published interval [0.80, 0.88], so
+    # SE = 0.08 / (2 x 1.959964) (P moves with the predicted positives, not n); recall has none: the
+    # binomial sqrt(f (1 - f) / 400) at the published f.  The published run carries seed_floor 0.001.
     prec = r["tiny", "tc", "precision"]
-    samp = (2 * (1 - 400 / 2500)) ** 0.5 * (0.84 * 0.16 / 400) ** 0.5
+    samp = (2 * (1 - 400 / 2500)) ** 0.5 * 0.08 / (2 * 1.959964)
+    sd = (samp ** 2 + 0.001 ** 2) ** 0.5
     assert prec["n"] == 400 and prec["parts"] == {"sampling": pytest.approx(samp), "seed": 0.0, "bias": 0.0}
     assert prec["sources"]["seed"].startswith("none")  # no seed study, no declaration: taken as 0, said so
-    assert prec["tolerance"] == pytest.approx(0.01 + 1.96 * samp)
+    assert "published interval" in prec["sources"]["sampling"] and prec["published_seed_sd"] == 0.001
+    assert prec["tolerance"] == pytest.approx(0.01 + 1.96 * sd)
     assert prec["delta"] == pytest.approx(0.03, abs=0.002)  # synthetic predictions: P 0.8691 for 0.87
-    assert prec["p_value"] == pytest.approx(2 * norm.sf((prec["delta"] - 0.01) / samp))
+    assert prec["p_value"] == pytest.approx(2 * norm.sf((prec["delta"] - 0.01) / sd))
     assert prec["verdict"] == "reproduced" and prec["in_published_ci"] is True and prec["published_ci"] == [0.80, 0.88]
     rec = r["tiny", "tc", "recall"]  # 0.03 off: inside 0.01 + 1.96 * 0.0176 = 0.0445
     assert rec["verdict"] == "reproduced" and rec["tolerance"] == pytest.approx(
-        0.01 + 1.96 * (2 * (1 - 400 / 2500) * 0.92 * 0.08 / 400) ** 0.5)
+        0.01 + 1.96 * (2 * (1 - 400 / 2500) * 0.92 * 0.08 / 400 + 0.001 ** 2) ** 0.5)
     # model+dataset+metric (abs 0.001) beats dataset+metric (abs 0.03) and dataset (auto)
     f1 = r["tiny", "tc", "f1"]
     assert f1["tolerance"] == pytest.approx(0.001) and f1["verdict"] == "discrepant"
