@@ -36,19 +36,31 @@ def test_smoke_seed_study_gives_intervals_and_verdicts(tmp_path, cli):
               "--no-progress", timeout=900)
     assert out.returncode == 0, out.stderr
     assert "cells: 3 run" in out.stderr
-    # the shipped manifest's statistical rule: its own K = 3 runs replace the declared seed sd; the
-    # declaration covers P, R and F1 of smoke-re, so their variances pool: t(0.975, 3 x 2 = 6);
-    # no sampling part (both sides score 96 of 96)
+    # the shipped manifest's statistical rule: the cell's K = 3 runs (one cell, 2 df: P = R = F1 here are
+    # one sample, not three) pool with the declaration's own study (sd 0.0057 from 5 runs: 4 df), so
+    # t(0.975, 6); the published run carries the larger of the pooled and the declared sd; no sampling
+    # part (both sides score 96 of 96).  The interval is at least the pooled t prediction interval.
+    from scipy.stats import t as student_t
+
+    from bioeval.manifest import load_manifest
+
+    spread = next(x for x in load_manifest(REPO / "manifests" / "smoke.yaml").manifest.tolerance.seed_spread
+                  if x.dataset == "smoke-re")
     r = cli("--workdir", str(workdir), "verify", "manifests/smoke.yaml", "--only", "dataset=smoke-re", "--json")
     report = json.loads(r.stdout)
     for row in report["cells"]:
         runs = row["observed_runs"]
         mean, s = sum(runs) / 3, math.sqrt(sum((x - sum(runs) / 3) ** 2 for x in runs) / 2)
-        assert row["df"] == 6
-        half = 2.446912 * s * math.sqrt(4 / 3)  # t(0.975, 6); P = R = F1 here, so the pooled sd is s
+        df = 2 + spread.runs - 1
+        pooled = math.sqrt((2 * s ** 2 + (spread.runs - 1) * spread.sd ** 2) / df)
+        assert row["df"] == df
         assert row["runs"] == 3 and len(set(row["run_ids"])) == 3
-        assert row["parts"]["sampling"] == 0.0 and row["parts"]["seed"] == pytest.approx(s)
+        assert row["parts"]["sampling"] == 0.0 and row["parts"]["seed"] == pytest.approx(pooled)
+        q = student_t.ppf(0.975, df)
+        published = max(pooled, spread.sd)
+        half = q * math.sqrt(published ** 2 + pooled ** 2 / 3)
         assert row["interval"] == pytest.approx([mean - half, mean + half], abs=1e-6)
+        assert half >= q * pooled * math.sqrt(1 + 1 / 3) - 1e-12  # the pooled t prediction interval
         assert row["verdict"] in ("reproduced", "discrepant") and 0 <= row["p_value"] <= 1
     summary = report["summary"]
     assert summary["tested"] == 3 and summary["expected_false_discrepancies"] == pytest.approx(0.15)
