@@ -32,14 +32,13 @@ sys.path.insert(0, str(REPO))
 
 from bioeval.manifest import cells as manifest_cells, load_manifest  # noqa: E402
 from bioeval.verify import statistics as st  # noqa: E402
-from bioeval.verify import tolerance as tol  # noqa: E402
-from bioeval.verify.verify import _our_selection, test_size  # noqa: E402
+from bioeval.verify.detection import detection, planned_values  # noqa: E402
 
 PAPER = REPO / "manifests" / "deepseek_bionlp.yaml"
 
 
 def _decimals(values) -> int:
-    """How many decimals the published values are printed with (2 for Guo & Sarker, 3 for Zhan)."""
+    """How many decimals the published values are printed with (2 for Guo & Sarker, 4 for Zhan: Tables 2-4)."""
     for d in range(1, 6):
         if np.allclose(np.round(values, d), values, atol=1e-9):
             return d
@@ -48,28 +47,20 @@ def _decimals(values) -> int:
 
 def value_table(path: Path) -> dict:
     """Per expected value (auto rules only): published, sampling sd, declared seed sd (and its runs),
-    bias, margin, alpha, as verify computes them for a run of the manifest's own protocol."""
+    bias, margin, alpha, as verify computes them for a run of the manifest's own protocol
+    (bioeval.verify.detection.planned_values: the parts verify itself uses)."""
     loaded = load_manifest(path)
     t = loaded.manifest.tolerance
+    cell_list = manifest_cells(loaded)
+    index = {(c.model.key, c.dataset.key): i for i, c in enumerate(cell_list)}
     rows = []
-    for ci, cell in enumerate(manifest_cells(loaded)):
-        n = test_size(cell, None)
-        for metric, mv in cell.expected.items():
-            rule = tol.rule_for(t, cell.model.key, cell.dataset.key, metric)
-            if rule.kind != "auto":
-                continue
-            _, scheme = tol.sampling_scheme(t, cell, metric, n)
-            factor = st.sampling_factor(scheme["published"], scheme["ours"], scheme["n"], scheme["population"])
-            # verify without a bootstrap interval: the published interval, else the binomial SE
-            se = st.published_ci_se(mv.ci) or st.binomial_se(mv.value, scheme["n"]) or 0.0
-            spread = tol.seed_spread(t, cell, metric)
-            declared = tol.selection_bias(t, cell, metric)
-            ours = _our_selection(cell, [])
-            bias = declared.shift if declared and ours != declared.published_select_on else 0.0
-            group = next(i for i, e in enumerate(t.seed_spread) if e is spread) if spread else -1 - len(rows)
-            rows.append((ci, metric == "f1", mv.value, se * factor ** 0.5, spread.sd if spread else 0.0,
-                         (spread.runs or 0) if spread else 0, bias, rule.floor, tol.alpha_of(rule, t), group,
-                         bool(declared) and ours == declared.published_select_on))
+    for v in planned_values(loaded, cell_list):
+        if v["kind"] != "auto":
+            continue
+        group = v["seed_declaration"] if v["seed_declaration"] is not None else -1 - len(rows)
+        rows.append((index[(v["model"], v["dataset"])], v["metric"] == "f1", v["expected"], v["sampling_sd"] or 0.0,
+                     v["seed_sd"], v["seed_runs"], v["bias"], v["margin"], v["alpha"], group,
+                     v["selected_like_published"]))
     if not rows:
         raise SystemExit(f"{path}: no value under an `auto` tolerance; abs/rel rules carry no probability to simulate.")
     cols = list(zip(*rows))
@@ -195,24 +186,15 @@ def simulate(table: dict, sims: int, k: int, rng: np.random.Generator, shift: fl
     return out
 
 
-def detection_table(table: dict, k: int = 1, power: float = 0.80) -> list[dict]:
-    """Per cell: the smallest shift of its F1 that Holm names with probability `power` when it is
-    the only shifted value (its threshold is then about family_error / values: the first Holm
-    step), from the value's sd and df as verify computes them under the declared spreads."""
-    m = table["published"].size
-    kv = np.full(m, k)
-    sd, df = st.combine(table["seed"], kv, table["sampling"],
-                        np.where(table["seed_runs"] >= 2, table["seed_runs"] - 1, np.inf) if k == 1
-                        else np.full(m, float(k - 1)),
-                        np.maximum(table["seed"], table["seed_floor"]))
-    mde = st.minimum_detectable_effect(sd, df, table["family_error"] / m, table["margin"], power)
-    out = []
-    for c in range(table["cells"]):
-        f1 = np.flatnonzero((table["cell"] == c) & table["is_f1"])
-        if f1.size:
-            out.append({"cell": table["names"][c], "f1_mde": round(float(mde[f1[0]]), 4),
-                        "sd": round(float(np.asarray(sd)[f1[0]]), 5)})
-    return out
+def detection_table(path: Path, per_cell_rate: list[float], names: list[str]) -> list[dict]:
+    """Per cell: the library's minimum detectable effect of its F1 at 80% (what `plan --json` and
+    `verify` report, bioeval.verify.detection) beside the simulated rate at which a -0.05 F1 shift
+    of that cell was named (K = 1)."""
+    loaded = load_manifest(path)
+    rate = dict(zip(names, per_cell_rate))
+    return [{"cell": f"{c['model']} x {c['dataset']}", "f1_mde": c["mde"], "sd": round(c["sd"], 5),
+             "named_at_minus_0.05": round(rate.get(f"{c['model']} x {c['dataset']}", float("nan")), 3)}
+            for c in detection(loaded, manifest_cells(loaded))["cells"] if c["metric"] == "f1"]
 
 
 def study(path: Path = PAPER, sims: int = 1000, seed: int = 0, ks: tuple[int, ...] = (1, 3)) -> dict:
@@ -235,7 +217,8 @@ def study(path: Path = PAPER, sims: int = 1000, seed: int = 0, ks: tuple[int, ..
         "zero_spreads": simulate({**table, "seed": np.zeros_like(table["seed"])}, sims, 2, rng),
     }
     out["sensitivity"] = [{"scale": s, **simulate(table, sims, 1, rng, seed_scale=s)} for s in (1.25, 1.5)]
-    out["detection"] = detection_table(table)
+    k1 = next(r for r in out["runs"] if r["k"] == 1)["power_f1"]
+    out["detection"] = detection_table(path, k1["per_cell_detection"], table["names"])
     return out
 
 
@@ -253,6 +236,14 @@ def markdown(result: dict) -> str:
               "binomial count test: false failure |", "|---|---|---|"]
     for r in result["correlated_null"]:
         lines.append(f"| {r['rho']:g} | {r['global_fail_rate']:.3f} | {r['count_test_fail_rate']:.3f} |")
+    det = result["detection"]
+    lines += ["", "| cells by F1 MDE at 80% (K = 1) | cells | simulated rate a -0.05 F1 shift is named (mean) |",
+              "|---|---|---|"]
+    for lo, hi in ((0, 0.05), (0.05, 0.1), (0.1, 0.2), (0.2, 1.0)):
+        band = [d for d in det if lo < d["f1_mde"] <= hi]
+        if band:
+            mean = sum(d["named_at_minus_0.05"] for d in band) / len(band)
+            lines.append(f"| {lo:g} < MDE <= {hi:g} | {len(band)} | {mean:.3f} |")
     return "\n".join(lines)
 
 

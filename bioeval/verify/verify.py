@@ -44,6 +44,7 @@ from bioeval.manifest.resolve import Cell
 from bioeval.manifest.schema import METRICS
 from bioeval.verify import statistics as st
 from bioeval.verify import tolerance as tol
+from bioeval.verify.detection import POWER, attach_mde
 from bioeval.verify.envdiff import attach as attach_env_diffs
 from bioeval.verify.results import ResultIndex
 
@@ -99,6 +100,7 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
     _judge_statistical(rows, loaded.manifest.tolerance)
     attach_env_diffs(loaded, rows, results)  # discrepant values: what differs from the reference run
     summary = {**summarise(rows, loaded.manifest.tolerance.family_error),
+               **detectable(rows, loaded.manifest.tolerance.family_error),
                "interval_level": loaded.manifest.tolerance.level,
                **rests_on(rows, loaded.manifest.tolerance)}
     if summary["seed_study_required"]:  # tolerance.require_seed_study: no verdict on declared spreads
@@ -125,6 +127,15 @@ def summarise(rows: list[dict], family_error: float) -> dict:
             "method": METHOD, "level": family_error,
             "rule": "not-reproduced when Holm's procedure rejects any value at `level` (family-wise error), "
                     "when a value under a fixed abs/rel rule is discrepant, or when a run is invalid"}
+
+
+def detectable(rows: list[dict], family_error: float) -> dict:
+    """Mark each tested value with its minimum detectable effect (verify/detection.py) and say how
+    many could show a shift of 0.05: a reviewer sees which cells can fail at all."""
+    tested = [r for r in rows if r["p_value"] is not None and r["verdict"] in (REPRODUCED, DISCREPANT)]
+    attach_mde(tested, family_error)
+    return {"mde_power": POWER,
+            "values_detecting_0.05": sum(r["mde"] <= 0.05 + st.EPSILON for r in tested if "mde" in r)}
 
 
 SCALES = (1.25, 1.5)
@@ -301,7 +312,7 @@ def _judge_statistical(rows: list[dict], tolerance) -> None:
             j = st.judge(r["expected"], r["observed_runs"], sampling_sd=r["parts"]["sampling"] or 0.0,
                          seed_sd=seed_sd, seed_df=seed_df, bias=auto["bias"], margin=rule.floor, alpha=alpha,
                          published_seed_sd=published_sd)
-            r["alpha"], r["sd"] = alpha, round(j.sd, 6)
+            r["alpha"], r["sd"], r["margin"] = alpha, round(j.sd, 6), rule.floor
             r["df"] = None if j.df == float("inf") else j.df
             _set_judgement(r, j)
 
