@@ -19,6 +19,7 @@ overdispersed, which is why the verdict is not a binomial count test).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -60,13 +61,13 @@ def value_table(path: Path) -> dict:
         group = v["seed_declaration"] if v["seed_declaration"] is not None else -1 - len(rows)
         rows.append((index[(v["model"], v["dataset"])], v["metric"] == "f1", v["expected"], v["sampling_sd"] or 0.0,
                      v["seed_sd"], v["seed_runs"], v["bias"], v["margin"], v["alpha"], group,
-                     v["selected_like_published"]))
+                     v["selected_like_published"], v["counts"]))
     if not rows:
         raise SystemExit(f"{path}: no value under an `auto` tolerance; abs/rel rules carry no probability to simulate.")
     cols = list(zip(*rows))
     names = ("cell", "is_f1", "published", "sampling", "seed", "seed_runs", "bias", "margin", "alpha", "group",
-             "selected_on_test")
-    table = {k: np.asarray(v) for k, v in zip(names, cols)}
+             "selected_on_test", "counts")
+    table = {k: np.asarray(v) if k != "counts" else list(v) for k, v in zip(names, cols)}
     table["cells"] = int(table["cell"].max()) + 1
     table["family_error"] = t.family_error
     table["seed_floor"] = t.seed_floor
@@ -101,6 +102,16 @@ def _draw(rng, table, sims, k, rho, checkpoints, seed_scale):
            + half[:, None] * _normal(rng, (sims, m, c), cell, rho)).max(axis=2)
     ours_cut = half[:, None] * _normal(rng, (sims, m, c), cell, rho)  # (sims, m, c), common to our K runs
     ours = (seed[:, None, None] * _normal(rng, (sims, m, k, c), cell, rho) + ours_cut[:, :, None, :]).max(axis=3)
+    for i, counts in enumerate(table["counts"]):  # verify counts these: draw them as counts
+        if counts is None:
+            continue
+        def cut(shape):
+            return rng.binomial(counts.trials, truth[i], shape) / counts.trials - truth[i]
+        both = counts.sides == 2
+        pub_cut = cut((sims, c)) if both or not counts.ours_random else np.zeros((sims, c))
+        our_cut = cut((sims, c)) if both or counts.ours_random else np.zeros((sims, c))
+        pub[:, i] = (seed[i] * rng.standard_normal((sims, c)) + pub_cut).max(axis=1)
+        ours[:, i] = (seed[i] * rng.standard_normal((sims, k, c)) + our_cut[:, None, :]).max(axis=2)
     published = np.round(truth + table["bias"] + pub, table["decimals"])
     return published, truth[None, :, None] + ours
 
@@ -137,7 +148,30 @@ def judge_sims(table: dict, published, runs, kv) -> dict:
     published_sd = np.maximum(np.maximum(seed_sd, table["seed"]), table["seed_floor"])
     sd, df = st.combine(seed_sd, kv, table["sampling"], seed_df, published_sd)
     centre = np.clip(mean + table["bias"], 0.0, 1.0)
-    return {"p": st.p_value(published - centre, sd, df, table["margin"]), "sd": sd, "df": df}
+    p = st.p_value(published - centre, sd, df, table["margin"])
+    for i, counts in enumerate(table["counts"]):  # as verify: counts where it counts (declared spreads)
+        single = np.isinf(df[:, i])
+        if counts is None or not single.any():
+            continue
+        other = np.sqrt(np.maximum(sd[:, i] ** 2 - table["sampling"][i] ** 2, 0.0))
+        p[single, i] = _count_p(published[single, i] - centre[single, i], counts, other[single], table["margin"][i])
+    return {"p": p, "sd": sd, "df": df}
+
+
+def _count_p(diff, counts, other, margin):
+    """count_p_value for many simulated differences: interpolated on a fine grid of the
+    difference (the other part's sd is the same in every simulation of a value at K = 1;
+    the counts sit at the truth, where verify uses the two sides' pooled value)."""
+    s = round(float(np.median(other)), 6)
+    grid, p = _count_curve(counts, s, float(margin))
+    return np.interp(diff, grid, p)
+
+
+@functools.lru_cache(maxsize=None)
+def _count_curve(counts, s: float, margin: float):
+    reach = 8.0 * s + 8.0 * np.sqrt(counts.p0 * (1 - counts.p0) / counts.trials) + 1.0 / counts.trials
+    grid = np.linspace(-reach, reach, 401)
+    return grid, st.count_p_value(grid, counts, s, margin)
 
 
 def simulate(table: dict, sims: int, k: int, rng: np.random.Generator, shift: float = 0.0,

@@ -40,7 +40,7 @@ def planned_values(loaded: LoadedManifest, cell_list: list[Cell], k: int = 1) ->
                 row.update(kind="fixed", half_width=tol.allowed(rule, mv.value))
                 rows.append(row)
                 continue
-            parts, sources, spread, bias = _parts(t, cell, metric, [], n, mv.value)
+            parts, sources, spread, bias, scheme = _parts(t, cell, metric, [], n, mv.value)
             seed_sd = spread.sd if spread else 0.0
             if k >= 2:
                 seed_df = float(k - 1)
@@ -54,6 +54,9 @@ def planned_values(loaded: LoadedManifest, cell_list: list[Cell], k: int = 1) ->
                        seed_declaration=next((i for i, e in enumerate(t.seed_spread) if e is spread), None),
                        seed_runs=(spread.runs or 0) if spread else 0,
                        selected_like_published=bool(declared_bias) and not bias,
+                       # a perfect reproduction's sampling part as counts, where verify counts it
+                       counts=st.count_sampling(mv.value, mv.value, scheme["trials"], scheme["published"],
+                                                scheme["ours"], scheme["fpc"]) if parts["sampling"] else None,
                        sources={"sampling": sources["sampling"], "bias": sources["bias"],
                                 "seed": ("declared: " + spread.source) if spread else "none declared"})
             rows.append(row)
