@@ -7,7 +7,7 @@ Each value of the manifest (432 for the paper) is judged exactly as `bioeval ver
 (the same tolerance rule, sampling scheme, declared seed spread, selection bias and margin,
 through bioeval.verify.statistics).  A perfect reproduction draws, per value, our K runs and the
 published one from the null the model assumes: the published value = truth + bias + seed noise
-+ sampling difference, printed to three decimals; our runs = truth + seed noise each.  The truth
++ sampling difference, printed to the tables' decimals (four for Zhan); our runs = truth + seed noise each.  The truth
 is the manifest's published value.  The sampling SE is the binomial one at that value and the
 run's test size (what verify uses when a run has no bootstrap interval).  Power: in each
 simulation 10% of the cells (chosen at random) are shifted down by 0.05 in F1 (or in all three
