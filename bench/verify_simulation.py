@@ -7,7 +7,7 @@ Each value of the manifest (432 for the paper) is judged exactly as `bioeval ver
 (the same tolerance rule, sampling scheme, declared seed spread, selection bias and margin,
 through bioeval.verify.statistics).  A perfect reproduction draws, per value, our K runs and the
 published one from the null the model assumes: the published value = truth + bias + seed noise
-+ sampling difference, printed to three decimals; our runs = truth + seed noise each.  The truth
++ sampling difference, printed to the tables' decimals (four for Zhan); our runs = truth + seed noise each.  The truth
 is the manifest's published value.  The sampling SE is the binomial one at that value and the
 run's test size (what verify uses when a run has no bootstrap interval).  Power: in each
 simulation 10% of the cells (chosen at random) are shifted down by 0.05 in F1 (or in all three
@@ -19,6 +19,7 @@ overdispersed, which is why the verdict is not a binomial count test).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -32,14 +33,13 @@ sys.path.insert(0, str(REPO))
 
 from bioeval.manifest import cells as manifest_cells, load_manifest  # noqa: E402
 from bioeval.verify import statistics as st  # noqa: E402
-from bioeval.verify import tolerance as tol  # noqa: E402
-from bioeval.verify.verify import _our_selection, test_size  # noqa: E402
+from bioeval.verify.detection import detection, planned_values  # noqa: E402
 
 PAPER = REPO / "manifests" / "deepseek_bionlp.yaml"
 
 
 def _decimals(values) -> int:
-    """How many decimals the published values are printed with (2 for Guo & Sarker, 3 for Zhan)."""
+    """How many decimals the published values are printed with (2 for Guo & Sarker, 4 for Zhan: Tables 2-4)."""
     for d in range(1, 6):
         if np.allclose(np.round(values, d), values, atol=1e-9):
             return d
@@ -48,34 +48,26 @@ def _decimals(values) -> int:
 
 def value_table(path: Path) -> dict:
     """Per expected value (auto rules only): published, sampling sd, declared seed sd (and its runs),
-    bias, margin, alpha, as verify computes them for a run of the manifest's own protocol."""
+    bias, margin, alpha, as verify computes them for a run of the manifest's own protocol
+    (bioeval.verify.detection.planned_values: the parts verify itself uses)."""
     loaded = load_manifest(path)
     t = loaded.manifest.tolerance
+    cell_list = manifest_cells(loaded)
+    index = {(c.model.key, c.dataset.key): i for i, c in enumerate(cell_list)}
     rows = []
-    for ci, cell in enumerate(manifest_cells(loaded)):
-        n = test_size(cell, None)
-        for metric, mv in cell.expected.items():
-            rule = tol.rule_for(t, cell.model.key, cell.dataset.key, metric)
-            if rule.kind != "auto":
-                continue
-            _, scheme = tol.sampling_scheme(t, cell, metric, n)
-            factor = st.sampling_factor(scheme["published"], scheme["ours"], scheme["n"], scheme["population"])
-            # verify without a bootstrap interval: the published interval, else the binomial SE
-            se = st.published_ci_se(mv.ci) or st.binomial_se(mv.value, scheme["n"]) or 0.0
-            spread = tol.seed_spread(t, cell, metric)
-            declared = tol.selection_bias(t, cell, metric)
-            ours = _our_selection(cell, [])
-            bias = declared.shift if declared and ours != declared.published_select_on else 0.0
-            group = next(i for i, e in enumerate(t.seed_spread) if e is spread) if spread else -1 - len(rows)
-            rows.append((ci, metric == "f1", mv.value, se * factor ** 0.5, spread.sd if spread else 0.0,
-                         (spread.runs or 0) if spread else 0, bias, rule.floor, tol.alpha_of(rule, t), group,
-                         bool(declared) and ours == declared.published_select_on))
+    for v in planned_values(loaded, cell_list):
+        if v["kind"] != "auto":
+            continue
+        group = v["seed_declaration"] if v["seed_declaration"] is not None else -1 - len(rows)
+        rows.append((index[(v["model"], v["dataset"])], v["metric"] == "f1", v["expected"], v["sampling_sd"] or 0.0,
+                     v["seed_sd"], v["seed_runs"], v["bias"], v["margin"], v["alpha"], group,
+                     v["selected_like_published"], v["counts"]))
     if not rows:
         raise SystemExit(f"{path}: no value under an `auto` tolerance; abs/rel rules carry no probability to simulate.")
     cols = list(zip(*rows))
     names = ("cell", "is_f1", "published", "sampling", "seed", "seed_runs", "bias", "margin", "alpha", "group",
-             "selected_on_test")
-    table = {k: np.asarray(v) for k, v in zip(names, cols)}
+             "selected_on_test", "counts")
+    table = {k: np.asarray(v) if k != "counts" else list(v) for k, v in zip(names, cols)}
     table["cells"] = int(table["cell"].max()) + 1
     table["family_error"] = t.family_error
     table["seed_floor"] = t.seed_floor
@@ -110,6 +102,16 @@ def _draw(rng, table, sims, k, rho, checkpoints, seed_scale):
            + half[:, None] * _normal(rng, (sims, m, c), cell, rho)).max(axis=2)
     ours_cut = half[:, None] * _normal(rng, (sims, m, c), cell, rho)  # (sims, m, c), common to our K runs
     ours = (seed[:, None, None] * _normal(rng, (sims, m, k, c), cell, rho) + ours_cut[:, :, None, :]).max(axis=3)
+    for i, counts in enumerate(table["counts"]):  # verify counts these: draw them as counts
+        if counts is None:
+            continue
+        def cut(shape):
+            return rng.binomial(counts.trials, truth[i], shape) / counts.trials - truth[i]
+        both = counts.sides == 2
+        pub_cut = cut((sims, c)) if both or not counts.ours_random else np.zeros((sims, c))
+        our_cut = cut((sims, c)) if both or counts.ours_random else np.zeros((sims, c))
+        pub[:, i] = (seed[i] * rng.standard_normal((sims, c)) + pub_cut).max(axis=1)
+        ours[:, i] = (seed[i] * rng.standard_normal((sims, k, c)) + our_cut[:, None, :]).max(axis=2)
     published = np.round(truth + table["bias"] + pub, table["decimals"])
     return published, truth[None, :, None] + ours
 
@@ -146,7 +148,30 @@ def judge_sims(table: dict, published, runs, kv) -> dict:
     published_sd = np.maximum(np.maximum(seed_sd, table["seed"]), table["seed_floor"])
     sd, df = st.combine(seed_sd, kv, table["sampling"], seed_df, published_sd)
     centre = np.clip(mean + table["bias"], 0.0, 1.0)
-    return {"p": st.p_value(published - centre, sd, df, table["margin"]), "sd": sd, "df": df}
+    p = st.p_value(published - centre, sd, df, table["margin"])
+    for i, counts in enumerate(table["counts"]):  # as verify: counts where it counts (declared spreads)
+        single = np.isinf(df[:, i])
+        if counts is None or not single.any():
+            continue
+        other = np.sqrt(np.maximum(sd[:, i] ** 2 - table["sampling"][i] ** 2, 0.0))
+        p[single, i] = _count_p(published[single, i] - centre[single, i], counts, other[single], table["margin"][i])
+    return {"p": p, "sd": sd, "df": df}
+
+
+def _count_p(diff, counts, other, margin):
+    """count_p_value for many simulated differences: interpolated on a fine grid of the
+    difference (the other part's sd is the same in every simulation of a value at K = 1;
+    the counts sit at the truth, where verify uses the two sides' pooled value)."""
+    s = round(float(np.median(other)), 6)
+    grid, p = _count_curve(counts, s, float(margin))
+    return np.interp(diff, grid, p)
+
+
+@functools.lru_cache(maxsize=None)
+def _count_curve(counts, s: float, margin: float):
+    reach = 8.0 * s + 8.0 * np.sqrt(counts.p0 * (1 - counts.p0) / counts.trials) + 1.0 / counts.trials
+    grid = np.linspace(-reach, reach, 401)
+    return grid, st.count_p_value(grid, counts, s, margin)
 
 
 def simulate(table: dict, sims: int, k: int, rng: np.random.Generator, shift: float = 0.0,
@@ -195,24 +220,15 @@ def simulate(table: dict, sims: int, k: int, rng: np.random.Generator, shift: fl
     return out
 
 
-def detection_table(table: dict, k: int = 1, power: float = 0.80) -> list[dict]:
-    """Per cell: the smallest shift of its F1 that Holm names with probability `power` when it is
-    the only shifted value (its threshold is then about family_error / values: the first Holm
-    step), from the value's sd and df as verify computes them under the declared spreads."""
-    m = table["published"].size
-    kv = np.full(m, k)
-    sd, df = st.combine(table["seed"], kv, table["sampling"],
-                        np.where(table["seed_runs"] >= 2, table["seed_runs"] - 1, np.inf) if k == 1
-                        else np.full(m, float(k - 1)),
-                        np.maximum(table["seed"], table["seed_floor"]))
-    mde = st.minimum_detectable_effect(sd, df, table["family_error"] / m, table["margin"], power)
-    out = []
-    for c in range(table["cells"]):
-        f1 = np.flatnonzero((table["cell"] == c) & table["is_f1"])
-        if f1.size:
-            out.append({"cell": table["names"][c], "f1_mde": round(float(mde[f1[0]]), 4),
-                        "sd": round(float(np.asarray(sd)[f1[0]]), 5)})
-    return out
+def detection_table(path: Path, per_cell_rate: list[float], names: list[str]) -> list[dict]:
+    """Per cell: the library's minimum detectable effect of its F1 at 80% (what `plan --json` and
+    `verify` report, bioeval.verify.detection) beside the simulated rate at which a -0.05 F1 shift
+    of that cell was named (K = 1)."""
+    loaded = load_manifest(path)
+    rate = dict(zip(names, per_cell_rate))
+    return [{"cell": f"{c['model']} x {c['dataset']}", "f1_mde": c["mde"], "sd": round(c["sd"], 5),
+             "named_at_minus_0.05": round(rate.get(f"{c['model']} x {c['dataset']}", float("nan")), 3)}
+            for c in detection(loaded, manifest_cells(loaded))["cells"] if c["metric"] == "f1"]
 
 
 def study(path: Path = PAPER, sims: int = 1000, seed: int = 0, ks: tuple[int, ...] = (1, 3)) -> dict:
@@ -235,7 +251,8 @@ def study(path: Path = PAPER, sims: int = 1000, seed: int = 0, ks: tuple[int, ..
         "zero_spreads": simulate({**table, "seed": np.zeros_like(table["seed"])}, sims, 2, rng),
     }
     out["sensitivity"] = [{"scale": s, **simulate(table, sims, 1, rng, seed_scale=s)} for s in (1.25, 1.5)]
-    out["detection"] = detection_table(table)
+    k1 = next(r for r in out["runs"] if r["k"] == 1)["power_f1"]
+    out["detection"] = detection_table(path, k1["per_cell_detection"], table["names"])
     return out
 
 
@@ -253,6 +270,14 @@ def markdown(result: dict) -> str:
               "binomial count test: false failure |", "|---|---|---|"]
     for r in result["correlated_null"]:
         lines.append(f"| {r['rho']:g} | {r['global_fail_rate']:.3f} | {r['count_test_fail_rate']:.3f} |")
+    det = result["detection"]
+    lines += ["", "| cells by F1 MDE at 80% (K = 1) | cells | simulated rate a -0.05 F1 shift is named (mean) |",
+              "|---|---|---|"]
+    for lo, hi in ((0, 0.05), (0.05, 0.1), (0.1, 0.2), (0.2, 1.0)):
+        band = [d for d in det if lo < d["f1_mde"] <= hi]
+        if band:
+            mean = sum(d["named_at_minus_0.05"] for d in band) / len(band)
+            lines.append(f"| {lo:g} < MDE <= {hi:g} | {len(band)} | {mean:.3f} |")
     return "\n".join(lines)
 
 

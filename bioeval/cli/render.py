@@ -101,8 +101,25 @@ def render_plan(data: dict) -> None:
         c.print(f"  excluded: {escape(e['model'])} x {escape(e['dataset'])}" + (f": {escape(e['reason'])}" if e.get("reason") else ""))
     for w in data["warnings"]:
         c.print(f"[yellow]warning[/yellow] {escape(w)}")
+    if data.get("detection"):
+        render_detection(data["detection"])
     if data.get("costs"):
         render_costs(data["costs"])
+
+
+def render_detection(d: dict) -> None:
+    """One line: how many cells could show a shift at all (the full table is in --json)."""
+    cells = d["cells"]
+    if not cells:
+        return
+    mdes = sorted(x["mde"] for x in cells)
+    small = sum(m <= 0.05 + 1e-9 for m in mdes)
+    c = console()
+    c.print(f"[bold]What each cell can detect[/bold] ({d['runs_per_cell']} run(s) per cell, power "
+            f"{d['power']:g}): the smallest true shift the global verdict names, per cell "
+            f"{mdes[0]:.3f} to {mdes[-1]:.3f} (median {mdes[len(mdes) // 2]:.3f}); {small} of {len(cells)} "
+            "cells can show a shift of 0.05. Per value: `plan --json` \"detection\"; "
+            "more runs per cell: `plan --seeds K`.", soft_wrap=True)
 
 
 def render_costs(costs: dict) -> None:

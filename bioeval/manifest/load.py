@@ -270,6 +270,34 @@ def _warnings(m: Manifest, file: str, positions: dict) -> list[Problem]:
             if s.source.sha256 is None and s.source.kind != "local":
                 out.append(Problem(file, line, col, dotted(loc + ("sha256",)),
                                    f"{d.key}/{split}: no sha256 yet; `bioeval lock` fills it where the file is reachable."))
+    return out + _ambiguous_declarations(m, file, positions)
+
+
+def _ambiguous_declarations(m: Manifest, file: str, positions: dict) -> list[Problem]:
+    """Two scoped tolerance declarations naming equally many fields that both match a cell:
+    the precedence (manifest/scopes.py) decides, and the author should know which won."""
+    from bioeval.manifest.scopes import FIELDS, ambiguities
+
+    cells = [(x.key, d.key, d.task) for x in m.models for d in m.datasets]
+    out = []
+    for kind in ("seed_spread", "selection_bias", "sampling"):
+        rules = getattr(m.tolerance, kind)
+        for amb in ambiguities(rules, cells):
+            i, j, w = amb["first"], amb["second"], amb["winner"]
+            loc = ("tolerance", kind, j)
+            line, col = locate(positions, loc)
+
+            def names(k):
+                return ", ".join(f"{f} {getattr(rules[k], f)}" for f in FIELDS if getattr(rules[k], f) is not None)
+
+            shown = ", ".join(f"{mk} x {dk}" for mk, dk, _ in amb["cells"][:3])
+            more = f" and {len(amb['cells']) - 3} more" if len(amb["cells"]) > 3 else ""
+            model, dataset = amb["cells"][0][:2]
+            out.append(Problem(file, line, col, dotted(loc),
+                               f"tolerance.{kind}[{i}] ({names(i)}) and [{j}] ({names(j)}) both match {shown}{more}; "
+                               f"[{w}] wins ({'it names the model' if rules[w].model else 'the later one'}, "
+                               "docs/statistics.md). If the other is meant there, add a declaration naming both, "
+                               f"e.g. {{model: {model}, dataset: {dataset}, ...}}."))
     return out
 
 

@@ -116,7 +116,7 @@ def section_data(section, metric: str = "f1") -> dict:
             "paper_dataset": row["paper_dataset"], "run_id": row["run_id"] if row["run_id"] in section.runs else None,
             "n": row["n"], "added": bool(row.get("added")), "metrics": {}, "notes": []})
         c["metrics"][row["metric"]] = {k: row.get(k) for k in ("expected", "observed", "delta", "tolerance", "rule",
-                                                               "verdict", "published_ci", "observed_ci", "interval")}
+                                                               "verdict", "published_ci", "observed_ci", "interval", "mde")}
         c["metrics"][row["metric"]]["verdict"] = str(row["verdict"]).upper()
         c["notes"] = sorted(set(c["notes"]) | set(row.get("notes") or []))
     for c in cells.values():

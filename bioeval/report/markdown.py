@@ -70,7 +70,15 @@ def _global_sentence(s: dict) -> str:
         return ""
     return (f" Global verdict ({s['method']}, family-wise error {s['level']:g}): **{s['global_verdict']}**; "
             f"{s['expected_false_discrepancies']:g} discrepant values expected by chance under perfect reproduction "
-            "(docs/statistics.md)." + _rests_on_sentence(s))
+            "(docs/statistics.md)." + _rests_on_sentence(s) + _detection_sentence(s))
+
+
+def _detection_sentence(s: dict) -> str:
+    """How many values could show a shift of 0.05 at all (verify/detection.py)."""
+    if "values_detecting_0.05" not in s or not s.get("tested"):
+        return ""
+    return (f" {s['values_detecting_0.05']} of {s['tested']} tested values can show a true shift of 0.05 "
+            f"with probability {s['mde_power']:g} (each cell's smallest detectable shift is in its notes).")
 
 
 def _rests_on_sentence(s: dict) -> str:
@@ -190,6 +198,8 @@ def _task_section(task: str, cells: list, gpu_of: dict) -> list[str]:
         if tol.get("tolerance") is not None:
             runs = f", {tol['runs']} run(s)" if tol.get("runs") is not None else ""
             notes.insert(0, f"tolerance ±{tol['tolerance']:.4f} ({tol['rule']}{runs})")
+        if tol.get("mde") is not None:  # verify/detection.py: what this value could show at all
+            notes.insert(1, f"detects a shift of {tol['mde']:.3f} at 80%")
         in_ci = [METRIC_SHORT[mt] for mt in metrics if ms[mt].get("in_published_ci") is False]
         if in_ci:
             notes.append("outside the published CI: " + ", ".join(in_ci))

@@ -1,11 +1,8 @@
 """Which tolerance applies to a cell's metric, and the parts of the statistical one.
 
-Overrides: the most specific rule wins, counted by how many of model, dataset and metric it
-names (model+dataset+metric > two of them > one > the default).  Among rules naming the same
-number of fields, one naming the model beats one naming the dataset, which beats the metric;
-among rules naming the very same fields, the later one in the manifest wins.  The scoped
-declarations (seed_spread, selection_bias, sampling) are chosen the same way, with the task
-ranked after the dataset.
+Overrides and the scoped declarations (seed_spread, selection_bias, sampling) follow one
+precedence, bioeval.manifest.scopes: the rule naming more of model, dataset, task and metric
+wins; then model > dataset > task > metric; then the later rule.
 
 ``abs`` and ``rel`` are fixed half-widths.  ``auto`` is the statistical model of
 bioeval.verify.statistics (docs/statistics.md): sampling, seed and selection-bias parts.
@@ -16,28 +13,8 @@ from __future__ import annotations
 import math
 
 from bioeval.manifest.schema import SamplingScheme, Tolerance, ToleranceRule
+from bioeval.manifest.scopes import most_specific, specificity  # noqa: F401 (specificity: re-exported)
 from bioeval.verify.statistics import EPSILON
-
-
-def specificity(rule) -> tuple[int, ...]:
-    named = tuple(getattr(rule, f, None) is not None for f in ("model", "dataset", "task", "metric"))
-    return (sum(named), *named)
-
-
-def _matches(rule, model: str, dataset: str, metric: str, task: str | None) -> bool:
-    wanted = {"model": model, "dataset": dataset, "task": task, "metric": metric}
-    return all(getattr(rule, f, None) in (None, v) for f, v in wanted.items())
-
-
-def most_specific(rules, model: str, dataset: str, metric: str, task: str | None = None, default=None):
-    best, best_rank = default, None
-    for rule in rules:
-        if not _matches(rule, model, dataset, metric, task):
-            continue
-        rank = specificity(rule)
-        if best_rank is None or rank >= best_rank:  # >=: the later of two equally specific rules wins
-            best, best_rank = rule, rank
-    return best
 
 
 def rule_for(tolerance: Tolerance, model: str, dataset: str, metric: str) -> ToleranceRule:

@@ -44,6 +44,7 @@ from bioeval.manifest.resolve import Cell
 from bioeval.manifest.schema import METRICS
 from bioeval.verify import statistics as st
 from bioeval.verify import tolerance as tol
+from bioeval.verify.detection import POWER, attach_mde
 from bioeval.verify.envdiff import attach as attach_env_diffs
 from bioeval.verify.results import ResultIndex
 
@@ -99,6 +100,7 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
     _judge_statistical(rows, loaded.manifest.tolerance)
     attach_env_diffs(loaded, rows, results)  # discrepant values: what differs from the reference run
     summary = {**summarise(rows, loaded.manifest.tolerance.family_error),
+               **detectable(rows, loaded.manifest.tolerance.family_error),
                "interval_level": loaded.manifest.tolerance.level,
                **rests_on(rows, loaded.manifest.tolerance)}
     if summary["seed_study_required"]:  # tolerance.require_seed_study: no verdict on declared spreads
@@ -125,6 +127,15 @@ def summarise(rows: list[dict], family_error: float) -> dict:
             "method": METHOD, "level": family_error,
             "rule": "not-reproduced when Holm's procedure rejects any value at `level` (family-wise error), "
                     "when a value under a fixed abs/rel rule is discrepant, or when a run is invalid"}
+
+
+def detectable(rows: list[dict], family_error: float) -> dict:
+    """Mark each tested value with its minimum detectable effect (verify/detection.py) and say how
+    many could show a shift of 0.05: a reviewer sees which cells can fail at all."""
+    tested = [r for r in rows if r["p_value"] is not None and r["verdict"] in (REPRODUCED, DISCREPANT)]
+    attach_mde(tested, family_error)
+    return {"mde_power": POWER,
+            "values_detecting_0.05": sum(r["mde"] <= 0.05 + st.EPSILON for r in tested if "mde" in r)}
 
 
 SCALES = (1.25, 1.5)
@@ -207,10 +218,10 @@ def _row(loaded: LoadedManifest, cell: Cell, metric: str, runs: list, matched_by
     row["observed"], row["delta"] = mean, mean - mv.value
     if mv.ci:
         row["in_published_ci"] = mv.ci[0] - 1e-9 <= mean <= mv.ci[1] + 1e-9
-    parts, sources, spread, bias = _parts(tolerance, cell, metric, usable, n, mv.value)
+    parts, sources, spread, bias, scheme = _parts(tolerance, cell, metric, usable, n, mv.value)
     row["parts"], row["sources"] = parts, sources
     if rule.kind == "auto":  # judged in _judge_statistical, once every row's runs are known
-        row["_auto"] = {"rule": rule, "spread": spread, "bias": bias}
+        row["_auto"] = {"rule": rule, "spread": spread, "bias": bias, "scheme": scheme}
         return row
     j = st.judge_fixed(mv.value, values, tol.allowed(rule, mv.value))
     parts["seed"] = float(np.std(values, ddof=1)) if len(values) >= 2 else None
@@ -298,10 +309,18 @@ def _judge_statistical(rows: list[dict], tolerance) -> None:
             r["published_seed_sd"] = published_sd
             r["seed_declaration"] = key[1] if spread is not None else None  # index in tolerance.seed_spread
             alpha = tol.alpha_of(rule, tolerance)
-            j = st.judge(r["expected"], r["observed_runs"], sampling_sd=r["parts"]["sampling"] or 0.0,
+            scheme, sampling_sd = auto["scheme"], r["parts"]["sampling"] or 0.0
+            centre = min(max(float(np.mean(r["observed_runs"])) + auto["bias"], 0.0), 1.0)
+            exact = st.count_sampling(r["expected"], centre, scheme["trials"], scheme["published"], scheme["ours"],
+                                      scheme["fpc"]) if sampling_sd else None
+            j = st.judge(r["expected"], r["observed_runs"], sampling_sd=sampling_sd,
                          seed_sd=seed_sd, seed_df=seed_df, bias=auto["bias"], margin=rule.floor, alpha=alpha,
-                         published_seed_sd=published_sd)
-            r["alpha"], r["sd"] = alpha, round(j.sd, 6)
+                         published_seed_sd=published_sd, exact=exact)
+            if j.method == "count":
+                r["sources"]["sampling"] += (f"; as binomial counts: {exact.trials} effective trials at {exact.p0:.4f}, "
+                                             f"{exact.sides} random side(s) (the normal tail is too light there)")
+            r["test"] = j.method
+            r["alpha"], r["sd"], r["margin"] = alpha, round(j.sd, 6), rule.floor
             r["df"] = None if j.df == float("inf") else j.df
             _set_judgement(r, j)
 
@@ -338,6 +357,10 @@ def _parts(tolerance, cell: Cell, metric: str, usable: list, n, published: float
     else:  # a value at 0 or 1 (or a degenerate bootstrap): unknown, not zero
         se, se_source = st.score_se(published, scheme["n"]), "score (value at 0 or 1)"
     sampling = None if se is None else se * factor ** 0.5
+    at = float(np.mean([r.metrics.get(metric) or 0.0 for r in usable])) if se_source == "bootstrap" else published
+    sides = (scheme["published"] == "subsample") + (scheme["ours"] == "subsample")
+    scheme = {**scheme, "trials": st.effective_trials(se, at, scheme["n"]),
+              "fpc": factor / sides if sides else 1.0}
     spread = tol.seed_spread(tolerance, cell, metric)
     declared_bias = tol.selection_bias(tolerance, cell, metric)
     ours = _our_selection(cell, usable)
@@ -351,7 +374,7 @@ def _parts(tolerance, cell: Cell, metric: str, usable: list, n, published: float
     if se is None:
         sources["sampling"] = "unknown (no n and no bootstrap interval): sampling part taken as 0"
     parts = {"sampling": sampling, "seed": None, "bias": bias.shift if bias else 0.0}
-    return parts, sources, spread, (bias.shift if bias else 0.0)
+    return parts, sources, spread, (bias.shift if bias else 0.0), scheme
 
 
 def _our_selection(cell: Cell, usable: list) -> str | None:

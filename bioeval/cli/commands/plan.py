@@ -21,11 +21,14 @@ from bioeval.cli.options import add_model_options, load
               help="JSON of bench/device_check.py: measured efficiencies replace the assumed ones (--costs).")
 @click.option("--tokenizer", default=None, type=click.Path(path_type=Path),
               help="tokenizer.json (or a folder with one) to count tokens exactly (--costs); else estimated.")
+@click.option("--seeds", default=1, show_default=True, type=click.IntRange(1, 100),
+              help="Runs per cell the detection (minimum detectable effect per value) is computed for.")
 @click.pass_obj
 def plan(settings, manifest: Path, only: str | None, add_model: tuple, like: str | None, as_json: bool, costs: bool,
-         gpu: str, throughput: Path | None, tokenizer: Path | None) -> None:
+         gpu: str, throughput: Path | None, tokenizer: Path | None, seeds: int) -> None:
     """List the cells a manifest defines and every protocol value with its provenance, the
-    tolerances, the deviations from the paper and the datasets' notes; with --costs, the
+    tolerances, the deviations from the paper and the datasets' notes, what each value can
+    detect (the smallest shift the global verdict names at 80%); with --costs, the
     training and generated tokens and GPU-hours of every cell and of the grid."""
     from bioeval.manifest import cells
     from bioeval.manifest.summary import plan_json
@@ -33,6 +36,10 @@ def plan(settings, manifest: Path, only: str | None, add_model: tuple, like: str
     loaded = load(manifest, add_model, like)
     cell_list = cells(loaded, only)
     data = plan_json(loaded, cell_list)
+    if loaded.manifest.expected:
+        from bioeval.verify.detection import detection
+
+        data["detection"] = detection(loaded, cell_list, k=seeds)
     if costs:
         from bioeval.pipeline.costs import grid_costs
 
