@@ -130,6 +130,17 @@ def test_run_refuses_a_copied_folder_instead_of_skipping_it(results, cli):
     assert "not this cell's own run" in flat and "Traceback" not in r.stderr, r.stderr
 
 
+def test_report_shows_no_receipt_of_a_copied_folder(loaded, results):
+    from bioeval.report.assemble import collect
+    from bioeval.settings import Settings
+
+    shutil.rmtree(results / RE)
+    shutil.copytree(results / TC, results / RE)
+    section = collect(loaded, results, Settings(workdir=results), audit=False)
+    assert RE not in section.runs and RE not in section.receipts and TC in section.receipts
+    assert {r["verdict"] for r in section.verification["cells"] if r["dataset"] == "smoke-re"} == {"invalid"}
+
+
 # finding 2: a receipt without output hashes
 def test_a_receipt_without_output_hashes_makes_the_run_invalid(loaded, results):
     run = results / RE
