@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 MAX_JSON_BYTES = 16 << 20  # spec/status/receipt/scores.json are a few KB
-MAX_PREDICTIONS_BYTES = 256 << 20  # 10,000 instances with 2 KB completions are 20 MB
+MAX_PREDICTIONS_BYTES = 1 << 30  # the 1M-prediction re-scoring bench fits; a paper's test set is a few MB
 MAX_JSON_DEPTH = 64  # spec.json nests 5 levels
 RUN_FILES = ("spec.json", "status.json", "receipt.json", "scores.json", "predictions.jsonl")
 SPEC_EXTRA = ("run_id", "name")  # written into spec.json beside the spec the run id hashes
