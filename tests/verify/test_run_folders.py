@@ -207,6 +207,13 @@ def test_a_hostile_run_folder_is_invalid_and_the_others_still_verify(loaded, res
     assert {r["verdict"] for (d, _), r in rows.items() if d == "smoke-tc"} == {"reproduced"}
 
 
+@pytest.mark.parametrize("field, value", [("libraries", "x"), ("numerics", {"fingerprint": 5})])
+def test_a_receipt_of_odd_shape_is_not_compared_and_does_not_stop_verify(loaded, results, field, value):
+    edit_json(results / RE / "receipt.json", lambda v: {**v, field: value})
+    found, notes = verdicts(loaded, results, "smoke-re")  # the predictions are still pinned and re-derived
+    assert found <= {"reproduced", "discrepant"} and any("cannot be compared with the reference" in n for n in notes)
+
+
 def test_verify_cli_shows_the_reason_and_no_traceback(results, cli):
     (results / RE / "status.json").unlink()
     (results / RE / "status.json").mkdir()
