@@ -87,7 +87,7 @@ def test_folder_with_only_spec_and_forged_scores_is_invalid(tmp_path):
     cell = cell_of(manifest, "tiny", "ee")
     run = tmp_path / "results" / cell.run_id
     run.mkdir(parents=True)
-    write_json(run / "spec.json", cell.spec)
+    write_json(run / "spec.json", {**cell.spec, "run_id": cell.run_id})
     write_json(run / "scores.json", {"metrics": {"precision": 0.8, "recall": 0.8, "f1": 0.8}, "n": 400})
     found, notes = verdicts(manifest, tmp_path / "results")
     assert found == {"invalid"} and any("not done" in n for n in notes), notes
