@@ -65,14 +65,20 @@ def cell_spec(model: Model, dataset: Dataset, protocol: Protocol) -> dict:
                 for name, split in sorted(dataset.splits.items())
             },
         },
-        "protocol": _without_empty_also(values_only(protocol)),
+        "protocol": _without_later_defaults(values_only(protocol)),
     }
 
 
-def _without_empty_also(protocol: dict) -> dict:
-    """scoring.also added no scorer: leave it out, so run ids from before the field existed stay valid."""
-    if not protocol.get("scoring", {}).get("also"):
-        protocol.get("scoring", {}).pop("also", None)
+# fields added after run ids were first recorded, at the value that means "as before": left out
+# of the spec, so run ids (and reference receipts) from before the field existed stay valid
+LATER_DEFAULTS = {("scoring", "also"): lambda v: not v, ("prompt", "truncation"): lambda v: v == "keep-start"}
+
+
+def _without_later_defaults(protocol: dict) -> dict:
+    for (section, name), as_before in LATER_DEFAULTS.items():
+        part = protocol.get(section, {})
+        if name in part and as_before(part[name]):
+            part.pop(name)
     return protocol
 
 

@@ -279,6 +279,10 @@ class PromptSpec(Strict):
     chat_template: Prov[bool] = _d(False)
     system_prompt: Prov[str | None] = _d(None)
     max_prompt_tokens: Prov[int]
+    # keep-start: the first max_prompt_tokens tokens (the authors' truncation=True, max_length=N),
+    # which loses the response marker of a long prompt; cut-input: shorten the input text alone,
+    # so the instruction and the marker stay (the same rule fits training texts to max_seq_length)
+    truncation: Prov[Literal["keep-start", "cut-input"]] = _d("keep-start")
 
 
 class LoraSpec(Strict):
@@ -564,6 +568,9 @@ class Manifest(Strict):
     exclude: tuple[Exclusion, ...] = ()
     deviations: tuple[Deviation, ...] = ()
     notes: str = ""
+    expected_min_over_baseline: Prov[float] | None = Field(
+        None, description="how far a reproduced F1 should clear the best trivial baseline on the same instances "
+                          "(verify/baseline.py); a cell below it gets a note, the verdict stays statistical")
     reference_receipts: str | None = Field(
         None, description="folder (relative to the manifest) of the receipts the expected values were recorded "
                           "with, <model>__<dataset>.json: verify lists how this run's environment differs")
