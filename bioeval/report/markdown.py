@@ -409,5 +409,7 @@ def baseline_section(loaded: LoadedManifest, verification: dict) -> list[str]:
             what = what[:45] + "..."
         table.append([r["paper_dataset"], r["paper_model"], mode.get((r["model"], r["dataset"]), "–"),
                       _num(r["observed"]), f"{_num(b['f1'])} ({what})", f"{r['observed'] - b['f1']:+.3f}", b["n"],
+                      "–" if b.get("answer_parse_rate") is None else f"{100 * b['answer_parse_rate']:.0f}%",
                       "below the margin" if r.get("below_baseline_margin") else ""])
-    return lines + _table(["Dataset", "Model", "Mode", "F1", "Best trivial baseline", "Over it", "n", ""], table)
+    return lines + _table(["Dataset", "Model", "Mode", "F1", "Best trivial baseline", "Over it", "n",
+                           "Answers in the label set", ""], table)

@@ -32,7 +32,25 @@ def run_baseline(predictions: Path, cell, scorer) -> dict | None:
     best = max(baselines(cell.dataset, scorer, None, test, answer_for(cell.protocol.scoring, cell.dataset)),
                key=lambda b: b["f1"])
     return {"name": best["name"], "constant": best["constant"], "f1": best["f1"], "precision": best["precision"],
-            "recall": best["recall"], "n": len(test)}
+            "recall": best["recall"], "n": len(test), "answer_parse_rate": parse_rate(rows)}
+
+
+def _items(text: str) -> set[str]:
+    return {x.strip() for x in text.strip().strip("[]").split(",")}
+
+
+def parse_rate(rows: list[dict]) -> float | None:
+    """The share of answers (first line) made only of items the references use: labels for
+    RE / TC / EE, tag ids for NER.  A zero-shot model that answers in sentences scores 0 here,
+    which says why its F1 is 0 (wrong format, not wrong labels)."""
+    scored = [r for r in rows if isinstance(r, dict) and isinstance(r.get("reference"), str)
+              and r.get("prompt_truncated") is not True]
+    vocabulary = set().union(*(_items(r["reference"]) for r in scored)) if scored else set()
+    answers = [r.get("completion", r.get("prediction")) for r in scored]
+    answers = [a.split("\n", 1)[0] for a in answers if isinstance(a, str)]
+    if not answers:
+        return None
+    return sum(_items(a) <= vocabulary for a in answers) / len(answers)
 
 
 def skip_note(scores: dict | None) -> str | None:

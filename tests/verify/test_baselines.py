@@ -29,7 +29,7 @@ def test_a_constant_answer_is_no_better_than_the_baseline_and_gets_a_note(tmp_pa
     r = rows(manifest, tmp_path / "runs", "model=tiny,dataset=ee")
     f1 = r["ee", "f1"]
     assert f1["observed"] == 0.7 and f1["baseline"]["f1"] == 0.7 and f1["baseline"]["n"] == 100
-    assert f1["baseline"]["constant"] == "A"
+    assert f1["baseline"]["constant"] == "A" and f1["baseline"]["answer_parse_rate"] == 1.0
     assert f1.get("below_baseline_margin") and any("does not clear the best trivial baseline" in n for n in f1["notes"])
     assert not any("trivial baseline" in n for n in r["ee", "precision"]["notes"])  # said once, on F1
 
@@ -78,3 +78,14 @@ def test_the_report_sets_each_cell_beside_its_baseline(tmp_path):
     assert "zero-shot" in line and "0.7000" in line and "+0.000" in line and "below the margin" in line
     paths = render_figures(verification, tmp_path / "fig", "mini", title="Mini")
     assert any(p.name == "mini-baselines-f1.png" and p.stat().st_size > 1000 for p in paths)
+
+
+def test_answers_in_sentences_have_a_parse_rate_of_zero():
+    from bioeval.verify.baseline import parse_rate
+
+    rows = [{"reference": "TREATS", "completion": "The input provided is a relation extract..."},
+            {"reference": "INHIBITS", "completion": "TREATS\nmore text"},
+            {"reference": "[0, 1, 2]", "completion": "[0, 0, 2]"},
+            {"reference": "X", "completion": "nothing", "prompt_truncated": True}]  # skipped: not counted
+    assert parse_rate(rows) == 2 / 3
+    assert parse_rate([]) is None
