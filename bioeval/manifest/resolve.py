@@ -45,6 +45,17 @@ def values_only(obj: Any) -> Any:
     return obj
 
 
+def _source_pin(source) -> dict:
+    """What a split's source pins; its converter only where it has its own (so run ids of splits
+    read with the dataset's format stay what they were before sources could name one)."""
+    pin = source.model_dump(exclude={"access", "format", "format_options"})
+    if source.format is not None:
+        pin["format"] = source.format
+    if source.format_options:
+        pin["format_options"] = source.format_options
+    return pin
+
+
 def cell_spec(model: Model, dataset: Dataset, protocol: Protocol) -> dict:
     """Everything that decides a cell's numbers: pins and protocol values, no prose."""
     return {
@@ -59,7 +70,7 @@ def cell_spec(model: Model, dataset: Dataset, protocol: Protocol) -> dict:
             "labels": list(dataset.labels) if dataset.labels else None,
             "splits": {
                 name: {
-                    "source": split.source.model_dump(exclude={"access"}),
+                    "source": _source_pin(split.source),
                     "carve": split.carve.model_dump(exclude={"note"}) if split.carve else None,
                 }
                 for name, split in sorted(dataset.splits.items())

@@ -194,6 +194,9 @@ class Source(Strict):
     local: str | None = Field(None, description="path relative to the manifest; may start with ${VAR} for a variable listed in data_locations")
     sha256: str | None = Field(None, description="null until `bioeval lock` fills it")
     access: str = Field("", description="how to obtain the file when it is not public")
+    format: str | None = Field(None, description="the converter of this file when it differs from the dataset's "
+                                                "(e.g. the lab's unformatted file of a split: zhan2024-unformatted)")
+    format_options: dict[str, Any] = Field(default_factory=dict, description="merged over the dataset's")
 
     @field_validator("local")
     @classmethod
