@@ -252,6 +252,17 @@ class Split(Strict):
     note: str = ""
 
 
+class Original(Strict):
+    """A file a split was made from, or the dataset as released, that only the audit reads: the
+    evidence of what the formatting changed (data/audit_originals.py)."""
+
+    split: str = Field(description="the split it corresponds to (train / validation / test)")
+    source: Source
+    format: Literal["phee-jsonl", "genia2011-csv", "ddi-pairs"]
+    records: int | None = Field(None, ge=0)
+    note: str = ""
+
+
 class Dataset(Strict):
     key: str = Field(pattern=KEY_PATTERN)
     paper_name: str
@@ -259,6 +270,8 @@ class Dataset(Strict):
     format: str = Field("zhan2024-json", description="reader or converter for the split files")
     format_options: dict[str, Any] = Field(default_factory=dict)
     labels: tuple[str, ...] | None = Field(None, description="tag-id label map for NER tag lists (index = id)")
+    originals: tuple[Original, ...] = Field((), description="unformatted or released files the audit compares "
+                                                            "the formatted splits with (never run)")
     splits: dict[SplitName, Split]
     license: str = ""
     protocol: dict[str, Any] = Field(default_factory=dict, description="protocol overrides for this dataset")

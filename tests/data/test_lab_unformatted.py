@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,63 @@ def test_run_ids_of_splits_without_their_own_format_are_unchanged():
     assert set(spec["dataset"]["splits"]["test"]["source"]) == {"url", "hf", "local", "sha256"}
     bc5 = next(c for c in cells(loaded) if c.dataset.key == "bc5cdr").spec
     assert bc5["dataset"]["splits"]["test"]["source"]["format"] == "zhan2024-unformatted"
+
+
+# ------------------------------------------------------------------ item 3: the audit's findings
+
+@pytest.fixture(scope="module")
+def paper_audit(tmp_path_factory):
+    from tests.conftest import MIRROR
+
+    from bioeval.data.audit import audit_manifest
+
+    if not MIRROR.is_dir():
+        pytest.skip("the lab's data mirror is not present")
+    settings = Settings(cache_dir=tmp_path_factory.mktemp("cache"), data_mirror=MIRROR)
+    return audit_manifest(load_manifest(PAPER), settings, only="dataset=phee,dataset=genia2011,dataset=ddi,"
+                                                             "dataset=bc5cdr,dataset=bc2gm")
+
+
+def _one(report, kind, dataset, split):
+    (f,) = [f for f in report["findings"] if (f["kind"], f["dataset"], f["split"]) == (kind, dataset, split)]
+    return f
+
+
+def test_phee_as_released_has_two_event_types_the_formatting_collapses(paper_audit, mirror):
+    events = Counter(e["event_type"] for line in (mirror / "raw" / "EE_PHEE_test.json").read_text().splitlines()
+                     if line.strip() for a in json.loads(line)["annotations"] for e in a["events"])
+    f = _one(paper_audit, "label-set-collapsed", "PHEE", "test")
+    assert f["evidence"]["event_types"] == dict(events) == {"Adverse_event": 889, "Potential_therapeutic_event": 121}
+    assert f["evidence"]["formatted_responses"] == {"Adverse_event": 968} and f["severity"] == "high"
+    assert f["evidence"]["dropped_types"] == ["Potential_therapeutic_event"] and len(f["models"]) == 12
+
+
+def test_genia2011_table_1_counts_are_another_releases(paper_audit):
+    train = _one(paper_audit, "other-release", "Genia2011", "train")["evidence"]
+    test = _one(paper_audit, "other-release", "Genia2011", "test")["evidence"]
+    assert (train["rows"], train["table_1"], train["formatted_records"]) == (8666, 8666, 908)
+    assert (test["rows"], test["table_1"], test["formatted_records"]) == (2886, 2886, 347)  # the release's dev
+
+
+def test_ddi_pairs_lift_the_label_ceiling(paper_audit, mirror):
+    f = _one(paper_audit, "pair-dropped", "DDI", "test")
+    e = f["evidence"]
+    rows = json.loads((mirror / "raw" / "RE_DDI_test.json").read_text())
+    by_sentence = {}
+    for r in rows:
+        by_sentence.setdefault(r["sentence"], Counter())[r["relation"]] += 1
+    lost = sum(sum(c.values()) - max(c.values()) for c in by_sentence.values())
+    assert e["rows"] == 3020 and e["ceiling_without_pair"] == pytest.approx((3020 - lost) / 3020)
+    assert e["ceiling_with_pair"] > 0.99 > e["ceiling_without_pair"]
+    ceiling = _one(paper_audit, "label-ceiling", "DDI", "test")  # the formatted file's own ceiling agrees
+    assert ceiling["evidence"]["ceiling"] == pytest.approx(e["ceiling_without_pair"])
+
+
+def test_the_new_test_splits_get_baselines_under_both_scorers_and_overlap(paper_audit):
+    for dataset in ("BC5CDR", "BC2GM", "DDI"):
+        f = _one(paper_audit, "trivial-baseline", dataset, "test")
+        assert f["evidence"]  # the authors' scorer and a canonical one
+    assert "under entity-level F1" in _one(paper_audit, "trivial-baseline", "BC5CDR", "test")["message"]
+    overlaps = {(f["dataset"], f["evidence"]["other_split"]) for f in paper_audit["findings"]
+                if f["kind"] == "split-overlap"}
+    assert {("BC5CDR", "train"), ("DDI", "train")} <= overlaps  # complete now: train beside test
