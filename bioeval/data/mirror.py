@@ -8,15 +8,19 @@ mirror is a convenience, never a source of trust.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote
 
 from bioeval.data.cache import sha256_file
 from bioeval.errors import ChecksumMismatch, UsageError
 
 
-def indexed(mirror: Path, sha256: str | None, url: str | None) -> list[Path]:
-    """Files an INDEX.tsv of the mirror (or of a folder in it) lists for this source: by sha256, or
-    by the path the file has in its repository (`path_at_commit`, the tail of the URL).  The lab's
-    mirror keeps its unformatted files in raw/ under names of its own, listed so."""
+def indexed(mirror: Path, url: str | None) -> list[Path]:
+    """Files an INDEX.tsv of the mirror (or of a folder in it) lists for this URL: by the path the
+    file has in its repository (`path_at_commit`, the tail of the URL).  The lab's mirror keeps its
+    unformatted files in raw/ under names of their own, listed so.  (Never by sha256 alone: a
+    URL that is gone stays unavailable, even when some listed file has the bytes it pinned.)"""
+    if not url:
+        return []
     out = []
     for index in [mirror / "INDEX.tsv", *sorted(mirror.glob("*/INDEX.tsv"))]:
         try:
@@ -26,10 +30,10 @@ def indexed(mirror: Path, sha256: str | None, url: str | None) -> list[Path]:
         header = lines[0].split("\t") if lines else []
         for line in lines[1:]:
             row = dict(zip(header, line.split("\t")))
-            name, at, digest = row.get("file"), row.get("path_at_commit"), row.get("sha256")
+            name, at = row.get("file"), row.get("path_at_commit")
             if not name or "/" in name or name in (".", ".."):
                 continue
-            if (sha256 and digest == sha256) or (url and at and url.endswith("/" + at)):
+            if at and unquote(url).endswith("/" + at):
                 out.append(index.parent / name)
     return out
 
@@ -40,7 +44,7 @@ def candidates(mirror: Path, filename: str, sha256: str | None, url: str | None 
         suffix = "".join(Path(filename).suffixes)
         paths += [mirror / sha256, mirror / f"{sha256}{suffix}", mirror / sha256 / filename]
     paths.append(mirror / filename)
-    paths += indexed(mirror, sha256, url)
+    paths += indexed(mirror, url)
     return list(dict.fromkeys(p for p in paths if p.is_file()))
 
 

@@ -147,3 +147,20 @@ def test_the_new_test_splits_get_baselines_under_both_scorers_and_overlap(paper_
     overlaps = {(f["dataset"], f["evidence"]["other_split"]) for f in paper_audit["findings"]
                 if f["kind"] == "split-overlap"}
     assert {("BC5CDR", "train"), ("DDI", "train")} <= overlaps  # complete now: train beside test
+
+
+def test_the_mirror_finds_files_its_index_lists_by_their_path_in_the_repository(tmp_path):
+    from bioeval.data import mirror as mirror_mod
+    from bioeval.data.cache import sha256_file
+
+    (tmp_path / "raw").mkdir()
+    body = tmp_path / "raw" / "NER_x_test.json"
+    body.write_text("[]")
+    digest = sha256_file(body)
+    (tmp_path / "raw" / "INDEX.tsv").write_text(
+        "file\tpath_at_commit\tsha256\trecords\nNER_x_test.json\tdatasets/NER/x test.json\t" + digest + "\t0\n"
+        "../escape\tdatasets/evil.json\t-\t-\n")
+    url = "https://example.org/repo/abc/datasets/NER/x%20test.json"
+    assert mirror_mod.find(tmp_path, "x%20test.json", digest, url) == (body, digest)
+    assert mirror_mod.find(tmp_path, "gone.json", digest, "https://example.org/gone.json") is None  # not by sha
+    assert mirror_mod.find(tmp_path, "evil.json", None, "https://example.org/datasets/evil.json") is None
