@@ -21,7 +21,7 @@ from bioeval.data import cache, mirror
 from bioeval.data.download import Unavailable, download, unresolvable
 from bioeval.errors import ChecksumMismatch, InputRefused
 from bioeval.manifest.schema import Source
-from bioeval.redact import looks_secret
+from bioeval.redact import carries_credentials, looks_secret
 
 ORIGINS = ("cache", "mirror", "url", "hf", "local")
 
@@ -142,6 +142,9 @@ def local_path(local: str, base_dir: Path, data_locations: tuple[str, ...] = ())
         if not value:
             raise Unavailable(f"local path {local!r}: the data location {name} is not set.",
                               f"Set {name} to the folder that holds your copy of the data.")
+        if carries_credentials(value) or "://" in value:
+            raise InputRefused(f"local path {local!r}: the data location {name} holds a URL, not a folder.",
+                               f"Set {name} to the folder that holds your copy of the data.")
         root = Path(os.path.expanduser(value))
         return root / local[match.end():].lstrip("/"), root
     if "$" in local:
@@ -170,9 +173,12 @@ def check_local(local: str, base_dir: Path, settings, data_locations: tuple[str,
     if location is not None:  # ${VAR}/file must stay inside VAR's folder, whatever else is allowed
         roots = [location.resolve()]
     if not any(real == r or r in real.parents for r in roots):
-        where = f"the data location {location}" if location is not None else \
-            "the manifest's folder, the data mirror or a declared data location"
-        raise InputRefused(f"local path {local!r} resolves to {real}, outside {where}.",
+        if location is not None:  # the message names ${VAR}, never its value
+            raise InputRefused(f"local path {local!r} resolves outside the data location "
+                               f"{local[:local.index('}') + 1]}.",
+                               "A ${VAR}/... path must stay inside VAR's folder (no `..`, no symlink out of it).")
+        raise InputRefused(f"local path {local!r} resolves to {real}, outside the manifest's folder, "
+                           "the data mirror or a declared data location.",
                            "bioeval reads local data only from there; if you trust this manifest, rerun with "
                            "`bioeval --allow-outside-paths ...`.")
     return path
@@ -198,11 +204,12 @@ def _fetch_local(source: Source, base_dir: Path, settings, label: str, data_loca
         path = check_local(source.local, base_dir, settings, data_locations)
     except Unavailable as exc:  # a data location that is not set
         raise Unavailable(exc.message, f"{exc.hint} How to obtain the data: {access}") from None
+    shown = source.local if _VAR.match(source.local) else str(path)  # ${VAR}/...: never the value
     if not path.is_file():
-        raise Unavailable(f"local file {path} does not exist.", f"How to obtain it: {access}")
+        raise Unavailable(f"local file {shown} does not exist.", f"How to obtain it: {access}")
     actual = cache.sha256_file(path)
     if source.sha256 and actual != source.sha256:
-        raise ChecksumMismatch(str(path), source.sha256, actual)
+        raise ChecksumMismatch(shown, source.sha256, actual)
     return FetchedFile(path, actual, "local", source.sha256, source.filename)
 
 

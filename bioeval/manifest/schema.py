@@ -543,6 +543,9 @@ class DataLocation(Strict):
 
         if looks_secret(v):
             raise ValueError(f"{v} looks like a secret (token, key, password); a data location never is")
+        if {"URL", "URI"} & set(re.findall(r"[A-Z]+", v.upper())):
+            raise ValueError(f"{v} names a URL (which may carry a password); a data location is a folder, "
+                             "e.g. MYCORPUS_DATA")
         if v in SYSTEM_VARS or v.startswith(("XDG_", "SSH_", "LD_", "PYTHON")):
             raise ValueError(f"{v} is a variable every shell sets, not a data location; name one for the data, "
                              "e.g. MYCORPUS_DATA")
