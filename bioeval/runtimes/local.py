@@ -109,7 +109,7 @@ def _run_side_by_side(loaded, cells, settings, options: dict, mode: str, jobs: i
 
 
 def _run_here(loaded, cells, settings, options: dict, mode: str) -> list[dict]:
-    from rich.console import Console
+    from bioeval.console import ScrubbingConsole as Console
 
     numerics.prepare(mode)  # before torch is imported: the native libraries read it then
     from bioeval.engine.cell import run_cell  # imports torch: only now that a cell must run
