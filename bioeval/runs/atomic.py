@@ -6,6 +6,7 @@ or the new one.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -21,11 +22,12 @@ def write_bytes(path: str | Path, data: bytes) -> None:
     try:
         _write_bytes(Path(path), data)
     except OSError as exc:
-        from bioeval.errors import WRITE_ERRNOS, WorkdirError
+        from bioeval.errors import PATH_ERRNOS, WRITE_ERRNOS, WorkdirError
 
-        if exc.errno not in WRITE_ERRNOS:
+        if exc.errno not in WRITE_ERRNOS | PATH_ERRNOS:
             raise
-        raise WorkdirError.from_os_error(OSError(exc.errno, exc.strerror, str(path))) from None
+        where = exc.filename if exc.errno == errno.EEXIST and exc.filename else path  # the file in the way
+        raise WorkdirError.from_os_error(OSError(exc.errno, exc.strerror, str(where))) from None
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
