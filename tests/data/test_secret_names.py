@@ -77,3 +77,42 @@ def test_a_missing_file_under_a_data_location_is_named_unexpanded(tmp_path, cli)
     proc = cli("fetch", "--data-only", str(escape), env={"MY_DATA": str(folder)})
     assert proc.returncode == 2 and "outside the data location ${MY_DATA}" in proc.stderr
     assert CANARY not in proc.stdout + proc.stderr
+
+
+def _smoke_with_location(tmp_path, var: str):
+    import shutil
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    for part in ("manifests", "assets"):
+        shutil.copytree(repo / part, tmp_path / part, ignore=shutil.ignore_patterns("*.py"))
+    path = tmp_path / "manifests" / "smoke.yaml"
+    text = path.read_text().replace("local: ../assets/smoke-data/smoke_TC_test.json",
+                                    f'local: "${{{var}}}/smoke_TC_test.json"')
+    path.write_text(text.replace("schema_version: 1", f"schema_version: 1\ndata_locations: [{{var: {var}}}]", 1))
+    return path
+
+
+def test_a_failed_cell_records_the_path_unexpanded_in_status_and_log(tmp_path, cli):
+    folder = tmp_path / f"private-{CANARY}"
+    folder.mkdir()
+    path = _smoke_with_location(tmp_path, "MY_DATA")
+    workdir = tmp_path / "w"
+    proc = cli("--workdir", str(workdir), "run", str(path), "--only", "dataset=smoke-tc", env={"MY_DATA": str(folder)})
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    (status,) = workdir.glob("*/status.json")
+    log = status.parent / "log.txt"
+    assert "${MY_DATA}/smoke_TC_test.json" in status.read_text() and "${MY_DATA}" in log.read_text()
+    for f in workdir.rglob("*"):
+        if f.is_file():
+            assert CANARY not in f.read_text(errors="replace"), f
+    assert CANARY not in proc.stdout + proc.stderr
+
+
+def test_a_secret_data_location_never_reaches_a_run_folder(tmp_path, cli):
+    path = _smoke_with_location(tmp_path, "PGPASSWORD")
+    workdir = tmp_path / "w"
+    proc = cli("--workdir", str(workdir), "run", str(path), "--only", "dataset=smoke-tc", env={"PGPASSWORD": CANARY})
+    assert proc.returncode == 2 and "PGPASSWORD" in proc.stderr, proc.stdout + proc.stderr
+    assert CANARY not in proc.stdout + proc.stderr
+    assert not any(CANARY in f.read_text(errors="replace") for f in workdir.rglob("*") if f.is_file())
