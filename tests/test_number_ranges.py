@@ -62,3 +62,14 @@ def test_a_seed_below_zero_is_refused_at_validate(bioeval_cli, tmp_path):
     path.write_text(text.replace("seed: {value: 1, source: assumed}", "seed: {value: -3, source: assumed}"))
     code, out, err = bioeval_cli("validate", str(path))
     assert code == 2 and "seed must be between 0" in err, (out, err)
+
+
+@pytest.mark.parametrize("runtime, option, value", [("local", "jobs", "0"), ("docker", "gpus", "-1"),
+                                                    ("slurm", "array_parallelism", "0")])
+def test_runtime_numbers_below_their_minimum_are_usage_errors(runtime, option, value):
+    from bioeval.errors import UsageError
+    from bioeval.runtimes.options import check_options
+
+    with pytest.raises(UsageError, match=f"--{option.replace('_', '-')} '{value}'.*at least"):
+        check_options(runtime, {option: value})
+    assert check_options(runtime, {option: "2"})[option] == 2
