@@ -55,6 +55,7 @@ def test_report_out_onto_a_special_file_is_refused_with_its_path(bioeval_cli, tm
     assert code in (2, 3), (out, err)
     assert str(target) in err and "Traceback" not in err
     assert (tmp_path / "kept.md").read_text() == "the user's file\n"
+    assert not (tmp_path / "figures").exists()  # nothing written beside a refused target
 
 
 def test_dash_is_standard_output(bioeval_cli, tmp_path):

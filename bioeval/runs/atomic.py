@@ -30,7 +30,7 @@ def write_bytes(path: str | Path, data: bytes) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    _refuse_special(Path(path))
+    check_target(path)
     try:
         _write_bytes(Path(path), data)
     except OSError as exc:
@@ -42,7 +42,12 @@ def write_bytes(path: str | Path, data: bytes) -> None:
         raise WorkdirError.from_os_error(OSError(exc.errno, exc.strerror, str(where))) from None
 
 
-def _refuse_special(path: Path) -> None:
+def check_target(path: str | Path) -> None:
+    """WorkdirError unless ``path`` is a regular file, absent, or ``-`` (callers that write other
+    files first, such as a report's figures, check their main target before anything)."""
+    if str(path) == "-":
+        return
+    path = Path(path)
     try:
         mode = os.lstat(path).st_mode
     except (FileNotFoundError, NotADirectoryError):
