@@ -11,6 +11,7 @@ everywhere would corrupt JSON and leaks nothing.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -30,6 +31,7 @@ _PARTS = re.compile(r"[A-Z]+")  # parts of a name: split at `_`, digits and anyt
 CREDENTIAL_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:([^\s/@]+)@")
 
 
+@functools.lru_cache(maxsize=4096)
 def looks_secret(name: str) -> bool:
     """True for names like HF_TOKEN, AWS_SECRET_ACCESS_KEY, PGPASSWORD, MYSQL_PWD, GH_PAT, HFTOKEN."""
     upper = name.upper()
@@ -48,14 +50,29 @@ def carries_credentials(value: str) -> bool:
 
 def secret_values(environ: dict[str, str] | None = None) -> list[str]:
     """The secret values in ``environ`` (default: this process's), longest first."""
+    # cached per environment: rich scrubs every table cell, and the environment rarely changes;
+    # os.environ's raw bytes make the key without decoding every variable on each call
+    raw = getattr(os.environ, "_data", None)  # CPython's mapping of os.environ
+    if (environ is None or environ is os.environ) and isinstance(raw, dict):
+        return list(_secret_values_of_bytes(tuple(raw.items())))
     environ = os.environ if environ is None else environ
-    values = {v for k, v in environ.items() if looks_secret(k) and v and len(v) >= MIN_LENGTH}
-    for v in environ.values():  # DATABASE_URL=postgres://u:p@h: the whole URL and its password alone
+    return list(_secret_values(tuple(environ.items())))
+
+
+@functools.lru_cache(maxsize=16)
+def _secret_values_of_bytes(items: tuple) -> tuple[str, ...]:
+    return _secret_values(tuple((os.fsdecode(k), os.fsdecode(v)) for k, v in items))
+
+
+@functools.lru_cache(maxsize=16)
+def _secret_values(items: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    values = {v for k, v in items if looks_secret(k) and v and len(v) >= MIN_LENGTH}
+    for _, v in items:  # DATABASE_URL=postgres://u:p@h: the whole URL and its password alone
         for match in CREDENTIAL_URL.finditer(v or ""):
             values.add(v)
             if len(match.group(1)) >= MIN_LENGTH:
                 values.add(match.group(1))
-    return sorted(values, key=len, reverse=True)
+    return tuple(sorted(values, key=len, reverse=True))
 
 
 def scrub(text: str, environ: dict[str, str] | None = None) -> str:
