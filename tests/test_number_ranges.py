@@ -64,8 +64,7 @@ def test_a_seed_below_zero_is_refused_at_validate(bioeval_cli, tmp_path):
     assert code == 2 and "seed must be between 0" in err, (out, err)
 
 
-@pytest.mark.parametrize("runtime, option, value", [("local", "jobs", "0"), ("docker", "gpus", "-1"),
-                                                    ("slurm", "array_parallelism", "0")])
+@pytest.mark.parametrize("runtime, option, value", [("local", "jobs", "0"), ("docker", "gpus", "-1")])
 def test_runtime_numbers_below_their_minimum_are_usage_errors(runtime, option, value):
     from bioeval.errors import UsageError
     from bioeval.runtimes.options import check_options

@@ -41,7 +41,7 @@ RUNTIME_OPTIONS: dict[str, tuple[Opt, ...]] = {
         Opt("partition", str, "Slurm partition(s)"),
         Opt("account", str, "Slurm account"),
         Opt("time", str, "time limit [D-]HH:MM:SS"),
-        Opt("array_parallelism", int, "at most K tasks at once", 1),
+        Opt("array_parallelism", int, "at most K tasks at once"),  # its range: slurm_script.Options
         Opt("container", str, "none, apptainer or docker"),
         Opt("image", str, "container image (.sif or docker image)"),
         Opt("dry_run", bool, "write the scripts, submit nothing"),
