@@ -93,7 +93,7 @@ def run_cell(loaded: LoadedManifest, cell: Cell, settings, *, force: bool = Fals
 def _progress(show: bool):
     if not show:
         return nullcontext(None)
-    from rich.console import Console
+    from bioeval.console import ScrubbingConsole as Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

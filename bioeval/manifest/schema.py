@@ -12,6 +12,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bioeval.limits import MAX_RESAMPLES, MAX_SEED
+
 T = TypeVar("T")
 
 SourceKind = Literal["paper", "authors-code", "assumed", "unstated"]
@@ -29,6 +31,11 @@ ENV_NAME_RE = r"^[A-Z][A-Z0-9_]*$"
 SYSTEM_VARS = frozenset({"HOME", "USER", "LOGNAME", "PWD", "OLDPWD", "PATH", "SHELL", "TMPDIR", "TMP", "TEMP",
                          "HOSTNAME", "MAIL", "LANG", "TERM", "DISPLAY", "VIRTUAL_ENV", "CONDA_PREFIX"})
 KEY_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+
+
+def _check_seed(name: str, value: int | None) -> None:
+    if value is not None and not 0 <= value <= MAX_SEED:
+        raise ValueError(f"{name} must be between 0 and {MAX_SEED} (got {value})")
 
 
 def is_local_path(revision: str | None) -> bool:
@@ -344,6 +351,7 @@ class TrainingSpec(Strict):
                 raise ValueError(f"{name} must be at least 1 (got {getattr(self, name).value})")
         if not self.learning_rate.value > 0:
             raise ValueError(f"learning_rate must be positive (got {self.learning_rate.value})")
+        _check_seed("shuffle_seed", self.shuffle_seed.value)
         return self
 
 
@@ -363,6 +371,7 @@ class EvaluationSpec(Strict):
             raise ValueError(f"eval_every must be at least 1 step (got {self.eval_every.value})")
         if self.test_subsample.value is not None and self.test_subsample.value < 1:
             raise ValueError(f"test_subsample must be at least 1 or null (got {self.test_subsample.value})")
+        _check_seed("subsample_seed", self.subsample_seed.value)
         return self
 
 
@@ -409,8 +418,10 @@ class ScoringSpec(Strict):
             raise ValueError(f"unknown scorer {name!r}; {hint}known scorers: {', '.join(sorted(SCORERS))}")
         if not 0 < self.ci_level.value < 1:
             raise ValueError(f"ci_level must be between 0 and 1, e.g. 0.95 (got {self.ci_level.value})")
-        if self.bootstrap_resamples.value < 0:
-            raise ValueError(f"bootstrap_resamples must be 0 or more (got {self.bootstrap_resamples.value})")
+        if not 0 <= self.bootstrap_resamples.value <= MAX_RESAMPLES:
+            raise ValueError(f"bootstrap_resamples must be between 0 and {MAX_RESAMPLES:,} "
+                             f"(got {self.bootstrap_resamples.value})")
+        _check_seed("bootstrap_seed", self.bootstrap_seed.value)
         unknown = [n for n in self.also.value if n not in SCORERS]
         if unknown:
             raise ValueError(f"scoring.also: unknown scorer {', '.join(map(repr, unknown))}; "
@@ -433,6 +444,7 @@ class Protocol(Strict):
 
     @model_validator(mode="after")
     def _finetune_needs_training(self) -> "Protocol":
+        _check_seed("seed", self.seed.value)
         if self.mode.value == "finetune":
             missing = [n for n in ("lora", "training") if getattr(self, n) is None]
             if missing:
@@ -563,6 +575,9 @@ class DataLocation(Strict):
 
         if looks_secret(v):
             raise ValueError(f"{v} looks like a secret (token, key, password); a data location never is")
+        if {"URL", "URI"} & set(re.findall(r"[A-Z]+", v.upper())):
+            raise ValueError(f"{v} names a URL (which may carry a password); a data location is a folder, "
+                             "e.g. MYCORPUS_DATA")
         if v in SYSTEM_VARS or v.startswith(("XDG_", "SSH_", "LD_", "PYTHON")):
             raise ValueError(f"{v} is a variable every shell sets, not a data location; name one for the data, "
                              "e.g. MYCORPUS_DATA")

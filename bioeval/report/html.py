@@ -88,7 +88,9 @@ def _reference_diff(envdiff, loaded, receipt: dict) -> list[str] | None:
     if path is None or not Path(path).is_file():
         return None
     try:
-        reference = json.loads(Path(path).read_text(encoding="utf-8"))
+        from bioeval.jsonfile import load_json
+
+        reference = load_json(path)
     except (OSError, ValueError):
         return None
     return [scrub(line) for line in envdiff.diff_receipts(reference, receipt)]
