@@ -49,3 +49,21 @@ def _check(check, loc, models, datasets, add, claim_id) -> None:
                 "lower it or widen `among`.")
     for j, sub in enumerate(check.of):
         _check(sub, loc + ("of", j), models, datasets, add, claim_id)
+
+
+def names_only(raw_claim, models: set, datasets: set) -> bool:
+    """Whether a raw (YAML) claim names only these models and datasets (extend.keep_only drops
+    the others: a claim about a dropped cell has nothing to be judged on)."""
+    def ok(check) -> bool:
+        if not isinstance(check, dict):
+            return True
+        named_models = list(check.get("models") or []) + [check.get(k) for k in ("a", "b") if check.get(k)]
+        named_datasets = list(check.get("datasets") or []) + [d for ds in (check.get("groups") or {}).values()
+                                                             for d in (ds or [])]
+        among = check.get("among") or []
+        by_dataset = check.get("rank") == "datasets"
+        named_datasets += among if by_dataset else []
+        named_models += [] if by_dataset else among
+        return set(named_models) <= models and set(named_datasets) <= datasets and \
+            all(ok(sub) for sub in check.get("of") or [])
+    return not isinstance(raw_claim, dict) or ok(raw_claim.get("check"))
