@@ -21,7 +21,7 @@ def claim_rows(manifest, verification: dict | None) -> list[dict]:
             why = ""  # consistent: every relation holds (audit --json lists them)
         rows.append({"id": t["id"], "where": t["where"], "quote": t["quote"], "table": table, "table_deciding": why,
                      "runs": r.get("verdict"), "runs_deciding": "; ".join(describe(a) for a in r.get("deciding", [])[:3]),
-                     "changed_by": r.get("changed_by") or []})
+                     "changed_by": r.get("changed_by") or [], "before": r.get("without_added")})
     return rows
 
 
@@ -40,7 +40,9 @@ def claims_section(loaded, verification: dict | None) -> list[str]:
     changed = [r for r in rows if r["changed_by"]]
     if changed:
         lines += ["Claims the added model(s) change: " + "; ".join(
-            f"{r['id']} ({', '.join(r['changed_by'])})" for r in changed) + ".", ""]
+            f"{r['id']} ({r['before']} without them, {', '.join(r['changed_by'])})" for r in changed) + ".", ""]
+    elif any("without_added" in c for c in (verification or {}).get("claims") or []):
+        lines += ["The added model(s) change no claim's verdict.", ""]
     lines += ["| Claim | Where | Sentence | Against the table | Against the runs | Deciding values |",
               "|---|---|---|---|---|---|"]
     for r in rows:

@@ -105,8 +105,12 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
                **rests_on(rows, loaded.manifest.tolerance)}
     if summary["seed_study_required"]:  # tolerance.require_seed_study: no verdict on declared spreads
         summary["global_verdict"] = UNDECIDED
-    return {"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
-            "unexpected": unexpected}
+    report = {"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
+              "unexpected": unexpected}
+    from bioeval.claims.runs import judge_runs, summary_line  # the paper's sentences on our runs
+    report["claims"] = judge_runs(loaded, report)
+    summary["claims"] = summary_line(report["claims"])  # its own line: the global verdict is unchanged
+    return report
 
 
 def summarise(rows: list[dict], family_error: float) -> dict:
