@@ -46,7 +46,7 @@ def claims_section(loaded, verification: dict | None) -> list[str]:
     lines += ["| Claim | Where | Sentence | Against the table | Against the runs | Deciding values |",
               "|---|---|---|---|---|---|"]
     for r in rows:
-        deciding = r["runs_deciding"] if r["runs"] else r["table_deciding"]
+        deciding = r["runs_deciding"] if r["runs"] not in (None, "not-checkable") else r["table_deciding"]
         lines.append(f"| {_cell(r['id'])} | {_cell(r['where'])} | {_cell(r['quote'])} | {_cell(r['table'])} | "
                      f"{_cell(r['runs'] or '–')} | {_cell(deciding)} |")
     return lines + [""]

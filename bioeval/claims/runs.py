@@ -84,7 +84,11 @@ class RunEvidence:
             row = None
             if (pa / "predictions.jsonl").is_file() and (pb / "predictions.jsonl").is_file():
                 row = compare_cell(pb, pa, metric, 0.0, self.resamples, self.level, self.seed)  # delta = a - b
-            self._pairs[key] = row if row and row.get("ci") and row.get("n_shared") else None
+            # a degenerate interval (every resample the same: 8 instances all right vs all wrong) says
+            # the bootstrap could not see the sampling error, not that there is none (as verify reads
+            # one): then the two intervals decide, each with its own SE
+            usable = row and row.get("ci") and row.get("n_shared") and row["ci"][1] - row["ci"][0] > 1e-9
+            self._pairs[key] = row if usable else None
         return self._pairs[key]
 
 
