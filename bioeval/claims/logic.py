@@ -29,6 +29,10 @@ class Interval:
 
 
 class Evidence(Protocol):
+    # complete: a value it lacks is not part of the field (the paper's table: an excluded cell);
+    # else (runs) an unrun cell may lie anywhere, so rankings and spreads that need it stay open
+    complete: bool
+
     def value(self, model: str, dataset: str, metric: str) -> Interval | None: ...
 
     def diff(self, a: tuple, b: tuple) -> Interval | None: ...  # a - b, cells as (model, dataset, metric)
@@ -114,6 +118,10 @@ class Judge:
                     sure += better is True
                     possible += better is not False
                     values[f"{other} - {m}"] = diff.shown() if diff else None
+                unseen = [o for o in field if o not in present and o != m]
+                if not getattr(self.ev, "complete", True):  # runs: a model not run may rank anywhere
+                    possible += len(unseen)
+                    values.update({f"{o} - {m}": None for o in unseen})
                 if m not in present:
                     holds = None
                 elif sure >= top:
@@ -129,8 +137,9 @@ class Judge:
         """Each model's claimed datasets among its own top (or bottom) ones, the field `among`'s datasets."""
         top, out = c.top or len(c.datasets), []
         for m in sorted(c.models):
-            field = sorted(d for d in (self.dataset_keys if not c.among else c.among)
-                           if self.ev.value(m, d, c.metric))
+            listed = sorted(self.dataset_keys if not c.among else c.among)
+            field = [d for d in listed if self.ev.value(m, d, c.metric)]
+            unseen = 0 if getattr(self.ev, "complete", True) else len(listed) - len(field)
             for d in sorted(c.datasets):
                 sure = possible = 0
                 values = {}
@@ -144,6 +153,8 @@ class Judge:
                     sure += before is True
                     possible += before is not False
                     values[f"{m}/{other} - {m}/{d}"] = diff.shown() if diff else None
+                if d in field:
+                    possible += unseen  # runs: a dataset not run may rank before it
                 holds = None if d not in field else False if sure >= top else True if possible < top else None
                 out.append(self.atom(holds, f"{d} among the {c.order} {top} of {m}'s {len(field)} datasets on "
                                             f"{c.metric}: {sure} surely and {possible} possibly before it", values))
@@ -207,8 +218,8 @@ class Judge:
         ranges = []
         for d in sorted(datasets):
             ivs = [iv for m in field if (iv := self.ev.value(m, d, metric)) is not None]
-            if len(ivs) < 2:
-                return None
+            if len(ivs) < 2 or (len(ivs) < len(field) and not getattr(self.ev, "complete", True)):
+                return None  # runs: a model not run may widen the range
             points = [iv.point for iv in ivs]
             low = max(0.0, max(a.lo - b.hi for a in ivs for b in ivs if a is not b))
             ranges.append(Interval(low, max(iv.hi for iv in ivs) - min(iv.lo for iv in ivs),

@@ -26,6 +26,8 @@ JUDGED_FROM = ("reproduced", "discrepant", "new")  # rows whose runs are valid a
 
 
 class RunEvidence:
+    complete = False  # a cell without a run may lie anywhere: rankings that need it stay open
+
     def __init__(self, report: dict, level: float, ci_level: float = 0.95, resamples: int = 1000, seed: int = 0):
         self.z = NormalDist().inv_cdf(0.5 + level / 2.0)
         self.ci_level = ci_level  # the level of scores.json's bootstrap intervals

@@ -19,6 +19,8 @@ CONSISTENT, CONTRADICTED, NOT_CHECKABLE = "consistent", "contradicted-by-table",
 
 
 class TableEvidence:
+    complete = True  # a cell the paper does not print (an excluded one) is not in the field
+
     def __init__(self, expected: dict):
         self.expected = expected
 

@@ -84,6 +84,19 @@ def test_ties_and_rounding_are_undecided_not_a_point_comparison():
                        ["m0", "m1"], ["d0"])[0] is False
 
 
+def test_on_runs_a_model_not_run_keeps_a_ranking_open():
+    """The paper's table leaves out what it does not print; runs that lack a model cannot say
+    the claimed model is the best: the unrun one may lie anywhere."""
+    values = {("m0", "d0", "f1"): Interval(0.9, 0.95, 0.93), ("m1", "d0", "f1"): Interval(0.5, 0.6, 0.55)}
+    best = _claim({"kind": "ranking", "models": ["m0"], "datasets": ["d0"], "top": 1})
+    table = Intervals(values)
+    assert judge_claim(best, table, ["m0", "m1", "m2"], ["d0"])[0] is True
+    runs = Intervals(values)
+    runs.complete = False
+    holds, atoms = judge_claim(best, runs, ["m0", "m1", "m2"], ["d0"])
+    assert holds is None and "m2 - m0" in atoms[0]["values"]
+
+
 def test_runs_pair_cells_of_one_dataset_and_judge_with_intervals(tmp_path):
     """Two models scored on the same 400 instances: the paired interval of their difference is
     narrower than the one from their two intervals, and a 0.02 gap is decided only when paired."""
