@@ -267,13 +267,15 @@ def render_show(data: dict) -> None:
     c = console()
     c.print(f"[bold]{data['model']} x {data['dataset']}[/bold] ({data['task']}, scorer {data['scorer']})  {data['run']}")
     c.print(f"{data['total']} instances: {data['errors']} with errors, {data['skipped']} skipped, "
-            f"{data['truncated']} with a truncated prompt, {data['invalid']} unparseable answers; showing {data['shown']}")
+            f"{data['truncated']} with a truncated prompt, {data.get('input_cut', 0)} with a shortened input "
+            f"(template kept), {data['invalid']} unparseable answers; showing {data['shown']}")
     t = Table(show_lines=True)
     for col in ("id", "gold", "prediction", "completion", "correct/pred/gold", "flags"):
         t.add_column(col, overflow="fold", justify="right" if col == "correct/pred/gold" else "left")
     for r in data["instances"]:
         counts = "skipped" if r["skipped"] else f"{r['correct']}/{r['predicted']}/{r['gold_items']}"
         flags = [x for x, on in (("ERROR", r["error"]), ("truncated prompt", r["prompt_truncated"]),
+                                 ("input shortened", r.get("input_cut")),
                                  ("unparseable", r["invalid"]), ("completion cut", r["completion_cut"])) if on]
         color = "red" if r["error"] else "green"
         t.add_row(escape(str(r["id"])), escape(repr(r["gold"]) if isinstance(r["gold"], str) else str(r["gold"])),

@@ -318,6 +318,9 @@ def audit_dataset(loaded, settings, dataset, models, counter) -> tuple[list[dict
         entry["label_ceiling"] = None if ceiling is None else ceiling["ceiling"]
         findings += rules.label_ceiling(name, scored_name, ceiling, published, single_item, whole)
         findings += baseline_findings(loaded, dataset, spec, train, scored, scored_name, entry, published)
+    if dataset.originals:  # what the unformatted or released files show (audit_originals.py)
+        from bioeval.data.audit_originals import original_findings
+        findings += original_findings(loaded, settings, dataset, loaded_splits, published)
     return entries, findings, single
 
 

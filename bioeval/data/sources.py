@@ -58,7 +58,7 @@ def fetch_source(source: Source, base_dir: Path, settings, label: str = "",
         hit = cache.lookup(settings.cache_dir, expected, name)
         if hit:
             return FetchedFile(hit, expected, "cache", expected, name)
-        found = mirror.find(settings.data_mirror, name, expected)
+        found = mirror.find(settings.data_mirror, name, expected, source.url)
         if found:
             path, actual = found
             if expected:

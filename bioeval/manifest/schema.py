@@ -196,6 +196,9 @@ class Source(Strict):
     local: str | None = Field(None, description="path relative to the manifest; may start with ${VAR} for a variable listed in data_locations")
     sha256: str | None = Field(None, description="null until `bioeval lock` fills it")
     access: str = Field("", description="how to obtain the file when it is not public")
+    format: str | None = Field(None, description="the converter of this file when it differs from the dataset's "
+                                                "(e.g. the lab's unformatted file of a split: zhan2024-unformatted)")
+    format_options: dict[str, Any] = Field(default_factory=dict, description="merged over the dataset's")
 
     @field_validator("local")
     @classmethod
@@ -251,6 +254,17 @@ class Split(Strict):
     note: str = ""
 
 
+class Original(Strict):
+    """A file a split was made from, or the dataset as released, that only the audit reads: the
+    evidence of what the formatting changed (data/audit_originals.py)."""
+
+    split: str = Field(description="the split it corresponds to (train / validation / test)")
+    source: Source
+    format: Literal["phee-jsonl", "genia2011-csv", "ddi-pairs"]
+    records: int | None = Field(None, ge=0)
+    note: str = ""
+
+
 class Dataset(Strict):
     key: str = Field(pattern=KEY_PATTERN)
     paper_name: str
@@ -258,6 +272,8 @@ class Dataset(Strict):
     format: str = Field("zhan2024-json", description="reader or converter for the split files")
     format_options: dict[str, Any] = Field(default_factory=dict)
     labels: tuple[str, ...] | None = Field(None, description="tag-id label map for NER tag lists (index = id)")
+    originals: tuple[Original, ...] = Field((), description="unformatted or released files the audit compares "
+                                                            "the formatted splits with (never run)")
     splits: dict[SplitName, Split]
     license: str = ""
     protocol: dict[str, Any] = Field(default_factory=dict, description="protocol overrides for this dataset")
@@ -281,6 +297,10 @@ class PromptSpec(Strict):
     chat_template: Prov[bool] = _d(False)
     system_prompt: Prov[str | None] = _d(None)
     max_prompt_tokens: Prov[int]
+    # keep-start: the first max_prompt_tokens tokens (the authors' truncation=True, max_length=N),
+    # which loses the response marker of a long prompt; cut-input: shorten the input text alone,
+    # so the instruction and the marker stay (the same rule fits training texts to max_seq_length)
+    truncation: Prov[Literal["keep-start", "cut-input"]] = _d("keep-start")
 
 
 class LoraSpec(Strict):
@@ -566,6 +586,9 @@ class Manifest(Strict):
     exclude: tuple[Exclusion, ...] = ()
     deviations: tuple[Deviation, ...] = ()
     notes: str = ""
+    expected_min_over_baseline: Prov[float] | None = Field(
+        None, description="how far a reproduced F1 should clear the best trivial baseline on the same instances "
+                          "(verify/baseline.py); a cell below it gets a note, the verdict stays statistical")
     reference_receipts: str | None = Field(
         None, description="folder (relative to the manifest) of the receipts the expected values were recorded "
                           "with, <model>__<dataset>.json: verify lists how this run's environment differs")
