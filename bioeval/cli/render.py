@@ -212,6 +212,12 @@ def render_verify(report: dict) -> None:
             worse = s["expected_false_discrepancies_if_spreads_too_small"]
             console().print(f"rests on declared seed spreads: {escape(rest)}; if they were 1.25x / 1.5x too small, "
                             f"{worse['1.25x']:g} / {worse['1.5x']:g} false discrepancies expected", highlight=False)
+    if s.get("claims"):  # the paper's sentences on these runs; not part of the global verdict
+        console().print(f"claims (not part of the global verdict): {escape(s['claims'])}", highlight=False)
+        for c in report.get("claims") or []:
+            if c["verdict"] != "not-checkable":
+                changed = f" (changed by {', '.join(c['changed_by'])})" if c.get("changed_by") else ""
+                console().print(f"  {c['verdict']:12} {escape(c['id'])}{escape(changed)}", highlight=False)
     from bioeval.verify.envdiff import text_lines
 
     for line in text_lines(report["cells"]):  # what differs from the environment of the reference run

@@ -12,6 +12,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bioeval.claims.schema import Claim
 from bioeval.limits import MAX_RESAMPLES, MAX_SEED
 
 T = TypeVar("T")
@@ -605,6 +606,7 @@ class Manifest(Strict):
     reference_receipts: str | None = Field(
         None, description="folder (relative to the manifest) of the receipts the expected values were recorded "
                           "with, <model>__<dataset>.json: verify lists how this run's environment differs")
+    claims: tuple[Claim, ...] = Field((), description="the paper's result sentences as checks (bioeval/claims)")
 
     @field_validator("models", "datasets")
     @classmethod

@@ -147,6 +147,8 @@ def render_report(loaded: LoadedManifest, verification: dict, audit: dict | None
     from bioeval.report.both_ways import both_ways_section
     lines += both_ways_section(verification)
     lines += baseline_section(loaded, verification)
+    from bioeval.claims.render import claims_section
+    lines += claims_section(loaded, verification)
     if figures:
         lines += ["### Figures", ""]
         for fig in figures:

@@ -18,7 +18,10 @@ The JSON this returns is the `bioeval verify --json` contract:
      "summary": {"reproduced", "discrepant", "missing", "invalid", "expected_false_discrepancies",
                  "global_verdict": "reproduced" | "not-reproduced", "method" ("holm"),
                  "level" (the family-wise error), "interval_level" (each value's interval), ...},
-     "unexpected": [...]}
+     "unexpected": [...],
+     "claims": [{"id", "where", "quote", "verdict" (supported | contradicted | inconclusive | not-checkable),
+                 "deciding", "without_added", "changed_by"}]}  (bioeval/claims/runs.py; summary["claims"]
+    is their one line, and never changes the global verdict)
 Extra keys per row: "rule", "sd", "df", "sources" (where each part came from), "run_ids",
 "observed_runs", "family_discrepant" (rejected by Holm), "published_ci" / "in_published_ci",
 "observed_ci", "matched_by", "notes", "paper_model", "paper_dataset", "env_diff" (a discrepant
@@ -109,8 +112,12 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
                **rests_on(rows, loaded.manifest.tolerance)}
     if summary["seed_study_required"]:  # tolerance.require_seed_study: no verdict on declared spreads
         summary["global_verdict"] = UNDECIDED
-    return {"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
-            "unexpected": unexpected}
+    report = {"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
+              "unexpected": unexpected}
+    from bioeval.claims.runs import judge_runs, summary_line  # the paper's sentences on our runs
+    report["claims"] = judge_runs(loaded, report)
+    summary["claims"] = summary_line(report["claims"])  # its own line: the global verdict is unchanged
+    return report
 
 
 def _against_baselines(loaded: LoadedManifest, rows: list[dict], runs_of: dict) -> None:
