@@ -104,19 +104,28 @@ class InputRefused(UsageError):
 
 # errors of a file system the user controls (not bugs): read-only, full, over quota, no permission
 WRITE_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EFBIG})
+# a path the user gave that cannot be a file or folder: a file where a folder must be, and the reverse
+PATH_ERRNOS = frozenset({errno.ENOTDIR, errno.EEXIST, errno.EISDIR, errno.ELOOP, errno.ENAMETOOLONG})
 
 
 class WorkdirError(EnvironmentProblem):
-    """A file the kit must write cannot be written (read-only file system, disk full, no permission)."""
+    """A file the kit must write cannot be written (read-only file system, disk full, no permission,
+    a regular file where the path needs a folder)."""
 
     @classmethod
     def from_os_error(cls, exc: OSError, what: str = "") -> "WorkdirError":
         where = exc.filename or "a file"
         hints = {errno.ENOSPC: "The disk is full: free space or choose another --workdir / BIOEVAL_CACHE.",
                  errno.EDQUOT: "The disk quota is exceeded: free space or choose another --workdir.",
-                 errno.EROFS: "The file system is read-only: choose a writable --workdir / BIOEVAL_CACHE."}
+                 errno.EROFS: "The file system is read-only: choose a writable --workdir / BIOEVAL_CACHE.",
+                 errno.ENOTDIR: "A part of that path is a regular file, not a folder: choose another path "
+                                "(--workdir, --out, --junit) or move the file away.",
+                 errno.EEXIST: "A regular file is in the way where a folder is needed: choose another path "
+                               "or move the file away.",
+                 errno.EISDIR: "That path is a folder; give a file name."}
         hint = hints.get(exc.errno, "Check the folder's permissions, or choose another --workdir / BIOEVAL_CACHE.")
-        return cls(f"cannot write {where}{' (' + what + ')' if what else ''}: {exc.strerror or exc}.", hint)
+        verb = "use" if exc.errno in PATH_ERRNOS else "write"
+        return cls(f"cannot {verb} {where}{' (' + what + ')' if what else ''}: {exc.strerror or exc}.", hint)
 
 
 class NothingToCompare(UsageError):

@@ -261,15 +261,33 @@ def _index() -> dict[str, dict]:
         return {row["file"]: row for row in csv.DictReader(f, delimiter="\t")}
 
 
+def _raw_index() -> dict[str, dict]:
+    path = INDEX.parent / "raw" / "INDEX.tsv"
+    if not path.is_file():
+        pytest.skip(f"{path} is not present")
+    with path.open() as f:
+        return {row["path_at_commit"]: row for row in csv.DictReader(f, delimiter="\t")}
+
+
+def _unformatted(source) -> bool:
+    return source.format == "zhan2024-unformatted"
+
+
 def test_url_splits_match_the_lab_index():
-    index = _index()
+    index, raw = _index(), _raw_index()
     m = load_manifest(DEEPSEEK).manifest
-    seen = set()
+    seen, replaced = set(), set()
     for d in m.datasets:
         for split, s in d.splits.items():
             if s.source.url is None:
                 continue
             assert s.source.url.startswith(LAB_URL), s.source.url
+            if _unformatted(s.source):  # the lab's unformatted file (issue 20), pinned to its own bytes
+                at = "datasets/" + s.source.url.removeprefix(LAB_URL)
+                assert at in raw and s.source.sha256 == raw[at]["sha256"], f"{d.key}/{split}"
+                assert s.records == int(raw[at]["records"]), f"{d.key}/{split}"
+                replaced.add(f"{d.task}_{d.key}_{split}.json".replace("RE_ddi", "RE_DDI"))
+                continue
             name = s.source.filename
             assert name in index, f"{d.key}/{split}: {name} is not a file of the lab's commit"
             row = index[name]
@@ -277,21 +295,25 @@ def test_url_splits_match_the_lab_index():
             assert s.source.sha256 == expected, f"{d.key}/{split}"
             seen.add(name)
     assert not any(name.startswith("TC_bioasq") for name in seen), "BioASQ is not one of the paper's datasets"
-    # every file of the twelve datasets at that commit is used
-    assert seen == {name for name in index if not name.startswith("TC_bioasq")}
+    # every file of the twelve datasets at that commit is used, or replaced by its unformatted source
+    assert replaced == {"NER_bc5cdr_test.json", "NER_bc2gm_test.json", "RE_DDI_train.json"}
+    assert replaced <= set(index) and all(index[n]["status"] == "not-mirrored" for n in replaced)
+    assert seen == {name for name in index if not name.startswith("TC_bioasq")} - replaced
 
 
 def test_pinned_sha256_match_the_mirrored_files(mirror):
     m = load_manifest(DEEPSEEK).manifest
+    raw = _raw_index()
     checked = 0
     for d in m.datasets:
         for s in d.splits.values():
             if s.source.url and s.source.sha256:
-                data = (mirror / s.source.filename).read_bytes()
-                assert hashlib.sha256(data).hexdigest() == s.source.sha256, s.source.filename
+                at = "datasets/" + s.source.url.removeprefix(LAB_URL)
+                path = mirror / "raw" / raw[at]["file"] if _unformatted(s.source) else mirror / s.source.filename
+                assert hashlib.sha256(path.read_bytes()).hexdigest() == s.source.sha256, s.source.url
                 checked += 1
     mirrored = [f for f, row in _index().items() if row["status"] == "mirrored" and not f.startswith("TC_bioasq")]
-    assert checked == len(mirrored) == 19
+    assert checked == len(mirrored) + 3 == 22  # and BC5CDR test, BC2GM test, DDI train from the raw files
 
 
 def test_healthadvice_comes_from_its_canonical_source():

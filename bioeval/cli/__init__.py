@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from bioeval import __version__
-from bioeval.errors import EXIT_RUNTIME, EXIT_USAGE, WRITE_ERRNOS, BioevalError
+from bioeval.errors import EXIT_RUNTIME, EXIT_USAGE, PATH_ERRNOS, WRITE_ERRNOS, BioevalError
 from bioeval.settings import Settings
 
 
@@ -83,7 +83,7 @@ def run(argv: list[str] | None = None) -> None:
         _print_error("Interrupted; finished work is kept and the next run resumes from it.")
         sys.exit(130)
     except OSError as exc:
-        if exc.errno not in WRITE_ERRNOS:
+        if exc.errno not in WRITE_ERRNOS | PATH_ERRNOS:
             raise_internal()
         from bioeval.errors import WorkdirError
 

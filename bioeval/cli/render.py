@@ -212,6 +212,12 @@ def render_verify(report: dict) -> None:
             worse = s["expected_false_discrepancies_if_spreads_too_small"]
             console().print(f"rests on declared seed spreads: {escape(rest)}; if they were 1.25x / 1.5x too small, "
                             f"{worse['1.25x']:g} / {worse['1.5x']:g} false discrepancies expected", highlight=False)
+    if s.get("claims"):  # the paper's sentences on these runs; not part of the global verdict
+        console().print(f"claims (not part of the global verdict): {escape(s['claims'])}", highlight=False)
+        for c in report.get("claims") or []:
+            if c["verdict"] != "not-checkable":
+                changed = f" (changed by {', '.join(c['changed_by'])})" if c.get("changed_by") else ""
+                console().print(f"  {c['verdict']:12} {escape(c['id'])}{escape(changed)}", highlight=False)
     from bioeval.verify.envdiff import text_lines
 
     for line in text_lines(report["cells"]):  # what differs from the environment of the reference run
@@ -261,13 +267,15 @@ def render_show(data: dict) -> None:
     c = console()
     c.print(f"[bold]{data['model']} x {data['dataset']}[/bold] ({data['task']}, scorer {data['scorer']})  {data['run']}")
     c.print(f"{data['total']} instances: {data['errors']} with errors, {data['skipped']} skipped, "
-            f"{data['truncated']} with a truncated prompt, {data['invalid']} unparseable answers; showing {data['shown']}")
+            f"{data['truncated']} with a truncated prompt, {data.get('input_cut', 0)} with a shortened input "
+            f"(template kept), {data['invalid']} unparseable answers; showing {data['shown']}")
     t = Table(show_lines=True)
     for col in ("id", "gold", "prediction", "completion", "correct/pred/gold", "flags"):
         t.add_column(col, overflow="fold", justify="right" if col == "correct/pred/gold" else "left")
     for r in data["instances"]:
         counts = "skipped" if r["skipped"] else f"{r['correct']}/{r['predicted']}/{r['gold_items']}"
         flags = [x for x, on in (("ERROR", r["error"]), ("truncated prompt", r["prompt_truncated"]),
+                                 ("input shortened", r.get("input_cut")),
                                  ("unparseable", r["invalid"]), ("completion cut", r["completion_cut"])) if on]
         color = "red" if r["error"] else "green"
         t.add_row(escape(str(r["id"])), escape(repr(r["gold"]) if isinstance(r["gold"], str) else str(r["gold"])),

@@ -5,10 +5,12 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
+from bioeval.console import ScrubbingConsole
+
 
 class BuildLog:
     def __init__(self, console: Console | None, title: str):
-        self.console = console or Console(stderr=True)
+        self.console = console or ScrubbingConsole(stderr=True)
         self.title = title
         self._status = None
         self._partial = ""

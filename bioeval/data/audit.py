@@ -249,8 +249,12 @@ def audit_manifest(loaded, settings, only: str | None = None, tokenizer: str | N
     findings += rules.identical_rows(names, identical_rows(expected))
     table = [x for x in audit_table(m, single_label, scorer_of) if x["dataset"] in audited
              and (not table_models or x["model"] in table_models)]
+    from bioeval.claims import table as claims_table  # the paper's sentences against its own table
+    claims = claims_table.judge_table(m)
+    findings += claims_table.findings(claims)
     return {"manifest": str(loaded.path), "manifest_sha256": loaded.sha256, "datasets": entries,
-            "published_table": table, "findings": by_severity(findings), "token_counts": counter.name}
+            "published_table": table, "findings": by_severity(findings), "token_counts": counter.name,
+            "claims": claims, "claims_summary": claims_table.summary_line(claims) if claims else None}
 
 
 def audit_dataset(loaded, settings, dataset, models, counter) -> tuple[list[dict], list[dict], bool | None]:
@@ -314,6 +318,9 @@ def audit_dataset(loaded, settings, dataset, models, counter) -> tuple[list[dict
         entry["label_ceiling"] = None if ceiling is None else ceiling["ceiling"]
         findings += rules.label_ceiling(name, scored_name, ceiling, published, single_item, whole)
         findings += baseline_findings(loaded, dataset, spec, train, scored, scored_name, entry, published)
+    if dataset.originals:  # what the unformatted or released files show (audit_originals.py)
+        from bioeval.data.audit_originals import original_findings
+        findings += original_findings(loaded, settings, dataset, loaded_splits, published)
     return entries, findings, single
 
 

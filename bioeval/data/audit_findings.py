@@ -10,7 +10,9 @@ published table) and ``evidence`` the numbers behind it, with the assumptions th
 from __future__ import annotations
 
 KINDS = ("count-mismatch", "empty-gold", "trivial-baseline", "published-infeasible", "off-lattice",
-         "identical-rows", "label-ceiling", "split-overlap", "budget")
+         "identical-rows", "label-ceiling", "split-overlap", "budget",
+         "label-set-collapsed", "other-release", "pair-dropped",  # these three: data/audit_originals.py
+         "claim")  # bioeval/claims/table.py
 SEVERITIES = ("high", "medium", "low", "info")
 
 

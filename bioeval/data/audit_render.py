@@ -76,5 +76,7 @@ def render_audit(report: dict) -> None:
     else:
         c.print("Published table: every cell passes the range, F1 and single-label checks.")
     render_findings(report.get("findings", []), c)
+    if report.get("claims_summary"):  # each claim is a finding of kind `claim` above
+        c.print(f"[bold]Claims[/bold]: {report['claims_summary']}.", soft_wrap=True)
     if report.get("token_counts"):
         c.print(f"Budget token counts: {report['token_counts']}.", soft_wrap=True)

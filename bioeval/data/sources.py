@@ -4,10 +4,12 @@ Every path that returns a file has checked its sha256 against the manifest (or, 
 manifest has none yet, reports ``sha256_ok=None`` so the user is told to run `bioeval lock`).
 
 A ``local:`` path is an input a hostile manifest could aim at any file (``~/.ssh``, ``../..``,
-``${HF_TOKEN}``), so it is read only from inside the manifest's folder, the data mirror, bioeval's
-own ``assets/`` or a declared data location (``${VAR}/...`` for a ``data_locations`` variable,
-staying inside that folder); anything else needs ``--allow-outside-paths``.  Symlinks are
-resolved before the check.
+``${HF_TOKEN}``), so it is read only from inside the manifest's folder, the data mirror, a
+declared data location (``${VAR}/...`` for a ``data_locations`` variable, staying inside that
+folder), or an ``assets/`` folder beside the manifest's folder that says it holds shareable data
+(it contains ``ASSETS_MARKER``: how a bioeval clone ships its smoke data, wherever bioeval itself
+is installed); anything else needs ``--allow-outside-paths``.  Symlinks are resolved before the
+check.  The rule is docs/data.md's "Which folders a manifest may read".
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from bioeval.data import cache, mirror
 from bioeval.data.download import Unavailable, download, unresolvable
 from bioeval.errors import ChecksumMismatch, InputRefused
 from bioeval.manifest.schema import Source
-from bioeval.redact import looks_secret
+from bioeval.redact import carries_credentials, looks_secret
 
 ORIGINS = ("cache", "mirror", "url", "hf", "local")
 
@@ -58,7 +60,7 @@ def fetch_source(source: Source, base_dir: Path, settings, label: str = "",
         hit = cache.lookup(settings.cache_dir, expected, name)
         if hit:
             return FetchedFile(hit, expected, "cache", expected, name)
-        found = mirror.find(settings.data_mirror, name, expected)
+        found = mirror.find(settings.data_mirror, name, expected, source.url)
         if found:
             path, actual = found
             if expected:
@@ -123,7 +125,7 @@ def _fetch_hf(source: Source) -> FetchedFile:
     return FetchedFile(path, actual, "hf", source.sha256, source.filename)
 
 
-SHIPPED_ASSETS = Path(__file__).resolve().parents[2] / "assets"  # a checkout's synthetic smoke data
+ASSETS_MARKER = ".bioeval-assets"  # a folder's own statement that it holds data any manifest may read
 _VAR = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}(?=/|$)")
 
 
@@ -142,6 +144,9 @@ def local_path(local: str, base_dir: Path, data_locations: tuple[str, ...] = ())
         if not value:
             raise Unavailable(f"local path {local!r}: the data location {name} is not set.",
                               f"Set {name} to the folder that holds your copy of the data.")
+        if carries_credentials(value) or "://" in value:
+            raise InputRefused(f"local path {local!r}: the data location {name} holds a URL, not a folder.",
+                               f"Set {name} to the folder that holds your copy of the data.")
         root = Path(os.path.expanduser(value))
         return root / local[match.end():].lstrip("/"), root
     if "$" in local:
@@ -152,7 +157,10 @@ def local_path(local: str, base_dir: Path, data_locations: tuple[str, ...] = ())
 
 
 def allowed_roots(base_dir: Path, settings, location: Path | None) -> list[Path]:
-    roots = [Path(base_dir), SHIPPED_ASSETS]
+    roots = [Path(base_dir)]
+    beside = Path(base_dir).resolve().parent / "assets"  # manifests/ and assets/ of a clone, wherever it is
+    if (beside / ASSETS_MARKER).is_file():
+        roots.append(beside)
     if getattr(settings, "data_mirror", None):
         roots.append(Path(settings.data_mirror))
     if location is not None:
@@ -170,9 +178,12 @@ def check_local(local: str, base_dir: Path, settings, data_locations: tuple[str,
     if location is not None:  # ${VAR}/file must stay inside VAR's folder, whatever else is allowed
         roots = [location.resolve()]
     if not any(real == r or r in real.parents for r in roots):
-        where = f"the data location {location}" if location is not None else \
-            "the manifest's folder, the data mirror or a declared data location"
-        raise InputRefused(f"local path {local!r} resolves to {real}, outside {where}.",
+        if location is not None:  # the message names ${VAR}, never its value
+            raise InputRefused(f"local path {local!r} resolves outside the data location "
+                               f"{local[:local.index('}') + 1]}.",
+                               "A ${VAR}/... path must stay inside VAR's folder (no `..`, no symlink out of it).")
+        raise InputRefused(f"local path {local!r} resolves to {real}, outside the manifest's folder, "
+                           f"the data mirror, a declared data location or a ../assets folder marked {ASSETS_MARKER}.",
                            "bioeval reads local data only from there; if you trust this manifest, rerun with "
                            "`bioeval --allow-outside-paths ...`.")
     return path
@@ -198,11 +209,12 @@ def _fetch_local(source: Source, base_dir: Path, settings, label: str, data_loca
         path = check_local(source.local, base_dir, settings, data_locations)
     except Unavailable as exc:  # a data location that is not set
         raise Unavailable(exc.message, f"{exc.hint} How to obtain the data: {access}") from None
+    shown = source.local if _VAR.match(source.local) else str(path)  # ${VAR}/...: never the value
     if not path.is_file():
-        raise Unavailable(f"local file {path} does not exist.", f"How to obtain it: {access}")
+        raise Unavailable(f"local file {shown} does not exist.", f"How to obtain it: {access}")
     actual = cache.sha256_file(path)
     if source.sha256 and actual != source.sha256:
-        raise ChecksumMismatch(str(path), source.sha256, actual)
+        raise ChecksumMismatch(shown, source.sha256, actual)
     return FetchedFile(path, actual, "local", source.sha256, source.filename)
 
 

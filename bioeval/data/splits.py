@@ -43,8 +43,18 @@ def carve(instances: list[Instance], split_name: str, c) -> list[Instance]:
     return [replace(instances[i], id=f"{split_name}-{i}") for i in rows]
 
 
+def reader_view(dataset, split_name: str):
+    """The dataset as its split's converter sees it: a source's own `format` and `format_options`
+    (over the dataset's) where the split comes from another kind of file than the others."""
+    source = dataset.splits[split_name].source
+    if source.format is None and not source.format_options:
+        return dataset
+    return dataset.model_copy(update={"format": source.format or dataset.format,
+                                      "format_options": {**dataset.format_options, **source.format_options}})
+
+
 def instances_of(fetched: FetchedFile, dataset, split_name: str) -> list[Instance]:
-    instances = convert(fetched.path, split_name, dataset)
+    instances = convert(fetched.path, split_name, reader_view(dataset, split_name))
     c = dataset.splits[split_name].carve
     return carve(instances, split_name, c) if c else instances
 

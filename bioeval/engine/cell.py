@@ -26,7 +26,7 @@ from bioeval.engine import fingerprint, portable_math
 from bioeval.engine import generate as gen
 from bioeval.engine.lora import apply_lora, trainable_summary
 from bioeval.engine.models import load as load_model
-from bioeval.engine.prompts import encode_prompt, inference_prompt
+from bioeval.engine.prompts import fit_prompt
 from bioeval.engine.receipt import build_receipt
 from bioeval.engine.splits import load_split
 from bioeval.engine.train import load_adapter, step_dir, tokenize_train, train
@@ -98,7 +98,7 @@ def run_cell(loaded: LoadedManifest, cell: Cell, settings, *, force: bool = Fals
 def _progress(show: bool):
     if not show:
         return nullcontext(None)
-    from rich.console import Console
+    from bioeval.console import ScrubbingConsole as Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -202,8 +202,7 @@ def build_model(run: CellRun) -> CellModel:
 
 def _encode(run: CellRun, cm: CellModel, instances: list[Instance]):
     p = run.protocol
-    return [encode_prompt(inference_prompt(p.prompt, i, cm.tokenizer), cm.tokenizer, p.prompt.max_prompt_tokens.value)
-            for i in instances]
+    return [fit_prompt(p.prompt, i, cm.tokenizer) for i in instances]
 
 
 def _generate(run: CellRun, cm: CellModel, instances: list[Instance], encoded) -> list[dict]:
@@ -211,7 +210,8 @@ def _generate(run: CellRun, cm: CellModel, instances: list[Instance], encoded) -
     outs = gen.generate(cm.model, cm.tokenizer, encoded, run.protocol.decoding, cm.max_new,
                         seed=run.protocol.seed.value, progress=run.progress)
     return [{"id": i.id, "prompt_sha256": e.sha256, "completion": o.completion, "reference": i.response,
-             "prompt_truncated": e.truncated} for i, o, e in zip(instances, outs, encoded)]
+             "prompt_truncated": e.truncated, **({"input_cut": True} if e.input_cut else {})}
+            for i, o, e in zip(instances, outs, encoded)]
 
 
 def fine_tune_and_select(run: CellRun, data: CellData, cm: CellModel) -> None:
@@ -226,6 +226,9 @@ def fine_tune_and_select(run: CellRun, data: CellData, cm: CellModel) -> None:
                             "target_modules": sorted(cm.model.peft_config["default"].target_modules)}
     run.log(f"LoRA: {run.extra['trained']}")
     examples = tokenize_train(data.splits["train"], cm.tokenizer, p)
+    run.extra["training_texts"] = {"texts": len(examples), "max_seq_length": p.training.max_seq_length.value,
+                                   "end_cut": sum(e.cut == "end" for e in examples),
+                                   "input_cut": sum(e.cut == "input" for e in examples)}
     sel_instances = data.splits["validation"] if select_on == "validation" else data.test
     sel_encoded = _encode(run, cm, sel_instances)
     # the lab: a new random test sample for every checkpoint, the best of them reported
@@ -274,6 +277,12 @@ def predict(run: CellRun, cm: CellModel, test: list[Instance]) -> list[dict]:
     t = time.perf_counter()
     records = _generate(run, cm, test, _encode(run, cm, test))
     run.timed("test_generation", t)
+    prompt = run.protocol.prompt
+    run.extra["prompts"] = {  # the receipt says how many test prompts had to be cut, and how
+        "test_instances": len(records), "truncation": prompt.truncation.value,
+        "max_prompt_tokens": prompt.max_prompt_tokens.value,
+        "truncated": sum(r["prompt_truncated"] for r in records),  # lost the marker: skipped by the scorer
+        "input_cut": sum(bool(r.get("input_cut")) for r in records)}  # shortened input, template intact
     return records
 
 

@@ -25,7 +25,7 @@ from typing import Callable
 import torch
 
 from bioeval.data.instances import Instance
-from bioeval.engine.prompts import train_text
+from bioeval.engine.prompts import cut_input, train_text
 from bioeval.errors import EnvironmentProblem
 from bioeval.manifest.schema import Protocol
 from bioeval.runs.atomic import read_json, write_json
@@ -37,6 +37,7 @@ IGNORE = -100
 class Example:
     ids: list[int]
     labels: list[int]
+    cut: str | None = None  # "end": over max_seq_length, its end (the answer) lost; "input": input shortened
 
 
 def tokenize_train(instances: list[Instance], tokenizer, protocol: Protocol) -> list[Example]:
@@ -51,12 +52,20 @@ def tokenize_train(instances: list[Instance], tokenizer, protocol: Protocol) -> 
     for inst in instances:
         prompt, full = train_text(spec, inst)
         ids = tokenizer(full)["input_ids"] + eos
-        ids = ids[:max_len]
+        cut = None
+        if len(ids) > max_len and spec.truncation.value == "cut-input":  # keep the answer: shorten the input
+            fitted = cut_input(inst, tokenizer, lambda i: len(tokenizer(train_text(spec, i)[1])["input_ids"]) + len(eos),
+                               max_len)
+            if fitted is not None:
+                prompt, full = train_text(spec, fitted)
+                ids, cut = tokenizer(full)["input_ids"] + eos, "input"
+        if len(ids) > max_len:
+            ids, cut = ids[:max_len], "end"
         labels = list(ids)
         if response_only:
             n = len(tokenizer(prompt)["input_ids"])
             labels[:n] = [IGNORE] * min(n, len(labels))
-        out.append(Example(ids, labels))
+        out.append(Example(ids, labels, cut))
     return out
 
 

@@ -143,7 +143,8 @@ def resolve_extends(path: Path, raw, positions: dict, depth: int = 0) -> tuple:
 
 def keep_only(base: dict, keep, file: str, positions: dict) -> None:
     """`keep: {models: [...], datasets: [...]}` in an extends manifest: the base's entries not named
-    are dropped (with their expected values, exclusions and scoped tolerances), so a miniature of
+    are dropped (with their expected values, exclusions, scoped tolerances and the claims that name
+    them), so a miniature of
     a paper's grid can reuse the paper's protocol without listing every cell it leaves out."""
     allowed = {"models", "datasets"}
     if not isinstance(keep, dict) or not set(keep) <= allowed or not all(
@@ -172,6 +173,9 @@ def keep_only(base: dict, keep, file: str, positions: dict) -> None:
                         for m, per in (base.get("expected") or {}).items() if m in models}
     base["expected"] = {m: per for m, per in base["expected"].items() if per}
     base["exclude"] = [e for e in base.get("exclude") or [] if kept(e)]
+    if isinstance(base.get("claims"), list):  # the paper's sentences about entries no longer kept
+        from bioeval.claims.validate import names_only
+        base["claims"] = [c for c in base["claims"] if names_only(c, models, datasets)]
     tolerance = base.get("tolerance")
     if isinstance(tolerance, dict):
         for key in ("overrides", "seed_spread", "selection_bias", "sampling"):

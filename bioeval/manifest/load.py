@@ -199,6 +199,8 @@ def _cross_check(m: Manifest, raw: dict, file: str, positions: dict) -> list[Pro
     for i, d in enumerate(m.datasets):
         if d.task == "NER" and d.format != "zhan2024-json" and not d.labels:
             add(("datasets", i, "labels"), "NER datasets converted from raw tags need labels (tag-id map).")
+    from bioeval.claims.validate import check_claims
+    check_claims(m, add)
     if not problems:
         _check_cells(m, raw, excluded, add)
     _check_local_paths(m, add)

@@ -183,14 +183,18 @@ def _plain(node):
 
 
 def lock_manifest(path: str | Path, settings, write: bool = True) -> LockResult:
+    import yaml as yaml_errors  # PyYAML: the depth check's scanner
     from ruamel.yaml.error import YAMLError
 
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     y = _yaml(text)
     try:
+        from bioeval.manifest.yaml_positions import check_depth
+
+        check_depth(text, str(path))  # before ruamel composes it recursively
         doc = y.load(text)
-    except YAMLError as exc:
+    except (YAMLError, yaml_errors.YAMLError) as exc:
         raise UsageError(f"{path}: not valid YAML ({str(exc).splitlines()[0]}).",
                          "Run `bioeval validate` on it for the exact line.") from None
     if not isinstance(doc, dict):

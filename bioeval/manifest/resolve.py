@@ -45,6 +45,17 @@ def values_only(obj: Any) -> Any:
     return obj
 
 
+def _source_pin(source) -> dict:
+    """What a split's source pins; its converter only where it has its own (so run ids of splits
+    read with the dataset's format stay what they were before sources could name one)."""
+    pin = source.model_dump(exclude={"access", "format", "format_options"})
+    if source.format is not None:
+        pin["format"] = source.format
+    if source.format_options:
+        pin["format_options"] = source.format_options
+    return pin
+
+
 def cell_spec(model: Model, dataset: Dataset, protocol: Protocol) -> dict:
     """Everything that decides a cell's numbers: pins and protocol values, no prose."""
     return {
@@ -59,20 +70,26 @@ def cell_spec(model: Model, dataset: Dataset, protocol: Protocol) -> dict:
             "labels": list(dataset.labels) if dataset.labels else None,
             "splits": {
                 name: {
-                    "source": split.source.model_dump(exclude={"access"}),
+                    "source": _source_pin(split.source),
                     "carve": split.carve.model_dump(exclude={"note"}) if split.carve else None,
                 }
                 for name, split in sorted(dataset.splits.items())
             },
         },
-        "protocol": _without_empty_also(values_only(protocol)),
+        "protocol": _without_later_defaults(values_only(protocol)),
     }
 
 
-def _without_empty_also(protocol: dict) -> dict:
-    """scoring.also added no scorer: leave it out, so run ids from before the field existed stay valid."""
-    if not protocol.get("scoring", {}).get("also"):
-        protocol.get("scoring", {}).pop("also", None)
+# fields added after run ids were first recorded, at the value that means "as before": left out
+# of the spec, so run ids (and reference receipts) from before the field existed stay valid
+LATER_DEFAULTS = {("scoring", "also"): lambda v: not v, ("prompt", "truncation"): lambda v: v == "keep-start"}
+
+
+def _without_later_defaults(protocol: dict) -> dict:
+    for (section, name), as_before in LATER_DEFAULTS.items():
+        part = protocol.get(section, {})
+        if name in part and as_before(part[name]):
+            part.pop(name)
     return protocol
 
 

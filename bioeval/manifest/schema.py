@@ -12,6 +12,9 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bioeval.claims.schema import Claim
+from bioeval.limits import MAX_RESAMPLES, MAX_SEED
+
 T = TypeVar("T")
 
 SourceKind = Literal["paper", "authors-code", "assumed", "unstated"]
@@ -29,6 +32,11 @@ ENV_NAME_RE = r"^[A-Z][A-Z0-9_]*$"
 SYSTEM_VARS = frozenset({"HOME", "USER", "LOGNAME", "PWD", "OLDPWD", "PATH", "SHELL", "TMPDIR", "TMP", "TEMP",
                          "HOSTNAME", "MAIL", "LANG", "TERM", "DISPLAY", "VIRTUAL_ENV", "CONDA_PREFIX"})
 KEY_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+
+
+def _check_seed(name: str, value: int | None) -> None:
+    if value is not None and not 0 <= value <= MAX_SEED:
+        raise ValueError(f"{name} must be between 0 and {MAX_SEED} (got {value})")
 
 
 def is_local_path(revision: str | None) -> bool:
@@ -194,6 +202,9 @@ class Source(Strict):
     local: str | None = Field(None, description="path relative to the manifest; may start with ${VAR} for a variable listed in data_locations")
     sha256: str | None = Field(None, description="null until `bioeval lock` fills it")
     access: str = Field("", description="how to obtain the file when it is not public")
+    format: str | None = Field(None, description="the converter of this file when it differs from the dataset's "
+                                                "(e.g. the lab's unformatted file of a split: zhan2024-unformatted)")
+    format_options: dict[str, Any] = Field(default_factory=dict, description="merged over the dataset's")
 
     @field_validator("local")
     @classmethod
@@ -249,6 +260,17 @@ class Split(Strict):
     note: str = ""
 
 
+class Original(Strict):
+    """A file a split was made from, or the dataset as released, that only the audit reads: the
+    evidence of what the formatting changed (data/audit_originals.py)."""
+
+    split: str = Field(description="the split it corresponds to (train / validation / test)")
+    source: Source
+    format: Literal["phee-jsonl", "genia2011-csv", "ddi-pairs"]
+    records: int | None = Field(None, ge=0)
+    note: str = ""
+
+
 class Dataset(Strict):
     key: str = Field(pattern=KEY_PATTERN)
     paper_name: str
@@ -256,6 +278,8 @@ class Dataset(Strict):
     format: str = Field("zhan2024-json", description="reader or converter for the split files")
     format_options: dict[str, Any] = Field(default_factory=dict)
     labels: tuple[str, ...] | None = Field(None, description="tag-id label map for NER tag lists (index = id)")
+    originals: tuple[Original, ...] = Field((), description="unformatted or released files the audit compares "
+                                                            "the formatted splits with (never run)")
     splits: dict[SplitName, Split]
     license: str = ""
     protocol: dict[str, Any] = Field(default_factory=dict, description="protocol overrides for this dataset")
@@ -279,6 +303,10 @@ class PromptSpec(Strict):
     chat_template: Prov[bool] = _d(False)
     system_prompt: Prov[str | None] = _d(None)
     max_prompt_tokens: Prov[int]
+    # keep-start: the first max_prompt_tokens tokens (the authors' truncation=True, max_length=N),
+    # which loses the response marker of a long prompt; cut-input: shorten the input text alone,
+    # so the instruction and the marker stay (the same rule fits training texts to max_seq_length)
+    truncation: Prov[Literal["keep-start", "cut-input"]] = _d("keep-start")
 
 
 class LoraSpec(Strict):
@@ -324,6 +352,7 @@ class TrainingSpec(Strict):
                 raise ValueError(f"{name} must be at least 1 (got {getattr(self, name).value})")
         if not self.learning_rate.value > 0:
             raise ValueError(f"learning_rate must be positive (got {self.learning_rate.value})")
+        _check_seed("shuffle_seed", self.shuffle_seed.value)
         return self
 
 
@@ -343,6 +372,7 @@ class EvaluationSpec(Strict):
             raise ValueError(f"eval_every must be at least 1 step (got {self.eval_every.value})")
         if self.test_subsample.value is not None and self.test_subsample.value < 1:
             raise ValueError(f"test_subsample must be at least 1 or null (got {self.test_subsample.value})")
+        _check_seed("subsample_seed", self.subsample_seed.value)
         return self
 
 
@@ -389,8 +419,10 @@ class ScoringSpec(Strict):
             raise ValueError(f"unknown scorer {name!r}; {hint}known scorers: {', '.join(sorted(SCORERS))}")
         if not 0 < self.ci_level.value < 1:
             raise ValueError(f"ci_level must be between 0 and 1, e.g. 0.95 (got {self.ci_level.value})")
-        if self.bootstrap_resamples.value < 0:
-            raise ValueError(f"bootstrap_resamples must be 0 or more (got {self.bootstrap_resamples.value})")
+        if not 0 <= self.bootstrap_resamples.value <= MAX_RESAMPLES:
+            raise ValueError(f"bootstrap_resamples must be between 0 and {MAX_RESAMPLES:,} "
+                             f"(got {self.bootstrap_resamples.value})")
+        _check_seed("bootstrap_seed", self.bootstrap_seed.value)
         unknown = [n for n in self.also.value if n not in SCORERS]
         if unknown:
             raise ValueError(f"scoring.also: unknown scorer {', '.join(map(repr, unknown))}; "
@@ -413,6 +445,7 @@ class Protocol(Strict):
 
     @model_validator(mode="after")
     def _finetune_needs_training(self) -> "Protocol":
+        _check_seed("seed", self.seed.value)
         if self.mode.value == "finetune":
             missing = [n for n in ("lora", "training") if getattr(self, n) is None]
             if missing:
@@ -543,6 +576,9 @@ class DataLocation(Strict):
 
         if looks_secret(v):
             raise ValueError(f"{v} looks like a secret (token, key, password); a data location never is")
+        if {"URL", "URI"} & set(re.findall(r"[A-Z]+", v.upper())):
+            raise ValueError(f"{v} names a URL (which may carry a password); a data location is a folder, "
+                             "e.g. MYCORPUS_DATA")
         if v in SYSTEM_VARS or v.startswith(("XDG_", "SSH_", "LD_", "PYTHON")):
             raise ValueError(f"{v} is a variable every shell sets, not a data location; name one for the data, "
                              "e.g. MYCORPUS_DATA")
@@ -564,9 +600,13 @@ class Manifest(Strict):
     exclude: tuple[Exclusion, ...] = ()
     deviations: tuple[Deviation, ...] = ()
     notes: str = ""
+    expected_min_over_baseline: Prov[float] | None = Field(
+        None, description="how far a reproduced F1 should clear the best trivial baseline on the same instances "
+                          "(verify/baseline.py); a cell below it gets a note, the verdict stays statistical")
     reference_receipts: str | None = Field(
         None, description="folder (relative to the manifest) of the receipts the expected values were recorded "
                           "with, <model>__<dataset>.json: verify lists how this run's environment differs")
+    claims: tuple[Claim, ...] = Field((), description="the paper's result sentences as checks (bioeval/claims)")
 
     @field_validator("models", "datasets")
     @classmethod

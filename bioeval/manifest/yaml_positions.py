@@ -17,11 +17,34 @@ from bioeval.errors import ManifestError, Problem
 
 MAX_BYTES = 5 * 1024 * 1024  # the paper manifest is ~60 kB; anything near this is a mistake
 MAX_NODES = 200_000  # counts nodes after alias expansion
+MAX_DEPTH = 100  # a manifest nests ~8 levels; the C composer recurses once per level and can overflow the stack
+_OPEN = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken, yaml.FlowMappingStartToken,
+         yaml.FlowSequenceStartToken)
+_CLOSE = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
 
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _scalar_constructor = yaml.SafeLoader(b"")  # only used to turn scalar nodes into values
 
 Path_ = tuple[str | int, ...]
+
+
+def check_depth(text: str, name: str) -> None:
+    """Refuse a document nested deeper than MAX_DEPTH before anything recursive composes it.
+
+    The scanner is a loop over tokens (no recursion), so a 50,000-deep `[[[...]]]` is caught here
+    whatever stack the process has; YAML syntax errors propagate as yaml.MarkedYAMLError."""
+    depth = 0
+    for token in yaml.scan(text, Loader=Loader):
+        if isinstance(token, _OPEN):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = token.start_mark
+                raise ManifestError([Problem(
+                    name, mark.line + 1, mark.column + 1, "",
+                    f"the document nests more than {MAX_DEPTH} levels deep; a manifest needs about 8. "
+                    "Remove the nested brackets or indentation there.")])
+        elif isinstance(token, _CLOSE):
+            depth -= 1
 
 
 class _Builder:
@@ -125,6 +148,7 @@ def load_yaml(path: str | Path) -> tuple[Any, dict[Path_, tuple[int, int]], list
         raise ManifestError([Problem(name, None, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start}).")]) from None
     builder = _Builder(name)
     try:
+        check_depth(text, name)
         node = yaml.compose(text, Loader=Loader)
         data = {} if node is None else builder.build(node, ())
     except yaml.MarkedYAMLError as exc:

@@ -20,7 +20,6 @@ a time), so its wall time is one GPU's and its GPU-hours count every GPU it hold
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -82,7 +81,9 @@ def read_throughput(path: Path | None) -> dict | None:
     if path is None:
         return None
     try:
-        return json.loads(Path(path).read_text())
+        from bioeval.jsonfile import load_json
+
+        return load_json(path)
     except (OSError, ValueError) as exc:
         raise UsageError(f"--throughput {path}: cannot read it ({exc}).",
                          "Give the JSON file bench/device_check.py wrote (scripts/device_check.sh BUNDLE OUT.json).") from None

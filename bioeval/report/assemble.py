@@ -167,6 +167,11 @@ def write_report(manifests, results: Path, settings, out: Path | None = None, fi
         from bioeval.manifest.extend import load_with_additions
 
         loaded_list = [load_with_additions(p, add_models, like) for p in manifests]
+    from bioeval.runs.atomic import check_target
+
+    for target in (out, html):  # before the figures: `--out /dev/full` must not create /dev/figures
+        if target is not None:
+            check_target(target)
     if figures_dir is None and out is not None:
         figures_dir = out.parent / "figures"
     sections = [collect(loaded, results, settings) for loaded in loaded_list]

@@ -17,10 +17,24 @@ PUBLISHED, REPRODUCED = "#9e9e9e", "#1f77b4"
 
 
 def _save(fig, path: Path) -> Path:
+    _scrub_texts(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=130, bbox_inches="tight")
     write_bytes(path, buf.getvalue())
     return path
+
+
+def _scrub_texts(fig) -> None:
+    """Every string drawn (titles, labels, ticks, legends, annotations) with secrets masked: once in
+    the pixels of a PNG, no text scrubber can find them (bioeval.redact)."""
+    from matplotlib.text import Text
+
+    from bioeval.redact import scrub
+
+    for text in fig.findobj(Text):
+        clean = scrub(text.get_text())
+        if clean != text.get_text():
+            text.set_text(clean)
 
 
 FAIL_COLOR = "#d62728"
@@ -206,7 +220,8 @@ def published_figure(verification: dict, path: Path, metric: str = "f1", title: 
 
 def render_figures(verification: dict, out_dir: str | Path, stem: str, metric: str = "f1",
                    title: str = "") -> list[Path]:
-    """Both figures for one manifest; the heatmap only when some cell was reproduced."""
+    """Both figures for one manifest; the heatmap only when some cell was reproduced; the
+    baseline figure when some reproduced cell has a trivial baseline (verify/baseline.py)."""
     out_dir = Path(out_dir)
     if not _rows(verification, metric):
         return []
@@ -215,7 +230,49 @@ def render_figures(verification: dict, out_dir: str | Path, stem: str, metric: s
     if any(r["delta"] is not None for r in _rows(verification, metric)):
         paths.append(delta_heatmap(verification, out_dir / f"{stem}-delta-{metric}.png", metric,
                                    f"{title}: reproduced − published {metric.upper()}" if title else ""))
+    if baseline_rows(verification):
+        paths.append(baseline_figure(verification, out_dir / f"{stem}-baselines-f1.png",
+                                     f"{title}: reproduced F1 against the best trivial baseline" if title else ""))
     return paths
+
+
+BASELINE_COLOR = "#2ca02c"
+
+
+def baseline_rows(verification: dict) -> list[dict]:
+    """F1 rows with a reproduced value and a trivial baseline, manifest order."""
+    return [r for r in verification["cells"] if r["metric"] == "f1" and r.get("observed") is not None
+            and r.get("baseline")]
+
+
+def baseline_figure(verification: dict, path: Path, title: str = "") -> Path:
+    """One panel per dataset: each model's reproduced F1 (bars) and the best trivial baseline on the
+    same instances (a green line), so a reader sees at a glance whether a model learned anything."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = baseline_rows(verification)
+    datasets = _order(r["dataset"] for r in rows)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(max(4.0, 2.6 * len(datasets)), 3.4), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        mine = [r for r in rows if r["dataset"] == dataset]
+        xs = range(len(mine))
+        ax.bar(xs, [r["observed"] for r in mine], color=REPRODUCED, width=0.6)
+        for x, r in zip(xs, mine):  # each run's own baseline (their instances may differ)
+            ax.hlines(r["baseline"]["f1"], x - 0.4, x + 0.4, colors=BASELINE_COLOR, linewidth=2.5)
+        ax.set_xticks(list(xs), [r["paper_model"] for r in mine], rotation=30, ha="right", fontsize=7)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(mine[0]["paper_dataset"], fontsize=9)
+    axes[0][0].set_ylabel("F1 (green: best trivial baseline)")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
+    try:
+        return _save(fig, Path(path))
+    finally:
+        plt.close(fig)
 
 
 NEW_COLOR = "#ff7f0e"

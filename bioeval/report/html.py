@@ -88,7 +88,9 @@ def _reference_diff(envdiff, loaded, receipt: dict) -> list[str] | None:
     if path is None or not Path(path).is_file():
         return None
     try:
-        reference = json.loads(Path(path).read_text(encoding="utf-8"))
+        from bioeval.jsonfile import load_json
+
+        reference = load_json(path)
     except (OSError, ValueError):
         return None
     return [scrub(line) for line in envdiff.diff_receipts(reference, receipt)]
@@ -139,9 +141,20 @@ def section_data(section, metric: str = "f1") -> dict:
                     else json.dumps(r["value"], ensure_ascii=False)} for r in ledger(loaded)],
         "tolerance": tolerance_rows(loaded), "deviations": [d.model_dump() for d in m.deviations],
         "datasets": dataset_rows(loaded), "audit": section.audit, "audit_note": section.audit_note,
+        "claims": _claims(loaded, v),
         "environment": _env_diff(section.receipts, loaded),
         "figures": _figures(v, loaded.path.stem, metric, m.paper.title, section.regression),
     }
+
+
+def _claims(loaded, verification) -> dict:
+    from bioeval.claims.render import claim_rows
+    from bioeval.claims.table import judge_table, summary_line
+
+    if not loaded.manifest.claims:
+        return {"rows": [], "table": None, "runs": None}
+    return {"rows": claim_rows(loaded.manifest, verification), "table": summary_line(judge_table(loaded.manifest)),
+            "runs": (verification.get("summary") or {}).get("claims")}
 
 
 def render_html(sections, results, metric: str = "f1") -> str:

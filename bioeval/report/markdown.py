@@ -146,6 +146,9 @@ def render_report(loaded: LoadedManifest, verification: dict, audit: dict | None
         lines += regression_section(regression)
     from bioeval.report.both_ways import both_ways_section
     lines += both_ways_section(verification)
+    lines += baseline_section(loaded, verification)
+    from bioeval.claims.render import claims_section
+    lines += claims_section(loaded, verification)
     if figures:
         lines += ["### Figures", ""]
         for fig in figures:
@@ -383,3 +386,32 @@ def regression_section(regression: list[dict]) -> list[str]:
                 lines.append(f"- {d['paper_dataset']}: {block['model']} {_num(d['observed'])}; published: {cells}")
         lines.append("")
     return lines
+
+
+def baseline_section(loaded: LoadedManifest, verification: dict) -> list[str]:
+    """Per dataset: each reproduced cell's F1 (fine-tuned or zero-shot) against the best trivial
+    baseline on the instances it scored (verify/baseline.py): did a model learn anything?"""
+    from bioeval.manifest import cells as manifest_cells
+
+    rows = [r for r in verification["cells"] if r["metric"] == "f1" and r.get("observed") is not None
+            and r.get("baseline")]
+    if not rows:
+        return []
+    mode = {(c.model.key, c.dataset.key): c.protocol.mode.value for c in manifest_cells(loaded)}
+    margin = loaded.manifest.expected_min_over_baseline
+    lines = ["### Against the trivial baselines", "",
+             "Each reproduced F1 beside the best trivial baseline scored on the same test instances under the same "
+             "scorer (the most frequent answer, the best constant answer chosen on those instances, or all-O tags)"
+             + (f"; the manifest expects a margin of {margin.value:g}" if margin else "") + ".", ""]
+    table = []
+    for r in rows:
+        b = r["baseline"]
+        what = "all-O" if b["name"] == "all-O" else f"{b['name']}: {b['constant']!r}"
+        if len(what) > 48:
+            what = what[:45] + "..."
+        table.append([r["paper_dataset"], r["paper_model"], mode.get((r["model"], r["dataset"]), "–"),
+                      _num(r["observed"]), f"{_num(b['f1'])} ({what})", f"{r['observed'] - b['f1']:+.3f}", b["n"],
+                      "–" if b.get("answer_parse_rate") is None else f"{100 * b['answer_parse_rate']:.0f}%",
+                      "below the margin" if r.get("below_baseline_margin") else ""])
+    return lines + _table(["Dataset", "Model", "Mode", "F1", "Best trivial baseline", "Over it", "n",
+                           "Answers in the label set", ""], table)

@@ -1,13 +1,17 @@
 """Atomic file writes: write a temp file in the same folder, fsync, rename.
 
 A reader never sees a half-written result, and a killed process leaves either the old file
-or the new one.
+or the new one.  The rename would replace whatever is at the target, so a target that exists
+and is not a regular file (a symlink, a device node, a fifo, a folder) is refused: `--out
+/dev/full` must not turn a device into a file.  ``-`` is standard output, on purpose.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable
@@ -17,15 +21,46 @@ os.umask(_UMASK)
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:
-    """Atomic write; a read-only, full or foreign folder is a WorkdirError naming ``path``."""
+    """Atomic write; a read-only, full or foreign folder is a WorkdirError naming ``path``;
+    ``-`` writes to standard output."""
+    if str(path) == "-":
+        import sys
+
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    check_target(path)
     try:
         _write_bytes(Path(path), data)
     except OSError as exc:
-        from bioeval.errors import WRITE_ERRNOS, WorkdirError
+        from bioeval.errors import PATH_ERRNOS, WRITE_ERRNOS, WorkdirError
 
-        if exc.errno not in WRITE_ERRNOS:
+        if exc.errno not in WRITE_ERRNOS | PATH_ERRNOS:
             raise
-        raise WorkdirError.from_os_error(OSError(exc.errno, exc.strerror, str(path))) from None
+        where = exc.filename if exc.errno == errno.EEXIST and exc.filename else path  # the file in the way
+        raise WorkdirError.from_os_error(OSError(exc.errno, exc.strerror, str(where))) from None
+
+
+def check_target(path: str | Path) -> None:
+    """WorkdirError unless ``path`` is a regular file, absent, or ``-`` (callers that write other
+    files first, such as a report's figures, check their main target before anything)."""
+    if str(path) == "-":
+        return
+    path = Path(path)
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return  # nothing there yet (or a file in the way of its folder: reported by the write)
+    if not stat.S_ISREG(mode):
+        from bioeval.errors import WorkdirError
+
+        kind = "a symlink" if stat.S_ISLNK(mode) else "a folder" if stat.S_ISDIR(mode) else \
+            "a device node" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a fifo" if stat.S_ISFIFO(mode) else \
+            "not a regular file"
+        raise WorkdirError(f"cannot write {path}: it is {kind}, and bioeval only replaces regular files.",
+                           "Give the path of a regular file (or a new one); `-` prints to standard output "
+                           "where the option allows it.")
 
 
 def _write_bytes(path: Path, data: bytes) -> None:

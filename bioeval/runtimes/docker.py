@@ -303,7 +303,7 @@ def _last_error(log_path: Path) -> str:
 def run_cells(loaded, cells, settings, options: dict) -> list[dict]:
     """The docker runtime's entry point, same contract as the local runtime: one row per cell
     (run_id, name, state = done | skipped | failed, seconds, error)."""
-    from rich.console import Console
+    from bioeval.console import ScrubbingConsole as Console
 
     from bioeval.containers.build import docker_client
 

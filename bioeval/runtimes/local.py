@@ -20,7 +20,7 @@ import time
 import traceback
 
 from bioeval.engine import numerics
-from bioeval.errors import WRITE_ERRNOS, BioevalError, EnvironmentProblem, WorkdirError
+from bioeval.errors import PATH_ERRNOS, WRITE_ERRNOS, BioevalError, EnvironmentProblem, WorkdirError
 from bioeval.redact import scrub
 from bioeval.runs import RunDir
 
@@ -109,7 +109,7 @@ def _run_side_by_side(loaded, cells, settings, options: dict, mode: str, jobs: i
 
 
 def _run_here(loaded, cells, settings, options: dict, mode: str) -> list[dict]:
-    from rich.console import Console
+    from bioeval.console import ScrubbingConsole as Console
 
     numerics.prepare(mode)  # before torch is imported: the native libraries read it then
     from bioeval.engine.cell import run_cell  # imports torch: only now that a cell must run
@@ -167,7 +167,7 @@ def _workdir_error(exc: BaseException, rundir: RunDir, name: str) -> WorkdirErro
     full, no permission; also a full disk reported in a library's own error type (safetensors)."""
     seen = 0
     while exc is not None and seen < 10:
-        if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
+        if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS | PATH_ERRNOS:
             return WorkdirError.from_os_error(exc, f"cell {name}")
         if os.strerror(errno.ENOSPC) in str(exc):
             full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(rundir.path))

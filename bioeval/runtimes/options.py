@@ -19,6 +19,7 @@ class Opt:
     name: str  # as in Python: array_parallelism (the CLI spells it --array-parallelism)
     type: type  # str, int or bool
     help: str
+    minimum: int | None = None  # the least whole number an int option takes
 
 
 # what `bioeval run`/`reproduce` hand every runtime, and keys only code sets (tests, the engine)
@@ -27,10 +28,10 @@ COMMON = (Opt("force", bool, "rerun finished cells"), Opt("only", str, "cell fil
 INTERNAL = frozenset({"console", "max_array_size", "git_sha"})
 
 RUNTIME_OPTIONS: dict[str, tuple[Opt, ...]] = {
-    "local": (Opt("jobs", int, "deterministic CPU cells run side by side in N processes (default: one per core)"),),
+    "local": (Opt("jobs", int, "deterministic CPU cells run side by side in N processes (default: one per core)", 1),),
     "docker": (
         Opt("image", str, "image to run (default: the one `bioeval build` recorded, or $BIOEVAL_IMAGE)"),
-        Opt("gpus", int, "GPUs per container (default: the model's resources.gpus)"),
+        Opt("gpus", int, "GPUs per container (default: the model's resources.gpus)", 0),
         Opt("shm_size", str, "shared memory, e.g. 16g"),
         Opt("network", str, "docker network mode (default bridge)"),
         Opt("hf_cache", str, "host folder mounted as the HF cache"),
@@ -40,7 +41,7 @@ RUNTIME_OPTIONS: dict[str, tuple[Opt, ...]] = {
         Opt("partition", str, "Slurm partition(s)"),
         Opt("account", str, "Slurm account"),
         Opt("time", str, "time limit [D-]HH:MM:SS"),
-        Opt("array_parallelism", int, "at most K tasks at once"),
+        Opt("array_parallelism", int, "at most K tasks at once"),  # its range: slurm_script.Options
         Opt("container", str, "none, apptainer or docker"),
         Opt("image", str, "container image (.sif or docker image)"),
         Opt("dry_run", bool, "write the scripts, submit nothing"),
@@ -93,6 +94,8 @@ def check_options(runtime: str, options: dict) -> dict:
                 out[key] = int(value)
             except (TypeError, ValueError):
                 raise UsageError(f"--{key.replace('_', '-')} {value!r}: give a whole number.") from None
+            if opt.minimum is not None and out[key] < opt.minimum:
+                raise UsageError(f"--{key.replace('_', '-')} {value!r}: give a whole number of at least {opt.minimum}.")
         else:
             out[key] = str(value)
     return out

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bioeval.console import ScrubbingConsole
 from bioeval.engine import numerics
 from bioeval.errors import BioevalError, EnvironmentProblem
 from bioeval.runs import RunDir, write_json, write_text
@@ -185,7 +186,7 @@ def run_cells(loaded, cells, settings, options: dict, *, console: Console | None
     the cluster's limit, to exercise splitting.  `run_command` replaces the bioeval call
     inside each task (bash text; tests use it to run a small real command).
     """
-    console = console or options.get("console") or Console()
+    console = console or options.get("console") or ScrubbingConsole()
     opts = Options.parse(options)
     workdir = Path(settings.workdir).resolve()
     if not opts.dry_run and not client.have_slurm():

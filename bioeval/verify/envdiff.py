@@ -12,7 +12,6 @@ from the reference" and attaches the lines to each row whose predictions differ.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 # The receipt keys a reference copy keeps (no paths, timings or data of the recording machine).
@@ -123,7 +122,9 @@ def reference_path(loaded, model: str, dataset: str) -> Path | None:
 
 def _load(path: Path | None) -> dict | None:
     try:
-        return json.loads(path.read_text(encoding="utf-8")) if path else None
+        from bioeval.jsonfile import load_json
+
+        return load_json(path) if path else None
     except (OSError, ValueError):
         return None
 

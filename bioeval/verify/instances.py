@@ -74,7 +74,8 @@ def instances(run, scorer=None) -> list[dict]:
         k = counts.get(rid)
         item = {"id": rid, "gold": table.references[i], "prediction": prediction,
                 "completion": answer[:COMPLETION_CHARS], "completion_cut": len(answer) > COMPLETION_CHARS,
-                "prompt_truncated": table.truncated[i], "skipped": k is None,
+                "prompt_truncated": table.truncated[i], "input_cut": record.get("input_cut") is True,
+                "skipped": k is None,
                 "correct": None if k is None else k[0], "predicted": None if k is None else k[1],
                 "gold_items": None if k is None else k[2], "invalid": None if k is None else bool(k[3])}
         item["error"] = k is not None and not (k[0] == k[1] == k[2] and not k[3])
@@ -93,6 +94,7 @@ def show_run(run, errors: bool = False, limit: int | None = None) -> dict:
             "dataset": (spec.get("dataset") or {}).get("key"), "task": (spec.get("dataset") or {}).get("task"),
             "scorer": scorer.name, "total": len(rows), "errors": sum(r["error"] for r in rows),
             "skipped": sum(r["skipped"] for r in rows), "truncated": sum(bool(r["prompt_truncated"]) for r in rows),
+            "input_cut": sum(r["input_cut"] for r in rows),
             "invalid": sum(bool(r["invalid"]) for r in rows), "shown": len(chosen[:limit] if limit else chosen),
             "instances": chosen[:limit] if limit else chosen}
 

@@ -18,7 +18,10 @@ The JSON this returns is the `bioeval verify --json` contract:
      "summary": {"reproduced", "discrepant", "missing", "invalid", "expected_false_discrepancies",
                  "global_verdict": "reproduced" | "not-reproduced", "method" ("holm"),
                  "level" (the family-wise error), "interval_level" (each value's interval), ...},
-     "unexpected": [...]}
+     "unexpected": [...],
+     "claims": [{"id", "where", "quote", "verdict" (supported | contradicted | inconclusive | not-checkable),
+                 "deciding", "without_added", "changed_by"}]}  (bioeval/claims/runs.py; summary["claims"]
+    is their one line, and never changes the global verdict)
 Extra keys per row: "rule", "sd", "df", "sources" (where each part came from), "run_ids",
 "observed_runs", "family_discrepant" (rejected by Holm), "published_ci" / "in_published_ci",
 "observed_ci", "matched_by", "notes", "paper_model", "paper_dataset", "env_diff" (a discrepant
@@ -44,6 +47,7 @@ from bioeval.manifest.resolve import Cell
 from bioeval.manifest.schema import METRICS
 from bioeval.verify import statistics as st
 from bioeval.verify import tolerance as tol
+from bioeval.verify.baseline import baseline_note, run_baseline, skip_note
 from bioeval.verify.detection import POWER, attach_mde
 from bioeval.verify.envdiff import attach as attach_env_diffs
 from bioeval.verify.results import ResultIndex
@@ -71,6 +75,7 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
     from bioeval.scoring import scorer_for
 
     index = ResultIndex(results)
+    index_runs: dict[tuple, tuple] = {}  # (model, dataset) -> (cell, scorer, runs): for the baselines
     rows = []
     unexpected = []  # cells with results but no published values (e.g. a smoke manifest)
     for cell in manifest_cells(loaded, only):
@@ -80,6 +85,7 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
         except BioevalError:  # only matters when re-scoring; load_result then notes the failure
             pass
         runs, matched_by = index.find_group(cell.run_id, cell.model.key, cell.dataset.key, scorer, cell)
+        index_runs[(cell.model.key, cell.dataset.key)] = (cell, scorer, runs)
         scores = next((r.scores for r in runs if r.scores), None)
         n = test_size(cell, scores)
         if not cell.expected and (cell.model.added or cell.dataset.added):
@@ -98,6 +104,7 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
             if metric in cell.expected:
                 rows.append(_row(loaded, cell, metric, runs, matched_by, n))
     _judge_statistical(rows, loaded.manifest.tolerance)
+    _against_baselines(loaded, rows, index_runs)
     attach_env_diffs(loaded, rows, results)  # discrepant values: what differs from the reference run
     summary = {**summarise(rows, loaded.manifest.tolerance.family_error),
                **detectable(rows, loaded.manifest.tolerance.family_error),
@@ -105,8 +112,33 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
                **rests_on(rows, loaded.manifest.tolerance)}
     if summary["seed_study_required"]:  # tolerance.require_seed_study: no verdict on declared spreads
         summary["global_verdict"] = UNDECIDED
-    return {"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
-            "unexpected": unexpected}
+    report = {"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
+              "unexpected": unexpected}
+    from bioeval.claims.runs import judge_runs, summary_line  # the paper's sentences on our runs
+    report["claims"] = judge_runs(loaded, report)
+    summary["claims"] = summary_line(report["claims"])  # its own line: the global verdict is unchanged
+    return report
+
+
+def _against_baselines(loaded: LoadedManifest, rows: list[dict], runs_of: dict) -> None:
+    """Each row with a usable run gets `baseline` (the best trivial one on the instances it scored);
+    with `expected_min_over_baseline`, an F1 row that does not clear it by that margin gets a note."""
+    declared = loaded.manifest.expected_min_over_baseline
+    found: dict[tuple, dict | None] = {}
+    for row in rows:
+        key = (row["model"], row["dataset"])
+        cell, scorer, runs = runs_of.get(key, (None, None, []))
+        usable = [r for r in runs if r.invalid is None and r.scores is not None]
+        if not usable or scorer is None:
+            continue
+        if key not in found:
+            found[key] = run_baseline(usable[0].path / "predictions.jsonl", cell, scorer)
+        row["baseline"] = found[key]
+        if declared is not None and row["metric"] == "f1":
+            note = baseline_note(row["observed"], found[key], declared.value)
+            if note:
+                row["notes"].append(note)
+                row["below_baseline_margin"] = True
 
 
 def summarise(rows: list[dict], family_error: float) -> dict:
@@ -246,6 +278,9 @@ def _base_row(cell: Cell, metric: str, runs: list, usable: list, values: list, m
     ci = next(((r.scores or {}).get("ci", {}).get(metric) for r in usable if (r.scores or {}).get("ci")), None)
     if ci:
         row["observed_ci"] = ci
+    skipped = skip_note(next((r.scores for r in usable if r.scores), None))
+    if skipped:
+        row["notes"].append(skipped)
     invalid = [r for r in runs if r.invalid is not None]
     if invalid:
         row["verdict"] = INVALID

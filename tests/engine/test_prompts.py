@@ -53,3 +53,56 @@ def test_chat_template_wraps_the_prompt(tiny):
                                    "system_prompt": SPEC.system_prompt.model_copy(update={"value": "Be brief."})})
     assert inference_prompt(spec, INST, tok) == ('<system>Be brief.<user>I: rule {"O": 0}\nX: lithium toxicity\nR: '
                                                  "<assistant>")
+
+
+def _cut_input_spec(budget: int, strategy: str = "cut-input") -> PromptSpec:
+    return PromptSpec.model_validate({**SPEC.model_dump(), "max_prompt_tokens": {"value": budget, "source": "assumed"},
+                                      "truncation": {"value": strategy, "source": "assumed"}})
+
+
+def test_cut_input_keeps_the_instruction_and_the_response_marker(tiny):
+    """issue 26: a long input is shortened until the whole templated prompt fits; the template's
+    start and its response marker ("R: ") stay, the prompt is not skipped, and the cut is recorded."""
+    from bioeval.engine.prompts import fit_prompt
+
+    _, tok = tiny
+    inst = Instance("test-1", "Tag the chemicals.", "lithium carbonate toxicity in the elderly " * 30, "[1, 2]")
+    for budget in (24, 40, 80):
+        spec = _cut_input_spec(budget)
+        out = fit_prompt(spec, inst, tok)
+        text = tok.decode(out.ids)
+        assert len(out.ids) <= budget and not out.truncated and out.input_cut
+        assert "Tag the chemicals." in text and text.rstrip().endswith("R:"), text
+        assert out.sha256 == fit_prompt(_cut_input_spec(10_000), inst, tok).sha256  # the prompt's identity: uncut
+    fits = fit_prompt(_cut_input_spec(10_000), inst, tok)
+    assert not fits.input_cut and not fits.truncated
+    kept = fit_prompt(_cut_input_spec(24, "keep-start"), inst, tok)  # the authors' rule, unchanged
+    assert kept.truncated and not kept.input_cut and not tok.decode(kept.ids).rstrip().endswith("R:")
+
+
+def test_a_template_over_budget_falls_back_to_the_authors_truncation(tiny):
+    from bioeval.engine.prompts import fit_prompt
+
+    _, tok = tiny
+    inst = Instance("test-2", "a very long instruction " * 20, "short input", "x")
+    out = fit_prompt(_cut_input_spec(8), inst, tok)
+    assert out.truncated and len(out.ids) == 8  # nothing to cut but the template: skipped, as before
+
+
+def test_training_texts_keep_their_answer_under_cut_input(tiny):
+    from bioeval.engine.train import tokenize_train
+    from bioeval.manifest.schema import Protocol
+    from tests.engine.test_train_eos import protocol as eos_protocol
+
+    _, tok = tiny
+    base = eos_protocol(True)
+    inst = [Instance("train-0", "Tag.", "lithium carbonate toxicity " * 40, "[1, 2]")]
+    raw = base.model_dump()
+    raw["training"]["max_seq_length"]["value"] = 48
+    kept = tokenize_train(inst, tok, Protocol.model_validate(raw))[0]
+    raw["prompt"]["truncation"] = {"value": "cut-input", "source": "assumed"}
+    cut = tokenize_train(inst, tok, Protocol.model_validate(raw))[0]
+    assert kept.cut == "end" and cut.cut == "input" and len(cut.ids) <= 48
+    answer = tok("[1, 2]", add_special_tokens=False)["input_ids"]
+    learned = [t for t, label in zip(cut.ids, cut.labels) if label != -100]
+    assert all(t in learned for t in answer) and cut.ids[-1] == tok.eos_token_id  # answer and EOS survive

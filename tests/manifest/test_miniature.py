@@ -125,7 +125,9 @@ def test_every_change_is_labelled_assumed_with_a_reason(loaded):
     for section in sections:
         for path, leaf in leaves(section):
             assert leaf["source"] == "assumed" and "CPU" in leaf.get("note", ""), path
-    assert len(raw["deviations"]) >= 4
+    # the model, the scale and the TC stand-in (BC5CDR reads its real test split since issue 20)
+    whats = " ".join(d["what"] for d in raw["deviations"])
+    assert "SmolLM2" in whats and "LoRA steps" in whats and "BioASQ" in whats and "BC5CDR" not in whats
 
 
 def test_the_miniature_overrides_exactly_the_declared_values(loaded):

@@ -73,7 +73,8 @@ def test_figures_render(world, tmp_path):
     manifest, results = world
     verification = verify_manifest(load_manifest(manifest), results)
     paths = render_figures(verification, tmp_path / "fig", "mini", title="Mini paper")
-    assert [p.name for p in paths] == ["mini-bars-f1.png", "mini-delta-f1.png"]
+    # and the reproduced cells against their trivial baselines (verify/baseline.py)
+    assert [p.name for p in paths] == ["mini-bars-f1.png", "mini-delta-f1.png", "mini-baselines-f1.png"]
     for p in paths:
         w, h = png_size(p)
         assert 400 <= w <= 5000 and 250 <= h <= 4000 and p.stat().st_size > 10_000

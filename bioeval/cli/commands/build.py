@@ -30,7 +30,7 @@ def build(settings, manifest: Path | None, variant: str, base_image: str | None,
     The tag is a content hash of the Dockerfile, the lock file, the bioeval wheel and the
     base image id: an unchanged recipe is found and not rebuilt.
     """
-    from rich.console import Console
+    from bioeval.console import ScrubbingConsole as Console
 
     from bioeval.containers import build as b
     from bioeval.errors import UsageError

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from bioeval.errors import VerificationFailed
+from bioeval.limits import MAX_RESAMPLES, MAX_SEED
 
 
 @click.command()
@@ -15,10 +16,11 @@ from bioeval.errors import VerificationFailed
 @click.argument("runs_b", type=click.Path(path_type=Path, exists=True, file_okay=False), required=False)
 @click.option("--pair", "pair", multiple=True, metavar="OLD=NEW",
               help="Pair model OLD's cells in A with model NEW's in B, per dataset (repeatable). B defaults to A.")
-@click.option("--threshold", default=0.02, show_default=True, help="A cell regresses when B - A < -threshold.")
+@click.option("--threshold", default=0.02, show_default=True, type=click.FloatRange(0, 1), help="A cell regresses when B - A < -threshold.")
 @click.option("--metric", type=click.Choice(["precision", "recall", "f1"]), default="f1", show_default=True)
-@click.option("--resamples", default=1000, show_default=True, help="Paired bootstrap resamples.")
-@click.option("--seed", default=0, show_default=True)
+@click.option("--resamples", default=1000, show_default=True, type=click.IntRange(0, MAX_RESAMPLES),
+              help="Paired bootstrap resamples.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, MAX_SEED))
 @click.option("--instances", is_flag=True, help="Also list the instances whose outcome flipped, and in which direction.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def compare(runs_a: Path, runs_b: Path | None, pair: tuple, threshold: float, metric: str, resamples: int, seed: int,

@@ -15,11 +15,12 @@ from bioeval.cli.options import add_model_options
 @click.option("--results", type=click.Path(path_type=Path), default=None,
               help="Results folder (a workdir, or one run's folder); default: the global --workdir.")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write the Markdown here (default: print it).")
+              help="Write the Markdown here (default, or `-`: print it).")
 @click.option("--figures", "figures_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Write PNG figures here (default: <out's folder>/figures when --out is given).")
 @click.option("--html", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Also write one self-contained HTML file (data, figures and script inline; opens from disk).")
+              help="Also write one self-contained HTML file (data, figures and script inline; opens from disk; "
+                   "`-`: print it).")
 @click.option("--metric", type=click.Choice(["precision", "recall", "f1"]), default="f1", show_default=True,
               help="Metric of the figures.")
 @add_model_options
@@ -34,6 +35,7 @@ def report(settings, manifests: tuple[Path, ...], results: Path | None, out: Pat
     from bioeval.verify.gate import results_folder
 
     folder = results_folder(results or settings.workdir)
+    out = None if out == Path("-") else out  # printing is what no --out does
     written = write_report(manifests, folder, settings, out=out, figures_dir=figures_dir, metric=metric, html=html,
                            add_models=add_model, like=like)
     for w in written["warnings"]:

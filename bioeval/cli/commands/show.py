@@ -11,7 +11,7 @@ import click
 @click.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--errors", is_flag=True, help="Only the instances the model got (partly) wrong.")
-@click.option("--limit", type=int, default=20, show_default=True, help="At most this many instances (0: all).")
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True, help="At most this many instances (0: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(run_dir: Path, errors: bool, limit: int, as_json: bool) -> None:
     """Show a run's test instances, scored with the scorer named in its spec.json."""

@@ -17,7 +17,7 @@ from bioeval.cli.options import add_model_options, load
 @click.option("--only", default=None, help="Filter cells: model=KEY,dataset=KEY,task=NER.")
 @add_model_options
 @click.option("--json", "as_json", is_flag=True, help="Print the verification as JSON.")
-@click.option("--junit", type=click.Path(path_type=Path), default=None, help="Also write JUnit XML here.")
+@click.option("--junit", type=click.Path(path_type=Path), default=None, help="Also write JUnit XML here (`-`: print it).")
 @click.option("--allow-missing", is_flag=True, help="Exit 0 when some cells have no results (still exit 1 on a failed "
                                                     "verdict, or when nothing at all was found).")
 @click.option("--strict", is_flag=True, help="Exit 1 on any discrepant value (no multiplicity control).")

@@ -19,6 +19,7 @@ EXCERPT_CHARS = 40  # file content in an error message: this much of the line at
 # format name -> "module:function"; imported lazily (parquet needs pyarrow, only when used)
 FORMATS: dict[str, str] = {
     "zhan2024-json": "bioeval.data.converters.lab_json:convert",
+    "zhan2024-unformatted": "bioeval.data.converters.lab_unformatted:convert",
     "pubmed-rct-txt": "bioeval.data.converters.pubmed_rct:convert",
     "conll-iob": "bioeval.data.converters.conll:convert",
     "ade-classification": "bioeval.data.converters.ade:convert",
