@@ -124,7 +124,9 @@ def test_figures_draw_no_secret(tmp_path, monkeypatch):
         {"dataset": "ee", "paper_dataset": f"Set {CANARY}", "task": "EE", "observed": 0.7, "observed_ci": [0.6, 0.8],
          "published": [{"model": "big", "paper_model": CANARY, "expected": 0.9}], "paired": None}]}
     paths.append(regression_figure(block, tmp_path / "new.png", title=f"new {CANARY}"))
-    assert len(paths) == 3 and all(p.stat().st_size > 10_000 for p in paths)
+    # bars, heatmap, baselines (verify/baseline.py) and the regression figure
+    assert [p.name for p in paths] == ["mini-bars-f1.png", "mini-delta-f1.png", "mini-baselines-f1.png", "new.png"]
+    assert all(p.stat().st_size > 10_000 for p in paths)
     joined = "\n".join(drawn)
     assert "Paper ***" in joined and "Set ***" in joined  # title, panel titles, tick labels drawn masked
     assert CANARY not in joined
