@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
+from bioeval.manifest.resolve import run_id_of
 from bioeval.runs import CellBusy, RunDir
 
 
@@ -32,10 +35,13 @@ def test_cell_lock_excludes_a_second_holder_and_dies_with_it(tmp_path):
 
 
 def test_status_round_trip(tmp_path):
-    run = RunDir(tmp_path, "r1").create({"x": 1})
+    run = RunDir(tmp_path, run_id_of({"x": 1})).create({"x": 1})
     assert not run.is_done()
     run.set_status("done", note="ok")
     assert run.status()["state"] == "done" and run.status()["note"] == "ok"
     assert not run.is_done()  # done without scores.json is not done
     run.scores.write_text("{}")
     assert run.is_done()
+    other = RunDir(tmp_path, "0123456789abcdef")  # a copy of that folder under another run id: not done
+    shutil.copytree(run.path, other.path)
+    assert other.status()["state"] == "done" and not other.is_done()

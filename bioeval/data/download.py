@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from bioeval import __version__
-from bioeval.data.cache import CHUNK, temp_file_in, write_stamp
+from bioeval.data.cache import CHUNK, temp_file_in
 from bioeval.errors import ChecksumMismatch, DataError
 
 FINAL_HTTP = {400, 401, 403, 404, 410}
@@ -101,7 +101,6 @@ def _download_once(url: str, dest: Path, expected: str | None, label: str) -> st
             if expected and actual != expected:
                 raise ChecksumMismatch(url, expected, actual)
             os.replace(tmp, dest)
-            write_stamp(dest, actual)  # what the bytes were when stored: a later hit re-checks against it
             return actual
         finally:
             tmp.unlink(missing_ok=True)

@@ -68,8 +68,9 @@ def count_problem(dataset, split_name: str, n: int) -> str | None:
     return f"{dataset.paper_name} {split_name}: {n:,} records, {where} {expected:,}"
 
 
-def load_split(dataset, split_name: str, loaded, settings) -> list[Instance]:
-    fetched = fetch_split(dataset, split_name, loaded, settings)
+def load_split(dataset, split_name: str, loaded, settings, fetched: FetchedFile | None = None) -> list[Instance]:
+    """The split's instances; ``fetched``: the split's file, already fetched and hash-checked."""
+    fetched = fetched or fetch_split(dataset, split_name, loaded, settings)
     instances = instances_of(fetched, dataset, split_name)
     problem = count_problem(dataset, split_name, len(instances))
     if problem:

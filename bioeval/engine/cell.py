@@ -32,7 +32,7 @@ from bioeval.engine.splits import load_split
 from bioeval.engine.train import load_adapter, step_dir, tokenize_train, train
 from bioeval.manifest.load import LoadedManifest
 from bioeval.manifest.resolve import Cell
-from bioeval.errors import ManifestError, Problem
+from bioeval.errors import InputRefused, ManifestError, Problem
 from bioeval.redact import scrub
 from bioeval.runs import RunDir, read_json, write_json, write_jsonl
 from bioeval.data import subsample
@@ -63,9 +63,14 @@ def seed_everything(seed: int) -> None:
 
 def run_cell(loaded: LoadedManifest, cell: Cell, settings, *, force: bool = False, show_progress: bool = True) -> dict:
     rd = RunDir(settings.workdir, cell.run_id)
+    foreign = rd.foreign(cell.spec)
+    if foreign and (not force or rd.path.is_symlink()):  # never resume, skip or write into another run's folder
+        raise InputRefused(f"{foreign}: `run` neither resumes nor skips a folder that is not this cell's own run.",
+                           f"Move {rd.path} away" + ("." if rd.path.is_symlink() else
+                                                     ", or pass --force to replace it with a fresh run."))
     with rd:
         if force and rd.path.exists():
-            for p in (rd.scores, rd.predictions, rd.receipt, rd.status_file):
+            for p in (rd.scores, rd.predictions, rd.receipt, rd.status_file) + ((rd.spec,) if foreign else ()):
                 p.unlink(missing_ok=True)
             shutil.rmtree(rd.checkpoints, ignore_errors=True)
         if rd.is_done():

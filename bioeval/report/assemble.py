@@ -75,6 +75,8 @@ def collect(loaded, results: Path, settings, audit: bool = True) -> Section:
     rows = list(verification["cells"]) + list(verification.get("unexpected") or [])
     for row in rows:
         run_id = row.get("run_id")
+        if row.get("verdict") == "invalid":  # a run that is not the cell's own (or cannot be read): no receipt, no drill-down
+            continue
         if run_id in index.by_id and run_id not in runs and (row.get("matched_by") or row in verification.get("unexpected", [])):
             runs[run_id] = index.by_id[run_id]
             receipt = receipt_of(index.by_id[run_id])

@@ -87,7 +87,19 @@ class RunDir:
                                       "host": socket.gethostname(), **extra})
 
     def is_done(self) -> bool:
-        return self.status().get("state") == "done" and self.scores.exists()
+        """Finished, and the folder is this cell's own run (not a copy of another cell's)."""
+        return self.status().get("state") == "done" and self.scores.exists() and self.foreign() is None
+
+    def foreign(self, spec: dict | None = None) -> str | None:
+        """Why an existing folder of this run id holds some other run (copied, edited, linked), or None.
+        ``spec``: the cell's spec (what the run id hashes), which spec.json must hold exactly."""
+        from bioeval.runs.validate import finished_problem
+
+        if self.path.is_symlink():
+            return f"run folder {self.path} is a symbolic link: a run folder must be the directory the run wrote"
+        if not (os.path.lexists(self.path) and os.path.lexists(self.spec)):
+            return None
+        return finished_problem(self.path, self.run_id, spec)
 
     # one process per cell: an flock dies with its process, so kill -9 never leaves it stale
     def acquire(self) -> None:

@@ -123,7 +123,7 @@ def write_submission(loaded, cells, settings, opts: Options, *, config: dict | N
     write_text(folder / "submit.sh", submit_text(folder, arrays, opts.array_parallelism))
     os.chmod(folder / "submit.sh", 0o755)
     for cell in cells:  # run dirs exist from now on, so `bioeval status WORKDIR` lists them
-        RunDir(workdir, cell.run_id).create(cell.spec)
+        RunDir(workdir, cell.run_id).create({**cell.spec, "run_id": cell.run_id, "name": cell.name})
 
     record = {
         "id": sub_id, "created": time.time(), "manifest": str(command.manifest), "manifest_sha256": loaded.sha256,

@@ -145,7 +145,12 @@ def attach(loaded, rows: list[dict], results: str | Path) -> None:
         if key not in cache:
             ref = _load(reference_path(loaded, row["model"], row["dataset"]))
             obs = _load(Path(results) / row["run_id"] / "receipt.json")
-            cache[key] = (identity(ref, obs), diff_receipts(ref, obs)) if ref and obs else None
+            try:
+                cache[key] = (identity(ref, obs), diff_receipts(ref, obs)) if ref and obs else None
+            except (Exception, RecursionError) as exc:  # a receipt of an odd shape: no comparison, not a crash
+                cache[key] = None
+                row["notes"].append(f"{Path(results) / row['run_id'] / 'receipt.json'} cannot be compared with the "
+                                    f"reference receipt ({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})")
         if cache[key] is None:
             continue
         ident, lines = cache[key]

@@ -28,6 +28,8 @@ def gate(verification: dict, allow_missing: bool = False, where: str = "", stric
     c = counts(verification)
     total = len(verification.get("cells", []))
     s = verification.get("summary", {})
+    if not total:  # no expected value among the selected cells: nothing was checked, so nothing passed
+        raise VerificationFailed(nothing_to_verify(verification, where))
     if "global_verdict" in s:
         from bioeval.verify import verify as statistics_gate
 
@@ -55,6 +57,17 @@ def gate(verification: dict, allow_missing: bool = False, where: str = "", stric
     if c["new"]:
         text += f"; {c['new']} value(s) of added models compared, not verified"
     return text + "."
+
+
+def nothing_to_verify(verification: dict, where: str = "") -> str:
+    """The one paragraph for a verification that compared no value (verify's help: exit 1)."""
+    manifest = where or verification.get("manifest") or "the manifest"
+    found = len(verification.get("unexpected") or [])
+    return (f"{manifest}: nothing to verify: no selected cell has an expected value (the manifest's `expected:` "
+            f"is empty, or --only selects no cell that has one), so no value was compared"
+            f"{f'; {found} cell(s) with results but no published value are listed above' if found else ''}. "
+            "Add the paper's values under `expected:` (each with its source), or widen --only; to compare runs "
+            "without published values use `bioeval compare`.")
 
 
 def results_folder(path) -> "Path":

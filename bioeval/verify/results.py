@@ -1,8 +1,12 @@
 """Find a cell's result in a results folder, and check it: scores are re-derived from predictions.
 
 A run whose files do not chain (status not done, predictions missing or changed since the
-receipt, scores.json disagreeing with its predictions) gets ``Result.invalid``: one line
-saying why, and no scores (it is never a PASS).
+receipt, a receipt without output hashes, scores.json disagreeing with its predictions), that
+is not the cell's own (its folder name, spec.run_id, receipt.run_id and the run id recomputed
+from spec.json disagree, or it names another model or dataset: runs/validate.py), or that
+cannot be read (a folder where a file belongs, wrong JSON types, too deep, too large, a
+symbolic link) gets ``Result.invalid``: one line saying why, and no scores (it is never a
+PASS).  Nothing in one run folder stops the others from being checked.
 
 Layout (written by the engine): ``<results>/<run_id>/{spec,scores,status,receipt}.json`` and
 ``predictions.jsonl``.  A cell is found by its run id first; when the protocol changed since the
@@ -15,12 +19,13 @@ every run of a cell: the base run id and the replicates that name it.
 
 from __future__ import annotations
 
-import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bioeval.errors import BioevalError
-from bioeval.runs import read_json
+from bioeval.runs import validate
+from bioeval.runs.validate import Unusable
 
 MATCH_RUN_ID = "run-id"
 MATCH_KEYS = "keys"
@@ -48,19 +53,24 @@ class Result:
 
 def _read(path: Path):
     try:
-        return read_json(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return validate.read_json(path)
+    except Unusable:
         return {"_unreadable": str(path)}
 
 
+def _spec(path: Path) -> dict:
+    """spec.json when it has a run's shape, else {} (load_result says why the run is invalid)."""
+    spec = _read(path / "spec.json")
+    return spec if validate.spec_problem(spec, path) is None else {}
+
+
 def run_dirs(results: Path) -> list[Path]:
+    """Run folders: every folder holding something called spec.json (a broken one is reported, not skipped)."""
     if not results.is_dir():
         return []
-    if (results / "spec.json").is_file():  # one run's folder given where a workdir is expected
+    if os.path.lexists(results / "spec.json"):  # one run's folder given where a workdir is expected
         return [results]
-    return sorted(p for p in results.iterdir() if p.is_dir() and (p / "spec.json").is_file())
+    return sorted(p for p in results.iterdir() if p.is_dir() and os.path.lexists(p / "spec.json"))
 
 
 def base_run_id(run_dir: Path, spec: dict | None) -> str:
@@ -76,8 +86,9 @@ def replicate_index(spec: dict | None) -> int:
 
 
 def keys_of(spec: dict | None) -> tuple[str | None, str | None]:
-    spec = spec or {}
-    return (spec.get("model") or {}).get("key"), (spec.get("dataset") or {}).get("key")
+    if validate.spec_problem(spec, Path()) is not None:
+        return None, None
+    return spec["model"]["key"], spec["dataset"]["key"]
 
 
 class ResultIndex:
@@ -90,8 +101,7 @@ class ResultIndex:
         self.by_base: dict[str, list[Path]] = {}  # base run id -> its seed study's run dirs, by seed index
         self.index_of: dict[Path, int] = {}
         for d in run_dirs(self.root):
-            spec = _read(d / "spec.json")
-            spec = spec if isinstance(spec, dict) else {}
+            spec = _spec(d)
             self.by_id[d.name] = d
             self.index_of[d] = replicate_index(spec)
             self.by_keys.setdefault(keys_of(spec), []).append(d)
@@ -99,24 +109,29 @@ class ResultIndex:
         for dirs in self.by_base.values():
             dirs.sort(key=lambda p: (self.index_of[p], p.name))
 
-    def find_group(self, run_id: str, model: str, dataset: str, scorer=None) -> tuple[list[Result], str | None]:
+    def find_group(self, run_id: str, model: str, dataset: str, scorer=None, cell=None) -> tuple[list[Result], str | None]:
         """Every run of the cell (its seeds), and how they were matched; ([], None) when none.
 
-        By run id: the cell's run and the replicates naming it.  Else by (model, dataset) keys: the
-        newest seed study of that pair (the protocol changed since those runs), with a note.
+        By run id: the cell's run and the replicates naming it (given ``cell``, each spec.json must
+        be exactly that run's spec).  Else by (model, dataset) keys: the newest seed study of that
+        pair (the protocol changed since those runs), with a note.  Every run must be of this
+        model and dataset, and the runs of a seed study need distinct seeds.
         """
         if run_id in self.by_base:
-            return [load_result(d, MATCH_RUN_ID, scorer) for d in self.by_base[run_id]], MATCH_RUN_ID
+            loaded = [load_result(d, MATCH_RUN_ID, scorer, model=model, dataset=dataset,
+                                  cell=cell if d.name == run_id or cell is None else (cell, self.index_of[d]))
+                      for d in self.by_base[run_id]]
+            return _distinct_seeds(loaded), MATCH_RUN_ID
         candidates = self.by_keys.get((model, dataset), [])
         if not candidates:
             return [], None
         groups: dict[str, list[Path]] = {}
         for d in candidates:
-            groups.setdefault(base_run_id(d, _read(d / "spec.json")), []).append(d)
+            groups.setdefault(base_run_id(d, _spec(d)), []).append(d)
         for dirs in groups.values():
             dirs.sort(key=lambda p: (self.index_of[p], p.name))
         newest = max(groups.values(), key=lambda ds: max(_mtime(d) for d in ds))
-        loaded = [load_result(d, MATCH_KEYS, scorer) for d in newest]
+        loaded = _distinct_seeds([load_result(d, MATCH_KEYS, scorer, model=model, dataset=dataset) for d in newest])
         loaded[0].notes.insert(0, f"matched by model/dataset keys, not run id (the protocol changed since run "
                                   f"{loaded[0].run_id})")
         if len(groups) > 1:
@@ -138,16 +153,72 @@ class ResultIndex:
 
 
 def _mtime(path: Path) -> float:
-    times = [p.stat().st_mtime for p in (path / "scores.json", path / "predictions.jsonl", path / "spec.json") if p.exists()]
+    times = [p.lstat().st_mtime for p in (path / "scores.json", path / "predictions.jsonl", path / "spec.json")
+             if os.path.lexists(p)]
     return max(times, default=0.0)
 
 
-def load_result(path: Path, matched_by: str, scorer=None) -> Result:
-    """One saved run, checked: its scores are re-derived from predictions.jsonl (see check_run)."""
-    spec = _read(path / "spec.json") or {}
-    status = _read(path / "status.json") or {}
+def _distinct_seeds(results: list[Result]) -> list[Result]:
+    """Mark a run invalid when an earlier valid run of its seed study has the same seed (a copy)."""
+    seen: list[tuple[Path, dict]] = []
+    for r in results:
+        if r.invalid is None:
+            why = validate.group_problem(seen + [(r.path, r.spec)])
+            if why is not None:
+                r.invalid, r.scores = f"run {r.run_id}: {why}", None
+            else:
+                seen.append((r.path, r.spec))
+    return results
+
+
+def load_result(path: Path, matched_by: str, scorer=None, *, model: str | None = None, dataset: str | None = None,
+                cell=None) -> Result:
+    """One saved run, checked: its identity (runs/validate.py), then its scores are re-derived from
+    predictions.jsonl (see check_run).  ``cell``: the manifest cell (or (cell, seed index)) whose
+    exact spec the run must have.  Never raises for what is in the folder: a run that cannot be
+    used gets ``invalid``, one line."""
+    result = Result(path.name, path, matched_by, None)
+    try:
+        _load(result, scorer, model, dataset, cell)
+    except Unusable as exc:
+        result.invalid, result.scores = f"run {path.name}: {exc}", None
+    except (Exception, RecursionError) as exc:  # a shape no check foresaw: this run's problem, not verify's
+        result.invalid, result.scores = (f"run {path.name} cannot be checked ({type(exc).__name__}: "
+                                         f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'})"), None
+    return result
+
+
+def _expected_spec(cell) -> dict:
+    from bioeval.manifest.resolve import seed_variant
+
+    cell, index = cell if isinstance(cell, tuple) else (cell, 0)
+    return seed_variant(cell, index).spec
+
+
+def _load(result: Result, scorer, model, dataset, cell) -> None:
+    path = result.path
+    spec = validate.read_json(path / "spec.json")
+    problem = validate.spec_problem(spec, path / "spec.json") if spec is not None else f"{path / 'spec.json'} is missing"
+    if problem:
+        raise Unusable(problem)
+    result.spec = spec
+    receipt = validate.read_json(path / "receipt.json")
+    problem = validate.identity_problem(path, spec, receipt, model=model, dataset=dataset)
+    if problem is None and cell is not None:
+        expected = _expected_spec(cell)
+        if {k: v for k, v in spec.items() if k not in validate.SPEC_EXTRA} != expected:
+            problem = f"{path / 'spec.json'} is not the spec of this cell's run (edited, or from another manifest)"
+    if problem:
+        raise Unusable(problem)
+    for name in validate.RUN_FILES:
+        if os.path.lexists(path / name):
+            limit = validate.MAX_PREDICTIONS_BYTES if name.endswith(".jsonl") else validate.MAX_JSON_BYTES
+            problem = validate.file_problem(path / name, limit)
+            if problem:
+                raise Unusable(problem)
+    status = validate.read_json(path / "status.json") or {}
     state = status.get("state", "unknown") if isinstance(status, dict) else "unknown"
-    result = Result(path.name, path, matched_by, None, spec if isinstance(spec, dict) else {}, state)
+    state = result.state = state if isinstance(state, str) else "unknown"
     recorded = _read(path / "scores.json")
     unreadable = recorded is not None and (not isinstance(recorded, dict) or "_unreadable" in recorded
                                            or not isinstance(recorded.get("metrics"), dict))
@@ -160,16 +231,15 @@ def load_result(path: Path, matched_by: str, scorer=None) -> Result:
             result.invalid = f"run {result.run_id} is not done (state {state})"
         elif unreadable:
             result.invalid = f"run {result.run_id}: scores.json is unreadable and there are no predictions to re-score"
-        return result
+        return
     derived, result.invalid = check_run(path, result.spec, state, recorded, scorer)
     if result.invalid is not None:  # verify and compare show the reason
-        return result
+        return
     if recorded is None:
         result.scores, result.rescored = {**derived, "rescored": True}, True
         result.notes.append("scores.json absent: re-scored from predictions.jsonl")
     else:
         result.scores = recorded
-    return result
 
 
 def check_run(path: Path, spec: dict, state: str, recorded, scorer=None) -> tuple[dict | None, str | None]:
@@ -190,6 +260,9 @@ def check_run(path: Path, spec: dict, state: str, recorded, scorer=None) -> tupl
     receipt = _read(path / "receipt.json")
     if not isinstance(receipt, dict) or "_unreadable" in receipt:
         return None, "receipt.json is missing or unreadable"
+    problem = validate.receipt_problem(path, receipt)
+    if problem:  # without the pinned hash, edited predictions would re-derive edited scores
+        return None, problem
     try:
         try:
             scorer = scorer_from_spec(spec)
@@ -199,8 +272,8 @@ def check_run(path: Path, spec: dict, state: str, recorded, scorer=None) -> tupl
         derived = build_scores(path.name, spec, path / "predictions.jsonl", scorer=scorer)
     except BioevalError as exc:  # a broken predictions file is this run's problem, not the whole verify's
         return None, f"predictions.jsonl cannot be scored: {exc.message}"
-    pinned = (receipt.get("outputs") or {}).get("predictions_sha256")
-    if pinned is not None and pinned != derived["predictions_sha256"]:
+    pinned = receipt["outputs"]["predictions_sha256"]
+    if pinned != derived["predictions_sha256"]:
         return None, (f"predictions.jsonl changed after the run (sha256 {derived['predictions_sha256'][:12]}..., "
                       f"receipt.json records {str(pinned)[:12]}...)")
     if recorded is not None:

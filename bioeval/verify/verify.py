@@ -84,7 +84,7 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
             scorer = scorer_for(cell.protocol, cell.dataset)
         except BioevalError:  # only matters when re-scoring; load_result then notes the failure
             pass
-        runs, matched_by = index.find_group(cell.run_id, cell.model.key, cell.dataset.key, scorer)
+        runs, matched_by = index.find_group(cell.run_id, cell.model.key, cell.dataset.key, scorer, cell)
         index_runs[(cell.model.key, cell.dataset.key)] = (cell, scorer, runs)
         scores = next((r.scores for r in runs if r.scores), None)
         n = test_size(cell, scores)

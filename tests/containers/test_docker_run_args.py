@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bioeval.manifest import cells, load_manifest
+from bioeval.manifest.resolve import run_id_of
 from bioeval.runs import RunDir
 from bioeval.runtimes import docker as rt
 from bioeval.settings import Settings
@@ -116,7 +117,7 @@ def test_gpus_and_shared_memory_follow_the_manifest(tmp_path, settings):
 @pytest.mark.parametrize("code, done, state", [(0, True, "done"), (0, False, "failed"), (3, False, "failed"),
                                                 (137, False, "failed")])
 def test_exit_status_maps_to_cell_status(tmp_path, code, done, state):
-    rundir = RunDir(tmp_path, "abc123").create({"x": 1})
+    rundir = RunDir(tmp_path, run_id_of({"x": 1})).create({"x": 1})
     if done:
         rundir.scores.write_text("{}")
         rundir.set_status("done")
@@ -140,7 +141,7 @@ def test_dead_docker_host_is_a_clear_environment_problem(cli, tmp_path):
 
 def test_done_cells_are_skipped_without_a_daemon(smoke, settings, monkeypatch, tmp_path):
     loaded, cell = smoke
-    rundir = RunDir(settings.workdir, cell.run_id).create({"x": 1})
+    rundir = RunDir(settings.workdir, cell.run_id).create(cell.spec)
     rundir.scores.write_text("{}")
     rundir.set_status("done")
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/dead.sock")  # would fail if it were contacted

@@ -3,6 +3,7 @@ engine's fetch, by `bioeval fetch` and by the audit (which report the hash of th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -41,16 +42,22 @@ def test_cache_hit_edited_after_download_is_refused(hub, tmp_path):
     assert "changed after it was downloaded" in str(info.value)
 
 
-def test_stamp_skips_rehash_only_when_unchanged(tmp_path):
-    path = pinned_path(tmp_path, "0" * 64, "f.txt")
+def test_a_forged_stamp_does_not_make_an_edited_cache_file_usable(tmp_path):
+    """Whoever can edit the cache can also write a stamp (size, mtime, ctime, inode of the edited
+    file beside the pinned sha256): every hit is hashed again, so the edit is still refused."""
+    real = hashlib.sha256(b"hello").hexdigest()
+    path = pinned_path(tmp_path, real, "f.txt")
     path.parent.mkdir(parents=True)
     path.write_text("hello")
-    real = sha256(path)
-    assert verified_sha256(path, real) == real
-    stamp = json.loads(path.with_name(".f.txt.stamp").read_text())
-    assert stamp["sha256"] == real and stamp["size"] == 5
+    assert lookup(tmp_path, real, "f.txt") == path and verified_sha256(path, real) == real
     path.write_text("hellO")  # same size
+    st = path.stat()
+    stamp = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "ino": st.st_ino,
+             "sha256": real}
+    path.with_name(".f.txt.stamp").write_text(json.dumps(stamp))
     assert verified_sha256(path, real) == sha256(path) != real
+    with pytest.raises(ChecksumMismatch):
+        lookup(tmp_path, real, "f.txt")
     assert lookup(tmp_path, "1" * 64, "f.txt") is None  # not cached at all: None, not an error
 
 

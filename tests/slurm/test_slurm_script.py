@@ -14,6 +14,7 @@ import pytest
 
 from bioeval.errors import UsageError
 from bioeval.manifest import cells, load_manifest
+from bioeval.manifest.resolve import run_id_of
 from bioeval.runs import RunDir, read_json, write_json
 from bioeval.runtimes import slurm_client as client
 from bioeval.runtimes.slurm import run_cells, submittable
@@ -227,10 +228,10 @@ def test_state_resolution_from_task_records_and_queue(tmp_path):
     s = state("never", {})
     assert (s.state, s.detail) == ("cancelled", "left the queue without starting (cancelled while queued)")
     assert state("unknown", None).state == "pending"  # squeue unreachable: the run dir's own status
-    rd = RunDir(workdir, "done").create({})
+    rd = RunDir(workdir, run_id_of({})).create({})
     write_json(rd.scores, {"metrics": {}})
     rd.set_status("done")
-    assert state("done", {"7_0": "RUNNING"}).state == "done"
+    assert state(rd.run_id, {"7_0": "RUNNING"}).state == "done"
 
 
 def test_what_gets_submitted():

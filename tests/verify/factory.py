@@ -136,7 +136,8 @@ def write_run(results: Path, cell, metrics: dict | None = None, predictions: lis
               run_id: str | None = None, n: int | None = None, receipt: dict | None = None, state: str = "done",
               scores: bool | None = None, bootstrap: bool = False, select_on: str | None = None) -> Path:
     """A run folder as the engine leaves it: spec.json, status.json, predictions.jsonl, and scores.json
-    and receipt.json built from those predictions (with their hashes).
+    and receipt.json built from those predictions (with their hashes).  ``run_id`` other than the
+    cell's: a run of an older protocol (its spec differs, so its folder is named by that spec's run id).
 
     ``metrics`` ({"precision", "recall", ...}) asks for synthetic predictions with that precision
     and recall (``n`` of them); ``predictions`` gives them instead. ``scores=False`` leaves
@@ -148,8 +149,14 @@ def write_run(results: Path, cell, metrics: dict | None = None, predictions: lis
     """
     from bioeval.scoring.scores_json import build_scores
 
+    spec = cell.spec
+    if run_id is not None and run_id != cell.run_id:  # an older protocol of the cell: its own spec and run id
+        from bioeval.manifest.resolve import run_id_of
+
+        spec = {**spec, "protocol": {**spec["protocol"], "older_version": run_id}}
+        run_id = run_id_of(spec)
     run = RunDir(results, run_id or cell.run_id)
-    run.create({**cell.spec, "run_id": run.run_id})
+    run.create({**spec, "run_id": run.run_id})
     run.set_status(state)
     if predictions is None and metrics is not None:
         predictions = synthetic_predictions(cell, metrics["precision"], metrics["recall"], n)
@@ -161,7 +168,8 @@ def write_run(results: Path, cell, metrics: dict | None = None, predictions: lis
         outputs["predictions_sha256"] = built["predictions_sha256"]
         if scores is not False and metrics is not None or scores:
             write_json(run.scores, built)
-    write_json(run.receipt, {"python": "3.11.7", "torch": "2.13.0", "gpu": "none", **(receipt or {}),
+    write_json(run.receipt, {"run_id": run.run_id, "model": cell.model.key, "dataset": cell.dataset.key,
+                             "python": "3.11.7", "torch": "2.13.0", "gpu": "none", **(receipt or {}),
                              "outputs": outputs})
     return run.path
 

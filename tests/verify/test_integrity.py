@@ -60,9 +60,9 @@ def test_rewritten_predictions_with_matching_hash_in_scores_are_still_caught(wor
     write_json(ee / "scores.json", {**scores, "predictions_sha256": sha256_file(ee / "predictions.jsonl")})
     found, notes = verdicts(manifest, results)
     assert found == {"invalid"} and any("receipt.json records" in n for n in notes), notes
-    (ee / "receipt.json").write_text("{}")  # no receipt hash either: the re-derived metrics disagree
+    (ee / "receipt.json").write_text("{}")  # no receipt at all: not this run's receipt, so invalid
     found, notes = verdicts(manifest, results)
-    assert found == {"invalid"} and any("its predictions give" in n for n in notes), notes
+    assert found == {"invalid"} and any("receipt.json: run_id" in n for n in notes), notes
 
 
 def test_scores_forged_to_the_published_values_are_invalid(world, cli):
@@ -87,7 +87,7 @@ def test_folder_with_only_spec_and_forged_scores_is_invalid(tmp_path):
     cell = cell_of(manifest, "tiny", "ee")
     run = tmp_path / "results" / cell.run_id
     run.mkdir(parents=True)
-    write_json(run / "spec.json", cell.spec)
+    write_json(run / "spec.json", {**cell.spec, "run_id": cell.run_id})
     write_json(run / "scores.json", {"metrics": {"precision": 0.8, "recall": 0.8, "f1": 0.8}, "n": 400})
     found, notes = verdicts(manifest, tmp_path / "results")
     assert found == {"invalid"} and any("not done" in n for n in notes), notes

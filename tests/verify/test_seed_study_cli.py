@@ -116,7 +116,7 @@ def test_run_cell_finds_a_seed_run_by_its_run_id(tmp_path, cli):
 
     smoke = REPO / "manifests" / "smoke.yaml"
     variant = seed_variant(cells(load_manifest(smoke))[0], 2)
-    rd = RunDir(tmp_path, variant.run_id).create(variant.spec)
+    rd = RunDir(tmp_path, variant.run_id).create({**variant.spec, "run_id": variant.run_id})
     write_json(rd.scores, {"run_id": variant.run_id, "metrics": {"precision": 1.0, "recall": 1.0, "f1": 1.0}})
     rd.set_status("done")
     r = cli("--workdir", str(tmp_path), "run-cell", str(smoke), "--run-id", variant.run_id)
