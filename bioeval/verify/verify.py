@@ -57,6 +57,7 @@ NEW = "new"  # a cell of an added model or dataset (--add-model, extends): compa
 VERDICTS = (REPRODUCED, DISCREPANT, MISSING, INVALID, NEW)
 GLOBAL_OK, GLOBAL_FAIL = "reproduced", "not-reproduced"
 UNDECIDED = "undecided: seed study required"  # tolerance.require_seed_study and values on an assumed spread
+NOTHING = "none: nothing to verify"  # no selected cell has a published value
 METHOD = "holm"
 
 
@@ -112,6 +113,8 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
                **rests_on(rows, loaded.manifest.tolerance)}
     if summary["seed_study_required"]:  # tolerance.require_seed_study: no verdict on declared spreads
         summary["global_verdict"] = UNDECIDED
+    if not rows:  # no value compared: nothing passed either (verify/gate.py exits 1 with the reason)
+        summary["global_verdict"] = NOTHING
     report = {"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
               "unexpected": unexpected}
     from bioeval.claims.runs import judge_runs, summary_line  # the paper's sentences on our runs

@@ -237,3 +237,5 @@ def test_nothing_to_verify_fails_with_a_located_message(tmp_path, cli):
     flat = " ".join(r.stderr.split())
     assert r.returncode == 1, r.stderr
     assert f"{manifest}: nothing to verify" in flat and "expected:" in flat and "Traceback" not in r.stderr, flat
+    printed = " ".join((r.stdout + r.stderr).split())
+    assert "global verdict reproduced" not in printed and "none: nothing to verify" in printed  # no pass shown
