@@ -17,21 +17,27 @@ class Instance:
     response: str
 
 
-def read_lab_json(path: str | Path, split: str) -> list[Instance]:
-    """A JSON array of {"instruction", "inputsentence", "response"} (Zhan et al., commit 72e96c9)."""
+def read_json_array(path: str | Path, what: str = "the lab's format") -> list:
+    """A data file's JSON array, or a located DataError (invalid JSON, unreadable values, not an array)."""
     try:
         with open(path, encoding="utf-8") as f:
             rows = json.load(f)
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).",
-                        "The file may be truncated or not the lab's format; fetch it again.") from None
+                        f"The file may be truncated or not {what}; fetch it again.") from None
     except UnicodeDecodeError:
         raise  # reported by converters.convert as "not UTF-8 text"
     except (ValueError, RecursionError):  # a number of 4,300+ digits, or nesting deeper than Python's stack
         raise DataError(f"{path}: a value cannot be read (a huge number or deep nesting).",
-                        "The file is not the lab's format; fetch it again.") from None
+                        f"The file is not {what}; fetch it again.") from None
     if not isinstance(rows, list):
-        raise DataError(f"{path}: expected a JSON array of instances, got {type(rows).__name__}.")
+        raise DataError(f"{path}: expected a JSON array of records, got {type(rows).__name__}.")
+    return rows
+
+
+def read_lab_json(path: str | Path, split: str) -> list[Instance]:
+    """A JSON array of {"instruction", "inputsentence", "response"} (Zhan et al., commit 72e96c9)."""
+    rows = read_json_array(path)
     out = []
     for i, row in enumerate(rows):
         try:

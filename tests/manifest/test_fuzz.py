@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
+from tests.json_shapes import json_values, paths
 
 from bioeval.errors import ManifestError
 from bioeval.manifest import cells, load_manifest
@@ -16,20 +17,7 @@ MINIMAL_TEXT = (Path(__file__).parent / "minimal.yaml").read_text()
 MINIMAL = yaml.safe_load(MINIMAL_TEXT)
 LINES = MINIMAL_TEXT.splitlines()
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**12), st.floats(allow_nan=True),
-                    st.text(max_size=20))
-values = st.recursive(scalars, lambda children: st.one_of(
-    st.lists(children, max_size=3), st.dictionaries(st.text(max_size=8), children, max_size=3)), max_leaves=8)
-
-
-def paths(obj, prefix=()):
-    yield prefix
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from paths(v, prefix + (k,))
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield from paths(v, prefix + (i,))
+values = json_values((-10**6, 10**12), text_size=20, key_size=8, leaves=8)
 
 
 ALL_PATHS = [p for p in paths(MINIMAL) if p]

@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings, strategies as st
+from tests.json_shapes import json_scalars, json_values, paths as _paths
 
 from bioeval.manifest import load_manifest
 from bioeval.verify.verify import verify_manifest
@@ -27,20 +28,12 @@ JSON_FILES = ("spec.json", "receipt.json", "scores.json", "status.json")
 ORIGINAL = {name: json.loads((FIXTURES / RE / name).read_text()) for name in JSON_FILES}
 LOADED = load_manifest(SMOKE)
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=True),
-                    st.text(max_size=12))
-values = st.recursive(scalars, lambda children: st.one_of(
-    st.lists(children, max_size=3), st.dictionaries(st.text(max_size=6), children, max_size=3)), max_leaves=6)
+values = json_values((-2**70, 2**70), text_size=12, key_size=6, leaves=6)
+scalars = json_scalars((-2**70, 2**70), text_size=12)
 
 
-def paths(obj, prefix=()):
-    yield prefix
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from paths(v, prefix + (k,))
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj[:3]):
-            yield from paths(v, prefix + (i,))
+def paths(obj):
+    return _paths(obj, items=3)
 
 
 PATHS = {name: list(paths(ORIGINAL[name])) for name in JSON_FILES}

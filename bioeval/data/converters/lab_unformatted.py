@@ -14,10 +14,8 @@ one those files carry).
 
 from __future__ import annotations
 
-import json
-
 from bioeval.data.converters import excerpt, option
-from bioeval.data.instances import Instance
+from bioeval.data.instances import Instance, read_json_array
 from bioeval.errors import DataError
 
 RESPONSE_FIELDS = ("response", "relation")  # NER files, DDI files
@@ -29,16 +27,7 @@ def convert(path, split, dataset) -> list[Instance]:
         raise DataError(f"dataset {dataset.key}/{split}: format zhan2024-unformatted needs format_options.instruction.",
                         "Copy the `instruction` of the lab's formatted file of another split of this dataset "
                         "into the source's format_options (the converter adds it to every record, as the lab did).")
-    try:
-        with open(path, encoding="utf-8") as f:
-            rows = json.load(f)
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).",
-                        "The file may be truncated or not the lab's unformatted form; fetch it again.") from None
-    except (ValueError, RecursionError):
-        raise DataError(f"{path}: a value cannot be read (a huge number or deep nesting).") from None
-    if not isinstance(rows, list):
-        raise DataError(f"{path}: expected a JSON array of records, got {type(rows).__name__}.")
+    rows = read_json_array(path, "the lab's unformatted form")
     out = []
     for i, row in enumerate(rows):
         response = next((row[k] for k in RESPONSE_FIELDS if isinstance(row, dict) and k in row), None)
