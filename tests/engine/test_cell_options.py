@@ -26,7 +26,8 @@ def run_tc(path, tmp_path):
 
     loaded = load_manifest(path)
     cell = cells(loaded, "dataset=smoke-tc")[0]
-    settings = Settings(workdir=tmp_path / "runs", cache_dir=tmp_path / "cache")
+    # the manifest reads the repository's assets by absolute path: a manifest this test wrote, trusted
+    settings = Settings(workdir=tmp_path / "runs", cache_dir=tmp_path / "cache", allow_outside_paths=True)
     scores = run_cell(loaded, cell, settings, show_progress=False)
     rd = RunDir(settings.workdir, cell.run_id)
     return scores, read_json(rd.receipt), read_jsonl(rd.predictions)

@@ -50,7 +50,8 @@ def test_zero_shot_cell_runs_without_training(tmp_path):
 
     loaded = load_manifest(zero_shot_manifest(tmp_path))
     cell = cells(loaded, "dataset=smoke-tc")[0]
-    settings = Settings(workdir=tmp_path / "runs", cache_dir=tmp_path / "cache")
+    # the manifest reads the repository's assets by absolute path: a manifest this test wrote, trusted
+    settings = Settings(workdir=tmp_path / "runs", cache_dir=tmp_path / "cache", allow_outside_paths=True)
     scores = run_cell(loaded, cell, settings, show_progress=False)
     rd = RunDir(settings.workdir, cell.run_id)
     assert not (rd.checkpoints).exists()  # nothing trained
@@ -94,7 +95,8 @@ def test_test_subsample_is_seeded_and_saved(tmp_path):
                                              "    subsample_seed: {value: 7, source: assumed}\n  decoding:\n"))
     loaded = load_manifest(path)
     cell = cells(loaded, "dataset=smoke-tc")[0]
-    settings = Settings(workdir=tmp_path / "runs", cache_dir=tmp_path / "cache")
+    # the manifest reads the repository's assets by absolute path: a manifest this test wrote, trusted
+    settings = Settings(workdir=tmp_path / "runs", cache_dir=tmp_path / "cache", allow_outside_paths=True)
     scores = run_cell(loaded, cell, settings, show_progress=False)
     rd = RunDir(settings.workdir, cell.run_id)
     saved = read_json(rd.path / "test_subsample.json")

@@ -110,7 +110,7 @@ def test_results_without_published_values_are_listed(tmp_path):
     loaded = load_manifest(manifest)
     verification = verify_manifest(loaded, results)
     s = verification["summary"]
-    assert verification["cells"] == [] and (s["values"], s["global_verdict"]) == (0, "reproduced")
+    assert verification["cells"] == [] and (s["values"], s["global_verdict"]) == (0, "none: nothing to verify")  # no pass (issue 23, 4)
     md = render_report(loaded, verification)
     section = md.split("### Reproduced cells without published values")[1]
     ci = verification["unexpected"][0]["ci"]["f1"]  # the run's own bootstrap interval
