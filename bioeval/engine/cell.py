@@ -144,6 +144,7 @@ class CellModel:
     scorer: object
     max_new: int
     selected_step: int | None = None
+    selected_records: list[dict] | None = None  # the selected checkpoint's own test pass (select_on test)
 
 
 def _run(loaded: LoadedManifest, cell: Cell, settings, rd: RunDir, log, show_progress: bool) -> dict:
@@ -162,7 +163,7 @@ def _run(loaded: LoadedManifest, cell: Cell, settings, rd: RunDir, log, show_pro
         run.progress = progress
         if cell.protocol.mode.value == "finetune":
             fine_tune_and_select(run, data, cm)
-        predictions = predict(run, cm, data.test)
+        predictions = predict(run, cm, data.test, cm.selected_records)
     run.timed("total", t0)
     return write_outputs(run, data, cm, predictions)
 
@@ -245,12 +246,16 @@ def fine_tune_and_select(run: CellRun, data: CellData, cm: CellModel) -> None:
         finally:  # the receipt splits train_and_select into training and these selection passes
             run.timings["selection_evaluation"] = run.timings.get("selection_evaluation", 0.0) + time.perf_counter() - started
 
+    passes: dict[int, list[dict]] = {}  # step -> its test-pass records, reused as the reported predictions
+
     def _evaluate(step: int) -> dict:
         if fresh:
             chosen, _ = sample_of(step)
             records = _generate(run, cm, chosen, _encode(run, cm, chosen))
         else:
             records = _generate(run, cm, sel_instances, sel_encoded)
+        if select_on == "test":
+            passes[step] = records
         return score(cm.scorer, [Prediction(r["id"], r["completion"], r["reference"], r["prompt_truncated"])
                                  for r in records]).metrics()
 
@@ -260,6 +265,10 @@ def fine_tune_and_select(run: CellRun, data: CellData, cm: CellModel) -> None:
     run.timed("train_and_select", t)
     cm.selected_step = state["best_step"]
     load_adapter(cm.model, step_dir(run.rd.checkpoints, cm.selected_step))
+    # Selected on test, the best checkpoint's pass already generated the reported test set with
+    # these very weights: generating it again would only double the cost (a resumed run that
+    # evaluated that step in an earlier process generates it again, with the same result).
+    cm.selected_records = passes.get(cm.selected_step)
     if fresh:  # the reported test set is the selected checkpoint's own sample
         data.test, test_idx = sample_of(cm.selected_step)
         write_json(run.rd.path / "test_subsample.json", {
@@ -273,10 +282,13 @@ def fine_tune_and_select(run: CellRun, data: CellData, cm: CellModel) -> None:
     run.log(f"selected checkpoint step {cm.selected_step} on {select_on}")
 
 
-def predict(run: CellRun, cm: CellModel, test: list[Instance]) -> list[dict]:
+def predict(run: CellRun, cm: CellModel, test: list[Instance], reuse: list[dict] | None = None) -> list[dict]:
+    """The reported test predictions: generated now, or the selected checkpoint's own test pass."""
     t = time.perf_counter()
-    records = _generate(run, cm, test, _encode(run, cm, test))
+    records = reuse if reuse is not None else _generate(run, cm, test, _encode(run, cm, test))
     run.timed("test_generation", t)
+    if reuse is not None:
+        run.extra["test_predictions"] = {"from_selection_pass": cm.selected_step}
     prompt = run.protocol.prompt
     run.extra["prompts"] = {  # the receipt says how many test prompts had to be cut, and how
         "test_instances": len(records), "truncation": prompt.truncation.value,

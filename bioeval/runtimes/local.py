@@ -86,11 +86,15 @@ def available_cores() -> int:
 
 
 def parallel_jobs(options: dict, mode: str, cells) -> int:
-    """How many cell processes run at once: only deterministic CPU cells (one thread each) run
-    side by side; GPU cells and default-numerics cells (which may use every core) one by one."""
-    if mode == "default" or any(c.model.resources.gpus for c in cells):
+    """How many cell processes run at once: deterministic CPU cells (one thread each) side by side,
+    one per core unless --jobs says otherwise; default-numerics CPU cells only when --jobs asks
+    for it (each then keeps its BIOEVAL_CPU_THREADS torch threads, one unless set); GPU cells one
+    by one."""
+    if any(c.model.resources.gpus for c in cells):
         return 1
     jobs = options.get("jobs")
+    if mode == "default" and not jobs:
+        return 1
     return max(1, min(len(cells), jobs if jobs else available_cores()))
 
 

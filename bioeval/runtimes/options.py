@@ -28,7 +28,7 @@ COMMON = (Opt("force", bool, "rerun finished cells"), Opt("only", str, "cell fil
 INTERNAL = frozenset({"console", "max_array_size", "git_sha"})
 
 RUNTIME_OPTIONS: dict[str, tuple[Opt, ...]] = {
-    "local": (Opt("jobs", int, "deterministic CPU cells run side by side in N processes (default: one per core)", 1),),
+    "local": (Opt("jobs", int, "CPU cells run side by side in N processes (default: one per core for deterministic numerics, else 1)", 1),),
     "docker": (
         Opt("image", str, "image to run (default: the one `bioeval build` recorded, or $BIOEVAL_IMAGE)"),
         Opt("gpus", int, "GPUs per container (default: the model's resources.gpus)", 0),

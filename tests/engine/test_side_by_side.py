@@ -21,6 +21,8 @@ def test_deterministic_cpu_cells_use_one_process_per_core_up_to_the_cell_count(m
 def test_gpu_and_default_numerics_cells_run_one_by_one(monkeypatch):
     monkeypatch.setattr("bioeval.runtimes.local.available_cores", lambda: 8)
     assert parallel_jobs({}, "default", [cell()] * 4) == 1  # may use every core itself
+    assert parallel_jobs({"jobs": 2}, "default", [cell()] * 4) == 2  # asked for: one thread each
+    assert parallel_jobs({"jobs": 2}, "default", [cell(), cell(gpus=1)]) == 1
     assert parallel_jobs({"jobs": 4}, "deterministic", [cell(), cell(gpus=1)]) == 1
 
 
