@@ -77,3 +77,25 @@ def test_fresh_test_sample_per_checkpoint(tmp_path):
     runs = tmp_path / "runs"
     (sub,) = list(runs.rglob("test_subsample.json"))
     assert read_json(sub)["step"] == selected and read_json(sub)["scheme"] == "fresh-per-checkpoint"
+
+
+@pytest.mark.slow
+def test_selected_on_test_the_selection_pass_is_the_reported_test_set(tmp_path):
+    """The best checkpoint's own test pass is reported, not generated twice; generating it again
+    from that checkpoint (a run resumed after training) gives the same predictions, byte for byte."""
+    from bioeval.manifest import cells, load_manifest
+    from bioeval.runs import RunDir
+
+    path = short_manifest(tmp_path, **{"select_on: {value: validation, source: paper}":
+                                       "select_on: {value: test, source: assumed}"})
+    scores, receipt, _ = run_tc(path, tmp_path)
+    assert receipt["test_predictions"] == {"from_selection_pass": scores["selected_checkpoint"]}
+    assert receipt["timings_s"]["test_generation"] < 1.0  # nothing generated after training
+    rd = RunDir(tmp_path / "runs", cells(load_manifest(path), "dataset=smoke-tc")[0].run_id)
+    first = rd.predictions.read_bytes()
+    for p in (rd.predictions, rd.scores, rd.receipt):  # as if killed after the last checkpoint
+        p.unlink()
+    rd.set_status("failed", error="interrupted")
+    again, receipt2, _ = run_tc(path, tmp_path)
+    assert "test_predictions" not in receipt2  # resumed: the passes were in the earlier process
+    assert rd.predictions.read_bytes() == first and again["metrics"] == scores["metrics"]
