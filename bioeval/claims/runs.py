@@ -80,11 +80,12 @@ class RunEvidence:
         """compare_cell's paired bootstrap of a - b over the shared instances, or None."""
         key = (run_a, run_b, metric)
         if key not in self._pairs:
+            from bioeval.runs.read import RunFolder
             from bioeval.verify.compare import compare_cell
 
             pa, pb = self.results / run_a, self.results / run_b
             row = None
-            if (pa / "predictions.jsonl").is_file() and (pb / "predictions.jsonl").is_file():
+            if RunFolder(pa).has_predictions() and RunFolder(pb).has_predictions():
                 row = compare_cell(pb, pa, metric, 0.0, self.resamples, self.level, self.seed)  # delta = a - b
             # a degenerate interval (every resample the same: 8 instances all right vs all wrong) says
             # the bootstrap could not see the sampling error, not that there is none (as verify reads

@@ -27,10 +27,9 @@ class Section:
 
 
 def receipt_of(run_dir: Path) -> dict | None:
-    from bioeval.verify.results import _read
+    from bioeval.runs.read import RunFolder
 
-    receipt = _read(Path(run_dir) / "receipt.json")
-    return receipt if isinstance(receipt, dict) and "_unreadable" not in receipt else None
+    return RunFolder(run_dir).receipt()
 
 
 def audit_of(loaded, settings) -> tuple[dict | None, str | None]:
@@ -188,11 +187,11 @@ def write_report(manifests, results: Path, settings, out: Path | None = None, fi
 
 def report_is_current(report_path: Path, manifest: Path, cells, settings) -> bool:
     """Newer than the manifest and every cell's scores: rewriting it (matplotlib) would change nothing."""
-    from bioeval.runs import RunDir
+    from bioeval.runs.read import RunFolder
 
     if not report_path.is_file():
         return False
-    inputs = [Path(manifest)] + [RunDir(settings.workdir, c.run_id).scores for c in cells]
+    inputs = [Path(manifest)] + [RunFolder.of(settings.workdir, c.run_id).scores_file for c in cells]
     if not all(p.is_file() for p in inputs):
         return False
     return report_path.stat().st_mtime >= max(p.stat().st_mtime for p in inputs)

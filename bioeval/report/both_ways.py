@@ -7,20 +7,25 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bioeval.runs.read import RunFolder
 
-def _scores(results: Path, run_id: str) -> dict | None:
+
+def _json(path: Path):
     try:
-        data = json.loads((Path(results) / run_id / "scores.json").read_text())
+        return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+
+
+def _scores(results: Path, run_id: str) -> dict | None:
+    data = _json(RunFolder.of(results, run_id).scores_file)
     return data if isinstance(data, dict) else None
 
 
 def _mode(results: Path, run_id: str) -> str:
     try:
-        spec = json.loads((Path(results) / run_id / "spec.json").read_text())
-        return spec["protocol"]["mode"]
-    except (OSError, ValueError, KeyError, TypeError):
+        return _json(RunFolder.of(results, run_id).spec_file)["protocol"]["mode"]
+    except (KeyError, TypeError):
         return "?"
 
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bioeval.errors import BioevalError, NothingToCompare, UsageError
-from bioeval.verify.results import MATCH_KEYS, ResultIndex, _read, keys_of, load_result
+from bioeval.runs.read import RunFolder, Scores
+from bioeval.verify.results import MATCH_KEYS, ResultIndex, keys_of, load_result
 
 OK, REGRESSED, IMPROVED, MISSING, INVALID = "OK", "REGRESSED", "IMPROVED", "MISSING", "INVALID"
 VERDICTS = (OK, REGRESSED, IMPROVED, MISSING, INVALID)
@@ -27,10 +28,10 @@ VERDICTS = (OK, REGRESSED, IMPROVED, MISSING, INVALID)
 
 def _instance_counts(run: Path, spec: dict, scorer_name: str | None):
     from bioeval.scoring import scorer_from_spec
-    from bioeval.scoring.files import count_table, read_predictions
+    from bioeval.scoring.files import count_table
 
     scorer = scorer_from_spec(spec, scorer_name)
-    return scorer.name, count_table(scorer, read_predictions(run / "predictions.jsonl")).as_dict()
+    return scorer.name, count_table(scorer, RunFolder(run).predictions()).as_dict()
 
 
 def parse_pairs(texts) -> dict[str, str]:
@@ -106,11 +107,11 @@ def compare_cell(run_a: Path | None, run_b: Path | None, metric: str = "f1", thr
         row["verdict"] = INVALID
         row["notes"] += [f"run {side} invalid: {why}" for side, why in bad]
         return row
-    spec_a, spec_b = _read(run_a / "spec.json") or {}, _read(run_b / "spec.json") or {}
+    spec_a, spec_b = RunFolder(run_a).spec() or {}, RunFolder(run_b).spec() or {}
     row["task"] = (spec_a.get("dataset") or {}).get("task")
     scores_a, scores_b = _scores(run_a), _scores(run_b)
     broken = []
-    if (run_a / "predictions.jsonl").is_file() and (run_b / "predictions.jsonl").is_file():
+    if RunFolder(run_a).has_predictions() and RunFolder(run_b).has_predictions():
         try:
             name, ca = _instance_counts(run_a, spec_a, (scores_a or {}).get("scorer"))
             _, cb = _instance_counts(run_b, spec_b, name)  # the same scorer on both sides
@@ -133,7 +134,7 @@ def compare_cell(run_a: Path | None, run_b: Path | None, metric: str = "f1", thr
                 broken.append("the two runs share no instance id")
     for side, run, scores in (("A", run_a, scores_a), ("B", run_b, scores_b)):
         if scores is False:
-            broken.append(f"{side}: {run / 'scores.json'} is unreadable or has no metrics")
+            broken.append(f"{side}: {RunFolder(run).scores_file} is unreadable or has no metrics")
     if row["delta"] is None and scores_a and scores_b and metric in scores_a["metrics"] and metric in scores_b["metrics"]:
         row["a"], row["b"] = scores_a["metrics"][metric], scores_b["metrics"][metric]
         row["delta"] = row["b"] - row["a"]
@@ -154,12 +155,12 @@ def compare_cell(run_a: Path | None, run_b: Path | None, metric: str = "f1", thr
 
 def _scores(run: Path):
     """scores.json; None when absent, False when unreadable or without metrics."""
-    scores = _read(run / "scores.json")
-    if scores is None:
+    folder = RunFolder(run)
+    raw = folder.scores_json()
+    if raw is None:
         return None
-    if not isinstance(scores, dict) or "_unreadable" in scores or not isinstance(scores.get("metrics"), dict):
-        return False
-    return scores
+    scores = Scores.of(raw)
+    return False if scores is None else scores.raw
 
 
 __all__ = ["compare_results", "compare_cell", "parse_pairs", "keys_of"]

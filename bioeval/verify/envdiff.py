@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bioeval.runs.read import RunFolder
+
 # The receipt keys a reference copy keeps (no paths, timings or data of the recording machine).
 REFERENCE_KEYS = ("model", "dataset", "run_id", "bioeval", "python", "libraries", "device", "numerics", "image_id",
                   "seeds", "outputs")
@@ -144,12 +146,12 @@ def attach(loaded, rows: list[dict], results: str | Path) -> None:
         key = (row["model"], row["dataset"], row["run_id"])
         if key not in cache:
             ref = _load(reference_path(loaded, row["model"], row["dataset"]))
-            obs = _load(Path(results) / row["run_id"] / "receipt.json")
+            obs = _load(RunFolder.of(results, row["run_id"]).receipt_file)
             try:
                 cache[key] = (identity(ref, obs), diff_receipts(ref, obs)) if ref and obs else None
             except (Exception, RecursionError) as exc:  # a receipt of an odd shape: no comparison, not a crash
                 cache[key] = None
-                row["notes"].append(f"{Path(results) / row['run_id'] / 'receipt.json'} cannot be compared with the "
+                row["notes"].append(f"{RunFolder.of(results, row['run_id']).receipt_file} cannot be compared with the "
                                     f"reference receipt ({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})")
         if cache[key] is None:
             continue

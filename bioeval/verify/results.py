@@ -19,12 +19,12 @@ every run of a cell: the base run id and the replicates that name it.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bioeval.errors import BioevalError
 from bioeval.runs import validate
+from bioeval.runs.read import RunFolder, Scores, read_run_json, run_dirs
 from bioeval.runs.validate import Unusable
 
 MATCH_RUN_ID = "run-id"
@@ -42,35 +42,23 @@ class Result:
     rescored: bool = False
     notes: list[str] = field(default_factory=list)
     invalid: str | None = None  # why this run cannot be used (failed, unreadable, tampered); None when usable
+    folder: RunFolder | None = None  # its files, read once (the baseline reuses the predictions re-scoring read)
+
+    def __post_init__(self):
+        self.folder = self.folder or RunFolder(self.path)
 
     @property
     def metrics(self) -> dict:
         return (self.scores or {}).get("metrics", {})
 
     def receipt(self) -> dict | None:
-        return _read(self.path / "receipt.json")
-
-
-def _read(path: Path):
-    try:
-        return validate.read_json(path)
-    except Unusable:
-        return {"_unreadable": str(path)}
+        return read_run_json(self.folder.receipt_file)
 
 
 def _spec(path: Path) -> dict:
     """spec.json when it has a run's shape, else {} (load_result says why the run is invalid)."""
-    spec = _read(path / "spec.json")
+    spec = RunFolder(path).spec()
     return spec if validate.spec_problem(spec, path) is None else {}
-
-
-def run_dirs(results: Path) -> list[Path]:
-    """Run folders: every folder holding something called spec.json (a broken one is reported, not skipped)."""
-    if not results.is_dir():
-        return []
-    if os.path.lexists(results / "spec.json"):  # one run's folder given where a workdir is expected
-        return [results]
-    return sorted(p for p in results.iterdir() if p.is_dir() and os.path.lexists(p / "spec.json"))
 
 
 def base_run_id(run_dir: Path, spec: dict | None) -> str:
@@ -153,9 +141,7 @@ class ResultIndex:
 
 
 def _mtime(path: Path) -> float:
-    times = [p.lstat().st_mtime for p in (path / "scores.json", path / "predictions.jsonl", path / "spec.json")
-             if os.path.lexists(p)]
-    return max(times, default=0.0)
+    return RunFolder(path).mtime()
 
 
 def _distinct_seeds(results: list[Result]) -> list[Result]:
@@ -196,43 +182,29 @@ def _expected_spec(cell) -> dict:
 
 
 def _load(result: Result, scorer, model, dataset, cell) -> None:
-    path = result.path
-    spec = validate.read_json(path / "spec.json")
-    problem = validate.spec_problem(spec, path / "spec.json") if spec is not None else f"{path / 'spec.json'} is missing"
-    if problem:
-        raise Unusable(problem)
-    result.spec = spec
-    receipt = validate.read_json(path / "receipt.json")
-    problem = validate.identity_problem(path, spec, receipt, model=model, dataset=dataset)
+    path, folder = result.path, result.folder
+    spec = result.spec = folder.checked_spec()
+    problem = validate.identity_problem(path, spec, folder.checked_receipt(), model=model, dataset=dataset)
     if problem is None and cell is not None:
         expected = _expected_spec(cell)
         if {k: v for k, v in spec.items() if k not in validate.SPEC_EXTRA} != expected:
-            problem = f"{path / 'spec.json'} is not the spec of this cell's run (edited, or from another manifest)"
-    if problem:
+            problem = f"{folder.spec_file} is not the spec of this cell's run (edited, or from another manifest)"
+    if problem or (problem := folder.files_problem()):
         raise Unusable(problem)
-    for name in validate.RUN_FILES:
-        if os.path.lexists(path / name):
-            limit = validate.MAX_PREDICTIONS_BYTES if name.endswith(".jsonl") else validate.MAX_JSON_BYTES
-            problem = validate.file_problem(path / name, limit)
-            if problem:
-                raise Unusable(problem)
-    status = validate.read_json(path / "status.json") or {}
-    state = status.get("state", "unknown") if isinstance(status, dict) else "unknown"
-    state = result.state = state if isinstance(state, str) else "unknown"
-    recorded = _read(path / "scores.json")
-    unreadable = recorded is not None and (not isinstance(recorded, dict) or "_unreadable" in recorded
-                                           or not isinstance(recorded.get("metrics"), dict))
+    state = result.state = folder.status().state
+    recorded = folder.scores_json()
+    unreadable = recorded is not None and Scores.of(recorded) is None
     if unreadable:  # a broken cache of the predictions (it claims nothing readable): re-derive, as when absent
-        result.notes.append(f"{path / 'scores.json'} is unreadable or has no metrics")
+        result.notes.append(f"{folder.scores_file} is unreadable or has no metrics")
         recorded = None
-    if recorded is None and not (path / "predictions.jsonl").exists():
+    if recorded is None and not folder.predictions_file.exists():
         # nothing to re-derive: a run still pending (never started) is missing; anything else invalid
         if state not in ("pending", "done"):
             result.invalid = f"run {result.run_id} is not done (state {state})"
         elif unreadable:
             result.invalid = f"run {result.run_id}: scores.json is unreadable and there are no predictions to re-score"
         return
-    derived, result.invalid = check_run(path, result.spec, state, recorded, scorer)
+    derived, result.invalid = check_run(folder, result.spec, state, recorded, scorer)
     if result.invalid is not None:  # verify and compare show the reason
         return
     if recorded is None:
@@ -242,7 +214,7 @@ def _load(result: Result, scorer, model, dataset, cell) -> None:
         result.scores = recorded
 
 
-def check_run(path: Path, spec: dict, state: str, recorded, scorer=None) -> tuple[dict | None, str | None]:
+def check_run(run: RunFolder | Path, spec: dict, state: str, recorded, scorer=None) -> tuple[dict | None, str | None]:
     """(scores re-derived from predictions.jsonl, None) or (None, why the run cannot be trusted).
 
     The chain: status done -> receipt.json present -> predictions.jsonl present and scorable ->
@@ -253,14 +225,15 @@ def check_run(path: Path, spec: dict, state: str, recorded, scorer=None) -> tupl
     from bioeval.scoring import scorer_from_spec
     from bioeval.scoring.scores_json import build_scores, disagreement
 
+    run = run if isinstance(run, RunFolder) else RunFolder(run)
     if state != "done":
-        return None, f"run {path.name} is not done (state {state})"
-    if not (path / "predictions.jsonl").is_file():
+        return None, f"run {run.name} is not done (state {state})"
+    if not run.has_predictions():
         return None, "predictions.jsonl is missing: the scores cannot be re-derived"
-    receipt = _read(path / "receipt.json")
-    if not isinstance(receipt, dict) or "_unreadable" in receipt:
+    receipt = run.receipt()
+    if receipt is None:
         return None, "receipt.json is missing or unreadable"
-    problem = validate.receipt_problem(path, receipt)
+    problem = validate.receipt_problem(run.path, receipt)
     if problem:  # without the pinned hash, edited predictions would re-derive edited scores
         return None, problem
     try:
@@ -269,7 +242,7 @@ def check_run(path: Path, spec: dict, state: str, recorded, scorer=None) -> tupl
         except UsageError:
             if scorer is None:
                 raise
-        derived = build_scores(path.name, spec, path / "predictions.jsonl", scorer=scorer)
+        derived = build_scores(run.name, spec, run.predictions(), scorer=scorer)
     except BioevalError as exc:  # a broken predictions file is this run's problem, not the whole verify's
         return None, f"predictions.jsonl cannot be scored: {exc.message}"
     pinned = receipt["outputs"]["predictions_sha256"]

@@ -135,7 +135,7 @@ def _against_baselines(loaded: LoadedManifest, rows: list[dict], runs_of: dict) 
         if not usable or scorer is None:
             continue
         if key not in found:
-            found[key] = run_baseline(usable[0].path / "predictions.jsonl", cell, scorer)
+            found[key] = run_baseline(usable[0].folder, cell, scorer)
         row["baseline"] = found[key]
         if declared is not None and row["metric"] == "f1":
             note = baseline_note(row["observed"], found[key], declared.value)
