@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from bioeval.report.markdown import cell_verdict, flatten
+from bioeval.verify.verdicts import Verdict
 from bioeval.report.redact import scrub
 
 INSTANCE_LIMIT = 400  # per run: enough to read the errors; the run folder keeps all of them
@@ -43,11 +44,11 @@ def global_verdict(verification: dict) -> dict:
     from bioeval.verify.gate import counts
 
     c = counts(verification)
-    if c["fail"] or c["invalid"]:
+    if c[Verdict.DISCREPANT] or c[Verdict.INVALID]:
         v = "not reproduced"
-    elif c["missing"] and c["pass"]:
+    elif c[Verdict.MISSING] and c[Verdict.REPRODUCED]:
         v = "partly checked"
-    elif c["pass"]:
+    elif c[Verdict.REPRODUCED]:
         v = "reproduced"
     else:
         v = "nothing checked"

@@ -5,8 +5,8 @@ receipt, a receipt without output hashes, scores.json disagreeing with its predi
 is not the cell's own (its folder name, spec.run_id, receipt.run_id and the run id recomputed
 from spec.json disagree, or it names another model or dataset: runs/validate.py), or that
 cannot be read (a folder where a file belongs, wrong JSON types, too deep, too large, a
-symbolic link) gets ``Result.invalid``: one line saying why, and no scores (it is never a
-PASS).  Nothing in one run folder stops the others from being checked.
+symbolic link) gets ``Result.invalid``: one line saying why, and no scores (it is never
+reproduced).  Nothing in one run folder stops the others from being checked.
 
 Layout (written by the engine): ``<results>/<run_id>/{spec,scores,status,receipt}.json`` and
 ``predictions.jsonl``.  A cell is found by its run id first; when the protocol changed since the

@@ -30,7 +30,7 @@ def report(settings, manifests: tuple[Path, ...], results: Path | None, out: Pat
            html: Path | None, metric: str, add_model: tuple, like: str | None, as_json: bool) -> None:
     """Markdown report (published | reproduced | delta | verdict per task, protocol ledger,
     tolerances, deviations, data audit, run environments) with PNG figures. Several manifests
-    make one document, one section each. Never fails on FAIL or MISSING (use `verify` for a gate)."""
+    make one document, one section each. Never fails on discrepant or missing values (use `verify` for a gate)."""
     from bioeval.report.assemble import write_report
     from bioeval.verify.gate import results_folder
 
