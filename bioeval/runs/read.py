@@ -3,8 +3,10 @@ spec, status, scores, receipt and predictions through `RunFolder`, which alone k
 file names (runs/names.py) and the size and shape checks (runs/validate.py).
 
 Typed shapes as lm-evaluation-harness types its results files: `Status` and `Scores` say what
-a reader may rely on; ``raw`` keeps the JSON verify passes on unchanged.  Predictions are read
-from disk once per RunFolder (`predictions_bytes`): re-scoring and the baseline share the bytes.
+a reader may rely on; ``raw`` keeps the JSON verify passes on unchanged.  A RunFolder reads each
+file from disk once (`predictions_bytes` for predictions.jsonl): re-scoring, the baseline, the
+claims' paired bootstraps and the report share what verify read (verify/results.py keeps one
+RunFolder per run of a results folder).
 """
 
 from __future__ import annotations
@@ -92,7 +94,27 @@ class RunFolder:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self._read: dict[str, tuple] = {}  # file name -> (value, None) or (None, the Unusable it raised)
         self._predictions: bytes | None = None
+        self._table = None
+
+    def _json(self, path: Path) -> Any:
+        """validate.read_json of one of this run's files, read once."""
+        if path.name not in self._read:
+            try:
+                self._read[path.name] = (validate.read_json(path), None)
+            except Unusable as exc:
+                self._read[path.name] = (None, exc)
+        value, problem = self._read[path.name]
+        if problem is not None:
+            raise problem
+        return value
+
+    def _loose(self, path: Path) -> Any:
+        try:
+            return self._json(path)
+        except Unusable:
+            return {"_unreadable": str(path)}
 
     @classmethod
     def of(cls, workdir: str | Path, run_id: str) -> "RunFolder":
@@ -115,31 +137,34 @@ class RunFolder:
 
     # loose reads: never raise; {"_unreadable": path} marks a file that cannot be used
     def spec(self) -> Any:
-        return read_run_json(self.spec_file)
+        return self._loose(self.spec_file)
 
     def scores_json(self) -> Any:
-        return read_run_json(self.scores_file)
+        return self._loose(self.scores_file)
+
+    def receipt_json(self) -> Any:
+        return self._loose(self.receipt_file)
 
     def receipt(self) -> dict | None:
         """receipt.json, or None when absent or unreadable."""
-        return usable(read_run_json(self.receipt_file))
+        return usable(self._loose(self.receipt_file))
 
     def scores(self) -> Scores | None:
         return Scores.of(self.scores_json())
 
     # checked reads: Unusable with one line when a file is there but cannot be used
     def checked_spec(self) -> dict:
-        spec = validate.read_json(self.spec_file)
+        spec = self._json(self.spec_file)
         problem = validate.spec_problem(spec, self.spec_file) if spec is not None else f"{self.spec_file} is missing"
         if problem:
             raise Unusable(problem)
         return spec
 
     def checked_receipt(self) -> Any:
-        return validate.read_json(self.receipt_file)
+        return self._json(self.receipt_file)
 
     def status(self) -> Status:
-        return Status.of(validate.read_json(self.status_file))
+        return Status.of(self._json(self.status_file))
 
     def files_problem(self) -> str | None:
         """Why one of the run's files is not a plain file within its size limit, or None."""
@@ -158,14 +183,16 @@ class RunFolder:
         return self._predictions
 
     def predictions(self):
-        """The checked PredictionTable (scoring/files.py) of predictions.jsonl."""
+        """The checked PredictionTable (scoring/files.py) of predictions.jsonl, parsed once."""
         from bioeval.scoring.files import read_predictions
 
-        try:
-            data = self.predictions_bytes()
-        except OSError:  # read_predictions says why, in its words
-            data = None
-        return read_predictions(self.predictions_file, data=data)
+        if self._table is None:
+            try:
+                data = self.predictions_bytes()
+            except OSError:  # read_predictions says why, in its words
+                data = None
+            self._table = read_predictions(self.predictions_file, data=data)
+        return self._table
 
     def prediction_rows(self) -> list:
         """predictions.jsonl's records as JSON values (ValueError or OSError when it cannot be read)."""

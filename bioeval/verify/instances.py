@@ -35,8 +35,8 @@ def run_folder(path) -> Path:
     return path
 
 
-def _spec(run: Path) -> dict:
-    folder = RunFolder(run)
+def _spec(run: Path | RunFolder) -> dict:
+    folder = run if isinstance(run, RunFolder) else RunFolder(run)
     spec = usable(folder.spec())
     if spec is None:
         raise UsageError(f"{folder.spec_file} is unreadable.", "Rerun the cell, or score its predictions with "
@@ -44,13 +44,13 @@ def _spec(run: Path) -> dict:
     return spec
 
 
-def scorer_of(run: Path, name: str | None = None):
+def scorer_of(run: Path | RunFolder, name: str | None = None):
     from bioeval.scoring import scorer_from_spec
 
     return scorer_from_spec(_spec(run), name)
 
 
-def instances(run, scorer=None) -> list[dict]:
+def instances(run, scorer=None, folder: RunFolder | None = None) -> list[dict]:
     """One row per test instance: id, gold, prediction, completion, truncation, counts (None when skipped).
 
     Counted by the scoring package's one path (read_predictions + count_table): the same numbers
@@ -59,8 +59,8 @@ def instances(run, scorer=None) -> list[dict]:
     from bioeval.scoring.files import count_table
 
     run = run_folder(run)
-    scorer = scorer or scorer_of(run)
-    folder = RunFolder(run)
+    folder = folder or RunFolder(run)
+    scorer = scorer or scorer_of(folder)
     table = folder.predictions()
     counts = count_table(scorer, table).as_dict()
     raw = folder.prediction_rows()

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bioeval.errors import BioevalError
 from bioeval.runs import validate
-from bioeval.runs.read import RunFolder, Scores, read_run_json, run_dirs
+from bioeval.runs.read import RunFolder, Scores, run_dirs
 from bioeval.runs.validate import Unusable
 
 MATCH_RUN_ID = "run-id"
@@ -51,14 +51,16 @@ class Result:
     def metrics(self) -> dict:
         return (self.scores or {}).get("metrics", {})
 
-    def receipt(self) -> dict | None:
-        return read_run_json(self.folder.receipt_file)
+    def receipt(self):
+        """receipt.json as read (None when absent, {"_unreadable": path} when it cannot be used)."""
+        return self.folder.receipt_json()
 
 
-def _spec(path: Path) -> dict:
+def _spec(path: Path | RunFolder) -> dict:
     """spec.json when it has a run's shape, else {} (load_result says why the run is invalid)."""
-    spec = RunFolder(path).spec()
-    return spec if validate.spec_problem(spec, path) is None else {}
+    folder = path if isinstance(path, RunFolder) else RunFolder(path)
+    spec = folder.spec()
+    return spec if validate.spec_problem(spec, folder.path) is None else {}
 
 
 def base_run_id(run_dir: Path, spec: dict | None) -> str:
@@ -88,14 +90,22 @@ class ResultIndex:
         self.by_keys: dict[tuple, list[Path]] = {}
         self.by_base: dict[str, list[Path]] = {}  # base run id -> its seed study's run dirs, by seed index
         self.index_of: dict[Path, int] = {}
+        self.folders: dict[Path, RunFolder] = {}  # each run's files, read once for verify, claims and the report
         for d in run_dirs(self.root):
-            spec = _spec(d)
+            spec = _spec(self.folder(d))
             self.by_id[d.name] = d
             self.index_of[d] = replicate_index(spec)
             self.by_keys.setdefault(keys_of(spec), []).append(d)
             self.by_base.setdefault(base_run_id(d, spec), []).append(d)
         for dirs in self.by_base.values():
             dirs.sort(key=lambda p: (self.index_of[p], p.name))
+
+    def folder(self, path: Path | RunFolder) -> RunFolder:
+        """The one RunFolder of ``path`` (a run of this folder, or any other)."""
+        path = path.path if isinstance(path, RunFolder) else Path(path)
+        if path not in self.folders:
+            self.folders[path] = RunFolder(path)
+        return self.folders[path]
 
     def find_group(self, run_id: str, model: str, dataset: str, scorer=None, cell=None) -> tuple[list[Result], str | None]:
         """Every run of the cell (its seeds), and how they were matched; ([], None) when none.
@@ -107,7 +117,8 @@ class ResultIndex:
         """
         if run_id in self.by_base:
             loaded = [load_result(d, MATCH_RUN_ID, scorer, model=model, dataset=dataset,
-                                  cell=cell if d.name == run_id or cell is None else (cell, self.index_of[d]))
+                                  cell=cell if d.name == run_id or cell is None else (cell, self.index_of[d]),
+                                  folder=self.folder(d))
                       for d in self.by_base[run_id]]
             return _distinct_seeds(loaded), MATCH_RUN_ID
         candidates = self.by_keys.get((model, dataset), [])
@@ -115,11 +126,12 @@ class ResultIndex:
             return [], None
         groups: dict[str, list[Path]] = {}
         for d in candidates:
-            groups.setdefault(base_run_id(d, _spec(d)), []).append(d)
+            groups.setdefault(base_run_id(d, _spec(self.folder(d))), []).append(d)
         for dirs in groups.values():
             dirs.sort(key=lambda p: (self.index_of[p], p.name))
         newest = max(groups.values(), key=lambda ds: max(_mtime(d) for d in ds))
-        loaded = _distinct_seeds([load_result(d, MATCH_KEYS, scorer, model=model, dataset=dataset) for d in newest])
+        loaded = _distinct_seeds([load_result(d, MATCH_KEYS, scorer, model=model, dataset=dataset,
+                                              folder=self.folder(d)) for d in newest])
         loaded[0].notes.insert(0, f"matched by model/dataset keys, not run id (the protocol changed since run "
                                   f"{loaded[0].run_id})")
         if len(groups) > 1:
@@ -158,12 +170,12 @@ def _distinct_seeds(results: list[Result]) -> list[Result]:
 
 
 def load_result(path: Path, matched_by: str, scorer=None, *, model: str | None = None, dataset: str | None = None,
-                cell=None) -> Result:
+                cell=None, folder: RunFolder | None = None) -> Result:
     """One saved run, checked: its identity (runs/validate.py), then its scores are re-derived from
     predictions.jsonl (see check_run).  ``cell``: the manifest cell (or (cell, seed index)) whose
     exact spec the run must have.  Never raises for what is in the folder: a run that cannot be
-    used gets ``invalid``, one line."""
-    result = Result(path.name, path, matched_by, None)
+    used gets ``invalid``, one line.  ``folder``: the run's RunFolder when its files were read already."""
+    result = Result(path.name, path, matched_by, None, folder=folder)
     try:
         _load(result, scorer, model, dataset, cell)
     except Unusable as exc:

@@ -58,6 +58,21 @@ REPRODUCED, DISCREPANT, MISSING, INVALID, NEW = (Verdict.REPRODUCED, Verdict.DIS
 METHOD = "holm"
 
 
+class Verification(dict):
+    """What verify_manifest returns: the JSON contract above (the dict itself) and, beside it, the
+    runs it read (``index``: their RunFolders hold the files as read), so the report and the claims
+    work from this verification instead of reading the run folders again."""
+
+    def __init__(self, report: dict, index: ResultIndex):
+        super().__init__(report)
+        self.index = index
+
+    def folder(self, run_id: str):
+        """The RunFolder verify read for ``run_id`` (None when the results folder has no such run)."""
+        path = self.index.by_id.get(run_id)
+        return self.index.folder(path) if path is not None else None
+
+
 def test_size(cell: Cell, scores: dict | None) -> int | None:
     """The scored test size: scores.json's n, else the manifest's test records capped by test_subsample."""
     if scores and scores.get("n"):
@@ -112,10 +127,10 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
         summary["global_verdict"] = GlobalVerdict.UNDECIDED
     if not rows:  # no value compared: nothing passed either (verify/gate.py exits 1 with the reason)
         summary["global_verdict"] = GlobalVerdict.NOTHING
-    report = {"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
-              "unexpected": unexpected}
+    report = Verification({"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
+                           "unexpected": unexpected}, index)
     from bioeval.claims.runs import judge_runs, summary_line  # the paper's sentences on our runs
-    report["claims"] = judge_runs(loaded, report)
+    report["claims"] = judge_runs(loaded, report, index.folder)
     summary["claims"] = summary_line(report["claims"])  # its own line: the global verdict is unchanged
     return report
 
