@@ -59,9 +59,15 @@ def audit_gaps(audit: dict | None, note: str | None, settings) -> str | None:
 
 
 def collect(loaded, verification, settings, audit: bool = True) -> Section:
-    """The report's facts about one manifest from its ``verification`` (verify_manifest's result)."""
+    """The report's facts about one manifest from its ``verification`` (verify_manifest's result;
+    a plain dict of that shape, e.g. read back from `verify --json`, has its runs looked up again)."""
     from bioeval.verify.verdicts import Verdict
+    from bioeval.verify.verify import Verification
 
+    if not isinstance(verification, Verification):
+        from bioeval.verify.results import ResultIndex
+
+        verification = Verification(verification, ResultIndex(verification["results"]))
     report_audit, note = audit_of(loaded, settings) if audit else (None, "not requested")
     receipts: dict[str, dict] = {}
     runs: dict[str, object] = {}
@@ -75,7 +81,7 @@ def collect(loaded, verification, settings, audit: bool = True) -> Section:
             runs[run_id] = folder
             receipt = folder.receipt()
             if receipt is not None:
-                receipts[run_id] = receipt
+                receipts[run_id] = receipt.raw
     return Section(loaded, verification, report_audit, note, receipts, runs,
                    regression_blocks(loaded, verification, runs))
 

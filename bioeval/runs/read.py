@@ -74,6 +74,52 @@ class Scores:
         return cls(raw["metrics"], raw)
 
 
+def _key(value: Any) -> str | None:
+    return value.get("key") if isinstance(value, dict) else None
+
+
+@dataclass(frozen=True)
+class Spec:
+    """spec.json: who and what the run is; ``raw`` is the resolved spec (what the run id hashes)."""
+
+    model: str | None
+    dataset: str | None
+    task: str | None
+    mode: str | None
+    scoring: dict
+    raw: dict
+
+    @classmethod
+    def of(cls, value: Any) -> "Spec | None":
+        """None when ``value`` is not a readable JSON object."""
+        raw = usable(value)
+        if raw is None:
+            return None
+        dataset = raw.get("dataset") if isinstance(raw.get("dataset"), dict) else {}
+        protocol = raw.get("protocol") if isinstance(raw.get("protocol"), dict) else {}
+        scoring = protocol.get("scoring") if isinstance(protocol.get("scoring"), dict) else {}
+        return cls(_key(raw.get("model")), _key(dataset), dataset.get("task"), protocol.get("mode"), scoring, raw)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """receipt.json: whose run it is and the hash that pins its predictions (None when not recorded)."""
+
+    run_id: Any
+    model: Any
+    dataset: Any
+    predictions_sha256: str | None
+    raw: dict
+
+    @classmethod
+    def of(cls, value: Any) -> "Receipt | None":
+        raw = usable(value)
+        if raw is None:
+            return None
+        outputs = raw.get("outputs") if isinstance(raw.get("outputs"), dict) else {}
+        return cls(raw.get("run_id"), raw.get("model"), raw.get("dataset"), outputs.get("predictions_sha256"), raw)
+
+
 def is_run_folder(path: Path) -> bool:
     """Something called spec.json is there (a broken one is reported by verify, not skipped)."""
     return os.path.lexists(Path(path) / names.SPEC)
@@ -136,7 +182,7 @@ class RunFolder:
         return self.predictions_file.is_file()
 
     # loose reads: never raise; {"_unreadable": path} marks a file that cannot be used
-    def spec(self) -> Any:
+    def spec_json(self) -> Any:
         return self._loose(self.spec_file)
 
     def scores_json(self) -> Any:
@@ -145,9 +191,12 @@ class RunFolder:
     def receipt_json(self) -> Any:
         return self._loose(self.receipt_file)
 
-    def receipt(self) -> dict | None:
-        """receipt.json, or None when absent or unreadable."""
-        return usable(self._loose(self.receipt_file))
+    # typed reads: None when absent or unreadable
+    def spec(self) -> Spec | None:
+        return Spec.of(self.spec_json())
+
+    def receipt(self) -> Receipt | None:
+        return Receipt.of(self.receipt_json())
 
     def scores(self) -> Scores | None:
         return Scores.of(self.scores_json())

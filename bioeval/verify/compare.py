@@ -108,7 +108,7 @@ def compare_cell(run_a: Path | RunFolder | None, run_b: Path | RunFolder | None,
         row["verdict"] = INVALID
         row["notes"] += [f"run {side} invalid: {why}" for side, why in bad]
         return row
-    spec_a, spec_b = folder_a.spec() or {}, folder_b.spec() or {}
+    spec_a, spec_b = folder_a.spec_json() or {}, folder_b.spec_json() or {}
     row["task"] = (spec_a.get("dataset") or {}).get("task")
     scores_a, scores_b = _scores(folder_a), _scores(folder_b)
     broken = []

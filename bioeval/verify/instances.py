@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bioeval.errors import UsageError
 from bioeval.runs import names
-from bioeval.runs.read import RunFolder, usable
+from bioeval.runs.read import RunFolder, Spec, usable
 
 COMPLETION_CHARS = 2000  # a runaway completion is cut for display (the file keeps all of it)
 
@@ -37,7 +37,7 @@ def run_folder(path) -> Path:
 
 def _spec(run: Path | RunFolder) -> dict:
     folder = run if isinstance(run, RunFolder) else RunFolder(run)
-    spec = usable(folder.spec())
+    spec = usable(folder.spec_json())
     if spec is None:
         raise UsageError(f"{folder.spec_file} is unreadable.", "Rerun the cell, or score its predictions with "
                          "`bioeval score --scorer NAME FILE`.")
@@ -85,12 +85,12 @@ def instances(run, scorer=None, folder: RunFolder | None = None) -> list[dict]:
 def show_run(run, errors: bool = False, limit: int | None = None) -> dict:
     """`bioeval show` data: the run's keys and scorer, counts over all instances, and the rows asked for."""
     run = run_folder(run)
-    spec = _spec(run)
-    scorer = scorer_of(run)
-    rows = instances(run, scorer)
+    folder = RunFolder(run)
+    spec = Spec.of(_spec(folder))
+    scorer = scorer_of(folder)
+    rows = instances(run, scorer, folder)
     chosen = [r for r in rows if r["error"]] if errors else rows
-    return {"run": str(run), "run_id": run.name, "model": (spec.get("model") or {}).get("key"),
-            "dataset": (spec.get("dataset") or {}).get("key"), "task": (spec.get("dataset") or {}).get("task"),
+    return {"run": str(run), "run_id": run.name, "model": spec.model, "dataset": spec.dataset, "task": spec.task,
             "scorer": scorer.name, "total": len(rows), "errors": sum(r["error"] for r in rows),
             "skipped": sum(r["skipped"] for r in rows), "truncated": sum(bool(r["prompt_truncated"]) for r in rows),
             "input_cut": sum(r["input_cut"] for r in rows),
@@ -104,9 +104,10 @@ def score_run(run, scorer_name: str | None = None, resamples: int | None = None,
     from bioeval.scoring.files import score_table
 
     run = run_folder(run)
-    scoring = _spec(run).get("protocol", {}).get("scoring", {})
-    scorer = scorer_of(run, scorer_name)
-    result = score_table(scorer, RunFolder(run).predictions(),
+    folder = RunFolder(run)
+    scoring = Spec.of(_spec(folder)).scoring
+    scorer = scorer_of(folder, scorer_name)
+    result = score_table(scorer, folder.predictions(),
                         resamples=int(resamples if resamples is not None else scoring.get("bootstrap_resamples", 1000)),
                         level=float(level if level is not None else scoring.get("ci_level", 0.95)),
                         seed=int(seed if seed is not None else scoring.get("bootstrap_seed", 0)))

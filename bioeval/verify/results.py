@@ -59,7 +59,7 @@ class Result:
 def _spec(path: Path | RunFolder) -> dict:
     """spec.json when it has a run's shape, else {} (load_result says why the run is invalid)."""
     folder = path if isinstance(path, RunFolder) else RunFolder(path)
-    spec = folder.spec()
+    spec = folder.spec_json()
     return spec if validate.spec_problem(spec, folder.path) is None else {}
 
 
@@ -245,7 +245,7 @@ def check_run(run: RunFolder | Path, spec: dict, state: str, recorded, scorer=No
     receipt = run.receipt()
     if receipt is None:
         return None, "receipt.json is missing or unreadable"
-    problem = validate.receipt_problem(run.path, receipt)
+    problem = validate.receipt_problem(run.path, receipt.raw)
     if problem:  # without the pinned hash, edited predictions would re-derive edited scores
         return None, problem
     try:
@@ -257,7 +257,7 @@ def check_run(run: RunFolder | Path, spec: dict, state: str, recorded, scorer=No
         derived = build_scores(run.name, spec, run.predictions(), scorer=scorer)
     except BioevalError as exc:  # a broken predictions file is this run's problem, not the whole verify's
         return None, f"predictions.jsonl cannot be scored: {exc.message}"
-    pinned = receipt["outputs"]["predictions_sha256"]
+    pinned = receipt.predictions_sha256
     if pinned != derived["predictions_sha256"]:
         return None, (f"predictions.jsonl changed after the run (sha256 {derived['predictions_sha256'][:12]}..., "
                       f"receipt.json records {str(pinned)[:12]}...)")
