@@ -35,8 +35,6 @@ def dispatch(loaded, cells, settings, runtime: str, options: dict) -> list[dict]
 def run_cell(loaded, run_id: str, settings, force: bool = False) -> list[dict]:
     """Exactly one cell here, by run id (what container and Slurm tasks call); a seed-study run is
     found through the base run its spec.json names."""
-    from pathlib import Path
-
     from bioeval.manifest import cells as resolve_cells
     from bioeval.manifest.resolve import find_run
     from bioeval.runs import read_json

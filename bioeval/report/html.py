@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 
 from bioeval.report.markdown import cell_verdict, flatten
-from bioeval.verify.verdicts import Verdict
 from bioeval.report.redact import scrub
+from bioeval.verify.verdicts import Verdict
 
 INSTANCE_LIMIT = 400  # per run: enough to read the errors; the run folder keeps all of them
 
