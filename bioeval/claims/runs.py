@@ -28,7 +28,8 @@ JUDGED_FROM = ("reproduced", "discrepant", "new")  # rows whose runs are valid a
 class RunEvidence:
     complete = False  # a cell without a run may lie anywhere: rankings that need it stay open
 
-    def __init__(self, report: dict, level: float, ci_level: float = 0.95, resamples: int = 1000, seed: int = 0):
+    def __init__(self, report: dict, level: float, ci_level: float = 0.95, resamples: int = 1000, seed: int = 0,
+                 folder_of=None):
         self.z = NormalDist().inv_cdf(0.5 + level / 2.0)
         self.ci_level = ci_level  # the level of scores.json's bootstrap intervals
         self.level, self.resamples, self.seed = level, resamples, seed
@@ -47,6 +48,7 @@ class RunEvidence:
                     "point": value, "ci": (u.get("ci") or {}).get(metric), "n": u.get("n"), "k": 1,
                     "seed_sd": 0.0, "run": u["run_id"]})
         self._pairs: dict[tuple, dict | None] = {}
+        self.folder_of = folder_of  # verify's RunFolders: the paired bootstraps reuse what it read
 
     def _se(self, cell: dict) -> float:
         from bioeval.verify import statistics as st
@@ -80,11 +82,13 @@ class RunEvidence:
         """compare_cell's paired bootstrap of a - b over the shared instances, or None."""
         key = (run_a, run_b, metric)
         if key not in self._pairs:
+            from bioeval.runs.read import RunFolder
             from bioeval.verify.compare import compare_cell
 
-            pa, pb = self.results / run_a, self.results / run_b
+            folder_of = self.folder_of or RunFolder
+            pa, pb = folder_of(self.results / run_a), folder_of(self.results / run_b)
             row = None
-            if (pa / "predictions.jsonl").is_file() and (pb / "predictions.jsonl").is_file():
+            if pa.has_predictions() and pb.has_predictions():
                 row = compare_cell(pb, pa, metric, 0.0, self.resamples, self.level, self.seed)  # delta = a - b
             # a degenerate interval (every resample the same: 8 instances all right vs all wrong) says
             # the bootstrap could not see the sampling error, not that there is none (as verify reads
@@ -99,14 +103,15 @@ def _sd(values: list[float]) -> float:
     return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
-def judge_runs(loaded, report: dict) -> list[dict]:
-    """One record per claim: supported / contradicted / inconclusive / not-checkable, the deciding values."""
+def judge_runs(loaded, report: dict, folder_of=None) -> list[dict]:
+    """One record per claim: supported / contradicted / inconclusive / not-checkable, the deciding values.
+    ``folder_of``: path -> RunFolder, the folders verify read (default: read them again)."""
     m = loaded.manifest
     if not m.claims:
         return []
     scoring = m.protocol.scoring
     evidence = RunEvidence(report, m.tolerance.level, scoring.ci_level.value,
-                           scoring.bootstrap_resamples.value or 1000, scoring.bootstrap_seed.value)
+                           scoring.bootstrap_resamples.value or 1000, scoring.bootstrap_seed.value, folder_of)
     if not evidence.cells:  # no reproduced value at all: nothing to judge (audit has the table verdicts)
         return []
     models, datasets = [x.key for x in m.models], [d.key for d in m.datasets]

@@ -6,6 +6,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bioeval.console import console
+from bioeval.verify.verdicts import Verdict
 
 
 def fmt(value, digits: int = 4) -> str:
@@ -156,8 +157,9 @@ def ci_text(ci) -> str:
     return "-" if not ci else f"[{ci[0]:.4f}, {ci[1]:.4f}]"
 
 
-VERDICT_COLORS = {"PASS": "green", "REPRODUCED": "green", "FAIL": "red", "DISCREPANT": "red", "MISSING": "yellow",
-                  "INVALID": "magenta", "NEW": "cyan", "OK": "green", "REGRESSED": "red", "IMPROVED": "cyan"}
+# verify's verdicts (verify/verdicts.py) and compare's (OK / REGRESSED / IMPROVED / MISSING / INVALID)
+VERDICT_COLORS = {"REPRODUCED": "green", "DISCREPANT": "red", "MISSING": "yellow", "INVALID": "magenta", "NEW": "cyan",
+                  "OK": "green", "REGRESSED": "red", "IMPROVED": "cyan"}
 
 
 def verdict(v: str) -> str:
@@ -199,7 +201,7 @@ def render_verify(report: dict) -> None:
         console().print(t)
     s = report["summary"]
     parts = [f"[{VERDICT_COLORS.get(k.upper(), 'white')}]{s[k]} {k}[/]"
-             for k in ("pass", "fail", "reproduced", "discrepant", "missing", "invalid", "new") if k in s]
+             for k in map(str, Verdict) if k in s]
     console().print(", ".join(parts) + f"  ({report['manifest']} vs {report['results']})")
     if "global_verdict" in s:
         color = "green" if s["global_verdict"] == "reproduced" else "red"

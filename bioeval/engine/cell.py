@@ -181,7 +181,7 @@ def load_data(run: CellRun) -> CellData:
     seed = p.evaluation.subsample_seed.value if p.evaluation.subsample_seed.value is not None else p.seed.value
     test, test_idx = subsample(splits["test"], p.evaluation.test_subsample.value, seed)
     if len(test) < len(splits["test"]):  # the authors sampled 1,000 without a seed; ours is seeded and saved
-        write_json(run.rd.path / "test_subsample.json", {"seed": seed, "n": len(test_idx), "indices": test_idx})
+        write_json(run.rd.test_subsample, {"seed": seed, "n": len(test_idx), "indices": test_idx})
     run.timed("data", t)
     return CellData(splits, pins, test, seed)
 
@@ -271,7 +271,7 @@ def fine_tune_and_select(run: CellRun, data: CellData, cm: CellModel) -> None:
     cm.selected_records = passes.get(cm.selected_step)
     if fresh:  # the reported test set is the selected checkpoint's own sample
         data.test, test_idx = sample_of(cm.selected_step)
-        write_json(run.rd.path / "test_subsample.json", {
+        write_json(run.rd.test_subsample, {
             "seed": checkpoint_seed(data.subsample_seed, cm.selected_step), "n": len(test_idx), "indices": test_idx,
             "scheme": "fresh-per-checkpoint", "step": cm.selected_step})
         run.extra["test_sampling"] = {"scheme": "fresh-per-checkpoint", "samples": {  # resumed runs too

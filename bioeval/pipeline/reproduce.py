@@ -1,4 +1,4 @@
-"""`reproduce` in named steps: check the machine, fetch inputs, run, report, verify.
+"""`reproduce` in named steps: check the machine, fetch inputs, run, verify, report (from that verification).
 
 The CLI calls `reproduce`; each step is a function a script or a runtime can call alone.
 """
@@ -36,15 +36,15 @@ def default_report_path(loaded, settings) -> Path:
     return Path(settings.workdir) / "reports" / f"{loaded.path.stem}.md"
 
 
-def report_step(loaded, cells, settings, report_path: Path | None, html: Path | None = None) -> dict | None:
-    """Write the report unless it is newer than every input (None then)."""
+def report_step(loaded, cells, settings, verification: dict, report_path: Path | None,
+                html: Path | None = None) -> dict | None:
+    """Write the report of ``verification`` unless it is newer than every input (None then)."""
     from bioeval.report.assemble import report_is_current, write_report
 
     report_path = report_path or default_report_path(loaded, settings)
     if html is None and report_is_current(report_path, loaded.path, cells, settings):
         return None
-    return write_report([loaded.path], Path(settings.workdir), settings, out=report_path, html=html,
-                        loaded_list=[loaded])
+    return write_report([verification], [loaded], Path(settings.workdir), settings, out=report_path, html=html)
 
 
 def verify_step(loaded, settings, only: str | None) -> dict:
@@ -55,14 +55,15 @@ def verify_step(loaded, settings, only: str | None) -> dict:
 
 def reproduce(loaded, cells, settings, runtime: str, options: dict, report_path: Path | None = None,
               html: Path | None = None) -> dict:
-    """Fetch, run, report, verify; returns {"rows", "report", "verification"} (the gate is the caller's)."""
+    """Fetch, run, verify, then report from that verification; returns {"rows", "report",
+    "verification"} (the gate is the caller's)."""
     from bioeval.pipeline.runner import dispatch
 
     check_additions_runtime(loaded, runtime)
     if runtime == "local":
         prepare_local(loaded, cells, settings)
     rows = dispatch(loaded, cells, settings, runtime, options)
-    report = report_step(loaded, cells, settings, report_path, html)
     verification = verify_step(loaded, settings, options.get("only"))
+    report = report_step(loaded, cells, settings, verification, report_path, html)
     return {"rows": rows, "report": report, "verification": verification,
             "report_path": report_path or default_report_path(loaded, settings)}

@@ -35,14 +35,13 @@ def dispatch(loaded, cells, settings, runtime: str, options: dict) -> list[dict]
 def run_cell(loaded, run_id: str, settings, force: bool = False) -> list[dict]:
     """Exactly one cell here, by run id (what container and Slurm tasks call); a seed-study run is
     found through the base run its spec.json names."""
-    from pathlib import Path
-
     from bioeval.manifest import cells as resolve_cells
     from bioeval.manifest.resolve import find_run
     from bioeval.runs import read_json
+    from bioeval.runs.read import RunFolder
 
     try:
-        spec = read_json(Path(settings.workdir) / run_id / "spec.json")
+        spec = read_json(RunFolder.of(settings.workdir, run_id).spec_file)
     except (OSError, ValueError):
         spec = None
     found = find_run(resolve_cells(loaded), run_id, spec if isinstance(spec, dict) else None)

@@ -1,7 +1,9 @@
-"""Assemble a report: verification, data audit and run receipts of each manifest, then render.
+"""Assemble a report from each manifest's verification, data audit and run receipts, then render.
 
-`bioeval report` and `bioeval reproduce` call `write_report`; the HTML report reads the same
-`collect` output, so both formats show the same facts.
+`bioeval report` and `bioeval reproduce` verify, then call `write_report` with what
+`verify_manifest` returned: the report reads no run file that verify did not read (its
+RunFolders come with the verification) and never verifies again.  The HTML report reads the
+same `collect` output and the same rendered figures, so both formats show the same facts.
 """
 
 from __future__ import annotations
@@ -22,15 +24,8 @@ class Section:
     audit: dict | None
     audit_note: str | None
     receipts: dict[str, dict]
-    runs: dict[str, Path] = field(default_factory=dict)  # run id -> run folder of the cells with results
+    runs: dict[str, object] = field(default_factory=dict)  # run id -> RunFolder of the cells with results
     regression: list[dict] = field(default_factory=list)  # added models against the published ones
-
-
-def receipt_of(run_dir: Path) -> dict | None:
-    from bioeval.verify.results import _read
-
-    receipt = _read(Path(run_dir) / "receipt.json")
-    return receipt if isinstance(receipt, dict) and "_unreadable" not in receipt else None
 
 
 def audit_of(loaded, settings) -> tuple[dict | None, str | None]:
@@ -63,30 +58,35 @@ def audit_gaps(audit: dict | None, note: str | None, settings) -> str | None:
             f"{', ...' if len(absent) > 6 else ''}): their findings are not in the report.{mirror}")
 
 
-def collect(loaded, results: Path, settings, audit: bool = True) -> Section:
-    from bioeval.verify.results import ResultIndex
-    from bioeval.verify.verify import verify_manifest
+def collect(loaded, verification, settings, audit: bool = True) -> Section:
+    """The report's facts about one manifest from its ``verification`` (verify_manifest's result;
+    a plain dict of that shape, e.g. read back from `verify --json`, has its runs looked up again)."""
+    from bioeval.verify.verdicts import Verdict
+    from bioeval.verify.verify import Verification
 
-    verification = verify_manifest(loaded, results)
+    if not isinstance(verification, Verification):
+        from bioeval.verify.results import ResultIndex
+
+        verification = Verification(verification, ResultIndex(verification["results"]))
     report_audit, note = audit_of(loaded, settings) if audit else (None, "not requested")
-    index = ResultIndex(results)
     receipts: dict[str, dict] = {}
-    runs: dict[str, Path] = {}
+    runs: dict[str, object] = {}
     rows = list(verification["cells"]) + list(verification.get("unexpected") or [])
     for row in rows:
         run_id = row.get("run_id")
-        if row.get("verdict") == "invalid":  # a run that is not the cell's own (or cannot be read): no receipt, no drill-down
+        if row.get("verdict") == Verdict.INVALID:  # a run that is not the cell's own (or cannot be read): no receipt, no drill-down
             continue
-        if run_id in index.by_id and run_id not in runs and (row.get("matched_by") or row in verification.get("unexpected", [])):
-            runs[run_id] = index.by_id[run_id]
-            receipt = receipt_of(index.by_id[run_id])
+        folder = verification.folder(run_id) if run_id not in runs else None
+        if folder is not None and (row.get("matched_by") or row in verification.get("unexpected", [])):
+            runs[run_id] = folder
+            receipt = folder.receipt()
             if receipt is not None:
-                receipts[run_id] = receipt
+                receipts[run_id] = receipt.raw
     return Section(loaded, verification, report_audit, note, receipts, runs,
                    regression_blocks(loaded, verification, runs))
 
 
-def regression_blocks(loaded, verification: dict, runs: dict[str, Path], metric: str = "f1") -> list[dict]:
+def regression_blocks(loaded, verification: dict, runs: dict[str, object], metric: str = "f1") -> list[dict]:
     """Per added model and dataset: its value, every published model's value, its rank among them,
     and the paired difference (bootstrap interval) against the model it replaces (`like`)."""
     from bioeval.verify.compare import compare_cell
@@ -133,40 +133,38 @@ def header(results: Path) -> str:
             f"from the results in `{results}`.\n")
 
 
+def section_figures(s: Section, figures_dir: Path, metric: str = "f1") -> list[Path]:
+    """The PNG figures of one section, rendered into ``figures_dir``."""
+    from bioeval.report.figures import render_figures
+
+    figures = render_figures(s.verification, figures_dir, s.loaded.path.stem, metric,
+                             title=s.loaded.manifest.paper.title)
+    return figures + regression_figures(s.regression, figures_dir, s.loaded.path.stem)
+
+
 def markdown_report(sections: list[Section], results: Path, out: Path | None = None,
-                    figures_dir: Path | None = None, metric: str = "f1") -> tuple[str, list[Path]]:
-    """The Markdown document and the PNG figures written beside it."""
+                    figures: list[list[Path]] | None = None) -> str:
+    """The Markdown document; ``figures``: each section's PNGs, linked from it (None: no figures)."""
     from bioeval.report.markdown import render_report
 
-    written: list[Path] = []
     parts = [header(results)]
-    for s in sections:
-        figures = []
-        if figures_dir is not None:
-            from bioeval.report.figures import render_figures
-
-            figures = render_figures(s.verification, figures_dir, s.loaded.path.stem, metric,
-                                     title=s.loaded.manifest.paper.title)
-            figures += regression_figures(s.regression, figures_dir, s.loaded.path.stem)
-            written += figures
-        parts.append(render_report(s.loaded, s.verification, s.audit, s.receipts, figures,
+    for i, s in enumerate(sections):
+        parts.append(render_report(s.loaded, s.verification, s.audit, s.receipts, figures[i] if figures else [],
                                    out.parent if out else None, s.audit_note, s.regression))
-    return "\n".join(parts), written
+    return "\n".join(parts)
 
 
-def write_report(manifests, results: Path, settings, out: Path | None = None, figures_dir: Path | None = None,
-                 metric: str = "f1", html: Path | None = None, add_models=(), like: str | None = None,
-                 loaded_list=None) -> dict:
-    """Collect and write the Markdown (and, with ``html``, the self-contained HTML) report.
+def write_report(verifications: list, loaded_list: list, results: Path, settings, out: Path | None = None,
+                 figures_dir: Path | None = None, metric: str = "f1", html: Path | None = None) -> dict:
+    """Write the Markdown (and, with ``html``, the self-contained HTML) report of the manifests in
+    ``loaded_list`` from their ``verifications`` (verify_manifest's results, in the same order).
+    Figures are rendered once: the HTML embeds the PNGs the Markdown links.
 
     Returns {"markdown": text, "figures": [paths], "html": path or None, "warnings": [text]}.
     """
+    import tempfile
+
     from bioeval.runs import write_text
-
-    if loaded_list is None:
-        from bioeval.manifest.extend import load_with_additions
-
-        loaded_list = [load_with_additions(p, add_models, like) for p in manifests]
     from bioeval.runs.atomic import check_target
 
     for target in (out, html):  # before the figures: `--out /dev/full` must not create /dev/figures
@@ -174,25 +172,29 @@ def write_report(manifests, results: Path, settings, out: Path | None = None, fi
             check_target(target)
     if figures_dir is None and out is not None:
         figures_dir = out.parent / "figures"
-    sections = [collect(loaded, results, settings) for loaded in loaded_list]
+    sections = [collect(loaded, v, settings) for loaded, v in zip(loaded_list, verifications)]
     warnings = [f"{s.loaded.path}: {gap}" for s in sections if (gap := audit_gaps(s.audit, s.audit_note, settings))]
-    text, written = markdown_report(sections, results, out, figures_dir, metric)
-    if out is not None:
-        write_text(out, text)
-    if html is not None:
-        from bioeval.report.html import render_html
+    with tempfile.TemporaryDirectory() as tmp:  # the HTML's figures when the Markdown has none
+        where = figures_dir if figures_dir is not None else Path(tmp) if html is not None else None
+        figures = [section_figures(s, where, metric) for s in sections] if where is not None else None
+        text = markdown_report(sections, results, out, figures if figures_dir is not None else None)
+        if out is not None:
+            write_text(out, text)
+        if html is not None:
+            from bioeval.report.html import render_html
 
-        write_text(html, render_html(sections, results, metric))
+            write_text(html, render_html(sections, results, metric, figures))
+    written = [p for fs in figures or [] for p in fs] if figures_dir is not None else []
     return {"markdown": text, "figures": written, "html": html, "warnings": warnings, "sections": sections}
 
 
 def report_is_current(report_path: Path, manifest: Path, cells, settings) -> bool:
     """Newer than the manifest and every cell's scores: rewriting it (matplotlib) would change nothing."""
-    from bioeval.runs import RunDir
+    from bioeval.runs.read import RunFolder
 
     if not report_path.is_file():
         return False
-    inputs = [Path(manifest)] + [RunDir(settings.workdir, c.run_id).scores for c in cells]
+    inputs = [Path(manifest)] + [RunFolder.of(settings.workdir, c.run_id).scores_file for c in cells]
     if not all(p.is_file() for p in inputs):
         return False
     return report_path.stat().st_mtime >= max(p.stat().st_mtime for p in inputs)

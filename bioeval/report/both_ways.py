@@ -4,24 +4,22 @@ the protocol mode so zero-shot and fine-tuned cells of one dataset read as a com
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from bioeval.runs.read import RunFolder, Spec, usable
 
 
-def _scores(results: Path, run_id: str) -> dict | None:
-    try:
-        data = json.loads((Path(results) / run_id / "scores.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+def _folder(verification: dict, run_id: str) -> RunFolder:
+    """The RunFolder verify read (its files are not read again), else the run's folder."""
+    folder = verification.folder(run_id) if hasattr(verification, "folder") else None
+    return folder or RunFolder.of(verification["results"], run_id)
 
 
-def _mode(results: Path, run_id: str) -> str:
-    try:
-        spec = json.loads((Path(results) / run_id / "spec.json").read_text())
-        return spec["protocol"]["mode"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return "?"
+def _scores(verification: dict, run_id: str) -> dict | None:
+    return usable(_folder(verification, run_id).scores_json())
+
+
+def _mode(verification: dict, run_id: str) -> str:
+    spec = Spec.of(_folder(verification, run_id).spec_json())
+    return "?" if spec is None or spec.mode is None else spec.mode
 
 
 def _f(x) -> str:
@@ -37,7 +35,7 @@ def both_ways_section(verification: dict) -> list[str]:
         if not results or not run_id or run_id in seen or row.get("observed", 0) is None:
             continue
         seen.add(run_id)
-        scores = _scores(results, run_id)
+        scores = _scores(verification, run_id)
         if not scores or not scores.get("also"):
             continue
         m = scores.get("metrics", {})
@@ -45,14 +43,14 @@ def both_ways_section(verification: dict) -> list[str]:
             a = block.get("metrics", {})
             ci = (block.get("ci") or {}).get("f1")
             rows.append([row.get("paper_model", row["model"]), row.get("paper_dataset", row["dataset"]),
-                         _mode(results, run_id),
+                         _mode(verification, run_id),
                          f"{_f(m.get('precision'))} / {_f(m.get('recall'))} / {_f(m.get('f1'))}", name,
                          f"{_f(a.get('precision'))} / {_f(a.get('recall'))} / {_f(a.get('f1'))}"
                          + (f" ({ci[0]:.2f}–{ci[1]:.2f})" if ci else ""),
                          f"{block.get('n', '–')} ({block.get('skipped', 0)} skipped, {block.get('invalid', 0)} invalid)"])
     if not rows:
         return []
-    scorer = next((s.get("scorer") for s in [_scores(results, r) for r in seen] if s), "the protocol's scorer")
+    scorer = next((s.get("scorer") for s in [_scores(verification, r) for r in seen] if s), "the protocol's scorer")
     header = ["Model", "Dataset", "Mode", f"{scorer} P / R / F1", "Canonical scorer", "Its P / R / F1 (95% CI of F1)", "n"]
     lines = ["### Scored both ways", "",
              f"Each cell under the protocol's scorer ({scorer}, the one verified above) and under the canonical "

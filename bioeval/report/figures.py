@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 from bioeval.runs.atomic import write_bytes
+from bioeval.verify.verdicts import Verdict, failing
 
 PUBLISHED, REPRODUCED = "#9e9e9e", "#1f77b4"
 
@@ -38,7 +39,6 @@ def _scrub_texts(fig) -> None:
 
 
 FAIL_COLOR = "#d62728"
-FAILING = ("FAIL", "DISCREPANT", "INVALID")
 
 
 def _rows(verification: dict, metric: str) -> list[dict]:
@@ -49,7 +49,7 @@ def _rows(verification: dict, metric: str) -> list[dict]:
 def cell_failed(verification: dict) -> set[tuple[str, str]]:
     """(model, dataset) of cells where any metric is outside tolerance: a cell that fails on P or R is not
     drawn as passing in the F1 figure."""
-    return {(r["model"], r["dataset"]) for r in verification["cells"] if str(r["verdict"]).upper() in FAILING}
+    return {(r["model"], r["dataset"]) for r in verification["cells"] if failing(r["verdict"])}
 
 
 def _order(values) -> list:
@@ -94,7 +94,7 @@ def bars_figure(verification: dict, path: Path, metric: str = "f1", title: str =
                 top = hi
             ax.text(i - 0.2, top + 0.02, f"{r['expected']:.2f}", ha="center", va="bottom", fontsize=6, rotation=90)
             if r["observed"] is None:
-                ax.text(i + 0.2, 0.02, "invalid" if r["verdict"] == "invalid" else "not run", ha="center", va="bottom", fontsize=6, rotation=90, color="#555555")
+                ax.text(i + 0.2, 0.02, "invalid" if r["verdict"] == Verdict.INVALID else "not run", ha="center", va="bottom", fontsize=6, rotation=90, color="#555555")
             else:
                 color = FAIL_COLOR if (model, dataset) in failed else REPRODUCED
                 ax.bar(i + 0.2, r["observed"], 0.4, color=color)
@@ -140,14 +140,15 @@ def delta_heatmap(verification: dict, path: Path, metric: str = "f1", title: str
     rows, datasets, models, names = _grid(verification, metric)
     dnames = {r["dataset"]: r["paper_dataset"] for r in rows}
     grid = np.full((len(models), len(datasets)), np.nan)
-    verdict = {}
+    verdict, outside = {}, set()
     failed = cell_failed(verification)
     for r in rows:
         i, j = models.index(r["model"]), datasets.index(r["dataset"])
         if r["delta"] is not None:
             grid[i, j] = r["delta"]
-        verdict[i, j] = "FAIL" if (r["model"], r["dataset"]) in failed else r["verdict"]
-    word = "discrepant" if any(str(r["verdict"]).islower() for r in rows) else "FAIL"  # verify's own word
+        verdict[i, j] = r["verdict"]
+        if (r["model"], r["dataset"]) in failed:
+            outside.add((i, j))
     finite = np.abs(grid[np.isfinite(grid)])
     span = max(0.05, float(finite.max()) if finite.size else 0.05)
     fig, ax = plt.subplots(figsize=(1.0 * len(datasets) + 3.5, 0.45 * len(models) + 2.0))
@@ -155,8 +156,8 @@ def delta_heatmap(verification: dict, path: Path, metric: str = "f1", title: str
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=-span, vmax=span, aspect="auto")
     for (i, j), v in verdict.items():
         value = grid[i, j]
-        label = ("invalid" if str(v).upper() == "INVALID" else "not run") if np.isnan(value) \
-            else f"{value:+.3f}" + (f"\n{word}" if v == "FAIL" else "")
+        label = ("invalid" if v == Verdict.INVALID and (i, j) not in outside else "not run") if np.isnan(value) \
+            else f"{value:+.3f}" + (f"\n{Verdict.DISCREPANT}" if (i, j) in outside else "")
         dark = not np.isnan(value) and abs(value) > 0.6 * span
         ax.text(j, i, label, ha="center", va="center", fontsize=7, color="white" if dark else "black")
     ax.set_xticks(range(len(datasets)))

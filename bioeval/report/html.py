@@ -15,16 +15,20 @@ from pathlib import Path
 
 from bioeval.report.markdown import cell_verdict, flatten
 from bioeval.report.redact import scrub
+from bioeval.verify.verdicts import Verdict
 
 INSTANCE_LIMIT = 400  # per run: enough to read the errors; the run folder keeps all of them
 
 
-def _instances(run_dir: Path) -> dict:
+def _instances(run) -> dict:
+    """The instance view of one run (a RunFolder: verify's, whose predictions are read already)."""
     from bioeval.errors import BioevalError
+    from bioeval.runs.read import RunFolder
     from bioeval.verify.instances import instances
 
+    folder = run if isinstance(run, RunFolder) else RunFolder(run)
     try:
-        rows = instances(run_dir)
+        rows = instances(folder.path, folder=folder)
     except BioevalError as exc:
         return {"rows": [], "total": 0, "note": str(exc)}
     errors_first = sorted(rows, key=lambda r: not r["error"])
@@ -43,11 +47,11 @@ def global_verdict(verification: dict) -> dict:
     from bioeval.verify.gate import counts
 
     c = counts(verification)
-    if c["fail"] or c["invalid"]:
+    if c[Verdict.DISCREPANT] or c[Verdict.INVALID]:
         v = "not reproduced"
-    elif c["missing"] and c["pass"]:
+    elif c[Verdict.MISSING] and c[Verdict.REPRODUCED]:
         v = "partly checked"
-    elif c["pass"]:
+    elif c[Verdict.REPRODUCED]:
         v = "reproduced"
     else:
         v = "nothing checked"
@@ -96,17 +100,16 @@ def _reference_diff(envdiff, loaded, receipt: dict) -> list[str] | None:
     return [scrub(line) for line in envdiff.diff_receipts(reference, receipt)]
 
 
-def _figures(verification: dict, stem: str, metric: str, title: str, regression=()) -> list[dict]:
-    from bioeval.report.assemble import regression_figures
-    from bioeval.report.figures import render_figures
+def _figures(section, metric: str, paths: list[Path] | None = None) -> list[dict]:
+    """The section's figures inline: ``paths`` when the Markdown report rendered them, else rendered here."""
+    from bioeval.report.assemble import section_figures
 
     with tempfile.TemporaryDirectory() as tmp:
-        paths = render_figures(verification, tmp, stem, metric, title=title)
-        paths += regression_figures(list(regression), tmp, stem)
+        paths = section_figures(section, Path(tmp), metric) if paths is None else paths
         return [{"name": p.stem, "png": base64.b64encode(p.read_bytes()).decode("ascii")} for p in paths]
 
 
-def section_data(section, metric: str = "f1") -> dict:
+def section_data(section, metric: str = "f1", figures: list[Path] | None = None) -> dict:
     from bioeval.manifest.summary import dataset_rows, ledger, tolerance_rows
 
     loaded, v = section.loaded, section.verification
@@ -143,7 +146,7 @@ def section_data(section, metric: str = "f1") -> dict:
         "datasets": dataset_rows(loaded), "audit": section.audit, "audit_note": section.audit_note,
         "claims": _claims(loaded, v),
         "environment": _env_diff(section.receipts, loaded),
-        "figures": _figures(v, loaded.path.stem, metric, m.paper.title, section.regression),
+        "figures": _figures(section, metric, figures),
     }
 
 
@@ -157,7 +160,8 @@ def _claims(loaded, verification) -> dict:
             "runs": (verification.get("summary") or {}).get("claims")}
 
 
-def render_html(sections, results, metric: str = "f1") -> str:
+def render_html(sections, results, metric: str = "f1", figures: list[list[Path]] | None = None) -> str:
+    """The page; ``figures``: each section's rendered PNGs (None: render them here)."""
     import datetime
 
     import jinja2
@@ -166,7 +170,7 @@ def render_html(sections, results, metric: str = "f1") -> str:
 
     data = {"generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "version": __version__, "results": str(results), "metric": metric,
-            "sections": [section_data(s, metric) for s in sections]}
+            "sections": [section_data(s, metric, figures[i] if figures else None) for i, s in enumerate(sections)]}
     env = jinja2.Environment(loader=jinja2.PackageLoader("bioeval.report", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
     payload = json.dumps(data, ensure_ascii=False, default=str)

@@ -15,12 +15,12 @@ from pathlib import Path
 
 from bioeval.manifest.load import LoadedManifest
 from bioeval.report.redact import REDACTED, is_secret_key, scrub
+from bioeval.verify.verdicts import Verdict, failing
 
 METRIC_SHORT = {"precision": "P", "recall": "R", "f1": "F1"}
 NOT_GPU = "not reproduced here (needs a GPU host)"
 NOT_RUN = "not run here"
 AUDIT_HIDDEN = {"dataset", "split", "findings", "key", "source", "origin", "available", "path"}  # in the manifest
-FAILING = ("FAIL", "DISCREPANT", "INVALID")  # the verdict names before and after the statistics rework
 
 
 def _cell(text) -> str:
@@ -48,20 +48,19 @@ def group_cells(verification: dict) -> dict[tuple[str, str], dict]:
         c["metrics"][row["metric"]] = row
     for c in cells.values():
         verdicts = {str(r["verdict"]) for r in c["metrics"].values()}
-        c["reproduced"] = {v.upper() for v in verdicts} != {"MISSING"}
+        c["reproduced"] = {v.lower() for v in verdicts} != {Verdict.MISSING}
         c["verdict"] = cell_verdict(verdicts)
     return cells
 
 
 def cell_verdict(verdicts) -> str:
-    """One verdict per cell from its metrics' verdicts, the worst one winning, spelt as verify spells them."""
-    spelt = {str(v).upper(): str(v) for v in verdicts}
-    for v in ("INVALID", "DISCREPANT", "FAIL", "MISSING"):
+    """One verdict per cell from its metrics' verdicts, the worst one winning, spelt as given
+    (the HTML report gives them in capitals)."""
+    spelt = {str(v).lower(): str(v) for v in verdicts}
+    for v in (Verdict.INVALID, Verdict.DISCREPANT, Verdict.MISSING):
         if v in spelt:
             return spelt[v]
-    if len(spelt) == 1:
-        return next(iter(spelt.values()))
-    return "reproduced" if "REPRODUCED" in spelt else "PASS"
+    return spelt.get(Verdict.REPRODUCED, next(iter(spelt.values())))
 
 
 def _global_sentence(s: dict) -> str:
@@ -122,15 +121,10 @@ def render_report(loaded: LoadedManifest, verification: dict, audit: dict | None
     if cells:
         from bioeval.verify.gate import counts
 
-        c = counts(verification)  # the verdict names of either verify contract
-        new = f"; {c['new']} values of added models compared, not verified" if c["new"] else ""
-        if "global_verdict" in verification["summary"]:
-            counted = (f"{c['pass']} values reproduced, {c['fail']} discrepant, {c['invalid']} invalid, "
-                       f"{c['missing']} values not reproduced here{new}.")
-        else:
-            counted = (f"{c['pass']} values pass, {c['fail']} fail their tolerance, "
-                       + (f"{c['invalid']} from invalid runs, " if c["invalid"] else "")
-                       + f"{c['missing']} values not reproduced here{new}.")
+        c = counts(verification)
+        new = f"; {c[Verdict.NEW]} values of added models compared, not verified" if c[Verdict.NEW] else ""
+        counted = (f"{c[Verdict.REPRODUCED]} values reproduced, {c[Verdict.DISCREPANT]} discrepant, "
+                   f"{c[Verdict.INVALID]} invalid, {c[Verdict.MISSING]} values not reproduced here{new}.")
         lines += [f"**{len(reproduced)} of {len(cells)} cells reproduced here**: {counted}"
                   + _global_sentence(verification["summary"]), ""]
     else:
@@ -190,7 +184,7 @@ def _task_section(task: str, cells: list, gpu_of: dict) -> list[str]:
         rep = " / ".join(_num(ms[mt]["observed"]) for mt in metrics)
         delta = " / ".join("–" if ms[mt]["delta"] is None else f"{ms[mt]['delta']:+.4f}" for mt in metrics)
         verdict = c["verdict"]
-        failed = [METRIC_SHORT[mt] for mt in metrics if str(ms[mt]["verdict"]).upper() in FAILING]
+        failed = [METRIC_SHORT[mt] for mt in metrics if failing(ms[mt]["verdict"])]
         if failed:
             verdict += " (" + ", ".join(failed) + ")"
         identities = sorted({r["identity"] for r in ms.values() if r.get("identity")}, key=len)  # verify/envdiff.py

@@ -7,8 +7,11 @@
         predictions.jsonl  one line per test instance
         scores.json        {"model", "dataset", "run_id", "metrics": {precision, recall, f1}, "n", ...}
         checkpoints/       adapter checkpoints and selection scores
+        test_subsample.json  the seeded test subsample, when the protocol caps the test set
         log.txt            the cell's log
         .lock              held while a process works on the cell
+
+The names live in runs/names.py; every reader goes through runs/read.py (RunFolder).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bioeval.errors import BioevalError
+from bioeval.runs import names
 from bioeval.runs.atomic import read_json, write_json
 
 STATES = ("pending", "running", "done", "failed")
@@ -37,13 +41,15 @@ class RunDir:
         self._lock_fd: int | None = None
 
     # paths
-    spec = property(lambda self: self.path / "spec.json")
-    status_file = property(lambda self: self.path / "status.json")
-    receipt = property(lambda self: self.path / "receipt.json")
-    predictions = property(lambda self: self.path / "predictions.jsonl")
-    scores = property(lambda self: self.path / "scores.json")
-    checkpoints = property(lambda self: self.path / "checkpoints")
-    log = property(lambda self: self.path / "log.txt")
+    spec = property(lambda self: self.path / names.SPEC)
+    status_file = property(lambda self: self.path / names.STATUS)
+    receipt = property(lambda self: self.path / names.RECEIPT)
+    predictions = property(lambda self: self.path / names.PREDICTIONS)
+    scores = property(lambda self: self.path / names.SCORES)
+    checkpoints = property(lambda self: self.path / names.CHECKPOINTS)
+    log = property(lambda self: self.path / names.LOG)
+    test_subsample = property(lambda self: self.path / names.TEST_SUBSAMPLE)
+    lock_file = property(lambda self: self.path / names.LOCK)
 
     def create(self, spec: dict) -> "RunDir":
         self.path.mkdir(parents=True, exist_ok=True)
@@ -70,7 +76,7 @@ class RunDir:
         if self._lock_fd is not None:
             return False
         try:
-            fd = os.open(self.path / ".lock", os.O_RDONLY)
+            fd = os.open(self.lock_file, os.O_RDONLY)
         except OSError:
             return True
         try:
@@ -104,12 +110,12 @@ class RunDir:
     # one process per cell: an flock dies with its process, so kill -9 never leaves it stale
     def acquire(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+        fd = os.open(self.lock_file, os.O_CREAT | os.O_RDWR, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise CellBusy(f"cell {self.run_id} is being run by another process (lock {self.path / '.lock'}).",
+            raise CellBusy(f"cell {self.run_id} is being run by another process (lock {self.lock_file}).",
                            "Wait for it to finish, or check `bioeval status`.") from None
         self._lock_fd = fd
 

@@ -18,10 +18,12 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from bioeval.runs import names
+
 MAX_JSON_BYTES = 16 << 20  # spec/status/receipt/scores.json are a few KB
 MAX_PREDICTIONS_BYTES = 1 << 30  # the 1M-prediction re-scoring bench fits; a paper's test set is a few MB
 MAX_JSON_DEPTH = 64  # spec.json nests 5 levels
-RUN_FILES = ("spec.json", "status.json", "receipt.json", "scores.json", "predictions.jsonl")
+RUN_FILES = (names.SPEC, names.STATUS, names.RECEIPT, names.SCORES, names.PREDICTIONS)
 SPEC_EXTRA = ("run_id", "name")  # written into spec.json beside the spec the run id hashes
 
 

@@ -112,11 +112,12 @@ def _describe(value) -> str:
     return f"a JSON {type(value).__name__.replace('str', 'string').replace('dict', 'object')} ({json.dumps(value)[:40]})"
 
 
-def read_predictions(path: str | Path) -> PredictionTable:
-    """The checked records of a predictions file; UsageError naming file:line for the first bad one."""
+def read_predictions(path: str | Path, data: bytes | None = None) -> PredictionTable:
+    """The checked records of a predictions file; UsageError naming file:line for the first bad one.
+    ``data``: the file's bytes when already read (runs/read.py RunFolder reads a run's once)."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = path.read_bytes() if data is None else data
     except OSError as exc:
         raise UsageError(f"cannot read predictions {path}: {exc.strerror or exc}.", HINT) from None
     with ThreadPoolExecutor(1) as pool:  # hashing releases the GIL: it runs beside the parse

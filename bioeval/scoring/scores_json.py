@@ -27,16 +27,17 @@ def scoring_options(spec: dict) -> dict:
 def build_scores(run_id: str, spec: dict, predictions: str | Path, *, scorer: Scorer | None = None,
                  selected_checkpoint: int | None = None, select_on: str | None = None,
                  inputs: dict | None = None) -> dict:
-    """scores.json of a run: the metrics of ``predictions`` scored as the run's spec says.
+    """scores.json of a run: the metrics of ``predictions`` (a file, or its PredictionTable when
+    already read) scored as the run's spec says.
 
     ``inputs``: {split: {"file", "sha256"}} of the data files used (hashes of their bytes).
     """
-    from bioeval.scoring.files import read_predictions, score_table
+    from bioeval.scoring.files import PredictionTable, read_predictions, score_table
     from bioeval.scoring.registry import scorer_from_spec
 
     from bioeval.scoring.also import also_from_spec
 
-    table = read_predictions(predictions)
+    table = predictions if isinstance(predictions, PredictionTable) else read_predictions(predictions)
     scorer = scorer or scorer_from_spec(spec)
     s = score_table(scorer, table, **scoring_options(spec))
     model, dataset = (spec.get("model") or {}), (spec.get("dataset") or {})

@@ -9,20 +9,19 @@ not clear the best of them by a margin has learned the answer format at most (is
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from bioeval.runs.read import RunFolder
 
 SKIP_LIMIT = 0.05  # a cell skipping more of its test instances says so
 
 
-def run_baseline(predictions: Path, cell, scorer) -> dict | None:
-    """{"name", "constant", "f1", "precision", "recall", "n"} of the best trivial baseline, or
-    None when the file cannot be read (verify reports that elsewhere)."""
+def run_baseline(run: RunFolder, cell, scorer) -> dict | None:
+    """{"name", "constant", "f1", "precision", "recall", "n"} of the best trivial baseline on the
+    run's predictions, or None when they cannot be read (verify reports that elsewhere)."""
     from bioeval.data.audit import answer_for, baselines
     from bioeval.data.instances import Instance
 
     try:
-        rows = [json.loads(line) for line in predictions.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = run.prediction_rows()
     except (OSError, ValueError):
         return None
     test = [Instance(str(r.get("id")), "", "", r["reference"]) for r in rows

@@ -19,18 +19,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from bioeval.errors import BioevalError, NothingToCompare, UsageError
-from bioeval.verify.results import MATCH_KEYS, ResultIndex, _read, keys_of, load_result
+from bioeval.runs.read import RunFolder, Scores
+from bioeval.verify.results import MATCH_KEYS, ResultIndex, keys_of, load_result
 
 OK, REGRESSED, IMPROVED, MISSING, INVALID = "OK", "REGRESSED", "IMPROVED", "MISSING", "INVALID"
 VERDICTS = (OK, REGRESSED, IMPROVED, MISSING, INVALID)
 
 
-def _instance_counts(run: Path, spec: dict, scorer_name: str | None):
+def _instance_counts(run: RunFolder, spec: dict, scorer_name: str | None):
     from bioeval.scoring import scorer_from_spec
-    from bioeval.scoring.files import count_table, read_predictions
+    from bioeval.scoring.files import count_table
 
     scorer = scorer_from_spec(spec, scorer_name)
-    return scorer.name, count_table(scorer, read_predictions(run / "predictions.jsonl")).as_dict()
+    return scorer.name, count_table(scorer, run.predictions()).as_dict()
 
 
 def parse_pairs(texts) -> dict[str, str]:
@@ -85,14 +86,14 @@ def compare_results(a: str | Path, b: str | Path, metric: str = "f1", threshold:
             "rule": "REGRESSED when the point delta (B - A) is below -threshold", "cells": rows, "summary": summary}
 
 
-def compare_cell(run_a: Path | None, run_b: Path | None, metric: str = "f1", threshold: float = 0.02,
-                 resamples: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
-    """One cell: A's run against B's run (either may be None), with a verdict."""
-    from bioeval.scoring.base import prf
-    from bioeval.scoring.bootstrap import paired_bootstrap
-
+def compare_cell(run_a: Path | RunFolder | None, run_b: Path | RunFolder | None, metric: str = "f1",
+                 threshold: float = 0.02, resamples: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
+    """One cell: A's run against B's run (either may be None), with a verdict.  A RunFolder given
+    (verify's) is not read again."""
     row: dict = {"metric": metric, "a": None, "b": None, "delta": None, "ci": None, "n_shared": None,
                  "significant": None, "notes": []}
+    folder_a, folder_b = (r if isinstance(r, RunFolder) or r is None else RunFolder(r) for r in (run_a, run_b))
+    run_a, run_b = folder_a and folder_a.path, folder_b and folder_b.path
     row["run_a"], row["run_b"] = run_a and run_a.name, run_b and run_b.name
     row["path_a"], row["path_b"] = run_a and str(run_a), run_b and str(run_b)
     if run_a is None or run_b is None:
@@ -100,40 +101,23 @@ def compare_cell(run_a: Path | None, run_b: Path | None, metric: str = "f1", thr
         row["notes"].append("run on neither side" if run_a is None and run_b is None
                             else f"only in {'B' if run_a is None else 'A'}")
         return row
-    bad = [(side, r.invalid) for side, r in (("A", load_result(run_a, MATCH_KEYS)), ("B", load_result(run_b, MATCH_KEYS)))
+    bad = [(side, r.invalid) for side, r in (("A", load_result(run_a, MATCH_KEYS, folder=folder_a)),
+                                             ("B", load_result(run_b, MATCH_KEYS, folder=folder_b)))
            if r.invalid is not None]
     if bad:  # a tampered or unfinished run is compared with nothing
         row["verdict"] = INVALID
         row["notes"] += [f"run {side} invalid: {why}" for side, why in bad]
         return row
-    spec_a, spec_b = _read(run_a / "spec.json") or {}, _read(run_b / "spec.json") or {}
+    spec_a, spec_b = folder_a.spec_json() or {}, folder_b.spec_json() or {}
     row["task"] = (spec_a.get("dataset") or {}).get("task")
-    scores_a, scores_b = _scores(run_a), _scores(run_b)
+    scores_a, scores_b = _scores(folder_a), _scores(folder_b)
     broken = []
-    if (run_a / "predictions.jsonl").is_file() and (run_b / "predictions.jsonl").is_file():
-        try:
-            name, ca = _instance_counts(run_a, spec_a, (scores_a or {}).get("scorer"))
-            _, cb = _instance_counts(run_b, spec_b, name)  # the same scorer on both sides
-        except BioevalError as exc:
-            broken.append(f"predictions could not be scored: {exc}")
-        else:
-            shared = sorted(set(ca) & set(cb))
-            boot = paired_bootstrap([ca[i] for i in shared], [cb[i] for i in shared], resamples, level, seed)
-            idx = {"precision": 0, "recall": 1, "f1": 2}[metric]
-            row["a"] = prf(*[sum(ca[i][j] for i in shared) for j in range(3)])[idx] if shared else None
-            row["b"] = prf(*[sum(cb[i][j] for i in shared) for j in range(3)])[idx] if shared else None
-            row["delta"], row["ci"] = boot[metric]["delta"], boot[metric]["ci"]
-            row["n_shared"] = len(shared)
-            if row["ci"]:
-                row["significant"] = row["ci"][1] < 0 or row["ci"][0] > 0
-            if len(shared) < max(len(ca), len(cb)):
-                row["notes"].append(f"{len(shared)} shared instance ids (A {len(ca)}, B {len(cb)})")
-            if not shared:
-                row["delta"] = None
-                broken.append("the two runs share no instance id")
-    for side, run, scores in (("A", run_a, scores_a), ("B", run_b, scores_b)):
+    if folder_a.has_predictions() and folder_b.has_predictions():
+        broken += _paired(row, (folder_a, spec_a), (folder_b, spec_b), (scores_a or {}).get("scorer"),
+                          resamples, level, seed)
+    for side, run, scores in (("A", folder_a, scores_a), ("B", folder_b, scores_b)):
         if scores is False:
-            broken.append(f"{side}: {run / 'scores.json'} is unreadable or has no metrics")
+            broken.append(f"{side}: {run.scores_file} is unreadable or has no metrics")
     if row["delta"] is None and scores_a and scores_b and metric in scores_a["metrics"] and metric in scores_b["metrics"]:
         row["a"], row["b"] = scores_a["metrics"][metric], scores_b["metrics"][metric]
         row["delta"] = row["b"] - row["a"]
@@ -152,14 +136,43 @@ def compare_cell(run_a: Path | None, run_b: Path | None, metric: str = "f1", thr
     return row
 
 
-def _scores(run: Path):
+def _paired(row: dict, a: tuple, b: tuple, scorer_name: str | None, resamples: int, level: float,
+            seed: int) -> list[str]:
+    """Fill ``row`` with the paired bootstrap of B - A over the instances both scored ((folder,
+    spec) per side); return what broke it."""
+    from bioeval.scoring.base import prf
+    from bioeval.scoring.bootstrap import paired_bootstrap
+
+    metric = row["metric"]
+    try:
+        name, ca = _instance_counts(*a, scorer_name)
+        _, cb = _instance_counts(*b, name)  # the same scorer on both sides
+    except BioevalError as exc:
+        return [f"predictions could not be scored: {exc}"]
+    shared = sorted(set(ca) & set(cb))
+    boot = paired_bootstrap([ca[i] for i in shared], [cb[i] for i in shared], resamples, level, seed)
+    idx = {"precision": 0, "recall": 1, "f1": 2}[metric]
+    row["a"] = prf(*[sum(ca[i][j] for i in shared) for j in range(3)])[idx] if shared else None
+    row["b"] = prf(*[sum(cb[i][j] for i in shared) for j in range(3)])[idx] if shared else None
+    row["delta"], row["ci"] = boot[metric]["delta"], boot[metric]["ci"]
+    row["n_shared"] = len(shared)
+    if row["ci"]:
+        row["significant"] = row["ci"][1] < 0 or row["ci"][0] > 0
+    if len(shared) < max(len(ca), len(cb)):
+        row["notes"].append(f"{len(shared)} shared instance ids (A {len(ca)}, B {len(cb)})")
+    if not shared:
+        row["delta"] = None
+        return ["the two runs share no instance id"]
+    return []
+
+
+def _scores(folder: RunFolder):
     """scores.json; None when absent, False when unreadable or without metrics."""
-    scores = _read(run / "scores.json")
-    if scores is None:
+    raw = folder.scores_json()
+    if raw is None:
         return None
-    if not isinstance(scores, dict) or "_unreadable" in scores or not isinstance(scores.get("metrics"), dict):
-        return False
-    return scores
+    scores = Scores.of(raw)
+    return False if scores is None else scores.raw
 
 
 __all__ = ["compare_results", "compare_cell", "parse_pairs", "keys_of"]

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bioeval.runs.read import RunFolder
+from bioeval.verify.verdicts import Verdict
+
 # The receipt keys a reference copy keeps (no paths, timings or data of the recording machine).
 REFERENCE_KEYS = ("model", "dataset", "run_id", "bioeval", "python", "libraries", "device", "numerics", "image_id",
                   "seeds", "outputs")
@@ -100,7 +103,7 @@ def label(row: dict) -> str | None:
     ident = (row.get("reference") or {}).get("predictions")
     if ident is None:
         return None
-    if ident == DIFFERS and str(row.get("verdict")).lower() in ("reproduced", "pass"):
+    if ident == DIFFERS and row.get("verdict") == Verdict.REPRODUCED:
         return LABELS[DIFFERS] + ", within tolerance"
     return LABELS[ident]
 
@@ -139,17 +142,17 @@ def attach(loaded, rows: list[dict], results: str | Path) -> None:
     tolerance."""
     cache: dict[tuple, tuple[dict, list[str]] | None] = {}
     for row in rows:
-        if row.get("verdict") in ("missing", "invalid", "MISSING"):
+        if row.get("verdict") in (Verdict.MISSING, Verdict.INVALID):
             continue
         key = (row["model"], row["dataset"], row["run_id"])
         if key not in cache:
             ref = _load(reference_path(loaded, row["model"], row["dataset"]))
-            obs = _load(Path(results) / row["run_id"] / "receipt.json")
+            obs = _load(RunFolder.of(results, row["run_id"]).receipt_file)
             try:
                 cache[key] = (identity(ref, obs), diff_receipts(ref, obs)) if ref and obs else None
             except (Exception, RecursionError) as exc:  # a receipt of an odd shape: no comparison, not a crash
                 cache[key] = None
-                row["notes"].append(f"{Path(results) / row['run_id'] / 'receipt.json'} cannot be compared with the "
+                row["notes"].append(f"{RunFolder.of(results, row['run_id']).receipt_file} cannot be compared with the "
                                     f"reference receipt ({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})")
         if cache[key] is None:
             continue
@@ -158,7 +161,7 @@ def attach(loaded, rows: list[dict], results: str | Path) -> None:
         row["identity"] = label(row)
         if ident["predictions"] == DIFFERS and ident["fingerprint"] == "same" and SAME_FINGERPRINT not in row["notes"]:
             row["notes"].append(SAME_FINGERPRINT)
-        if ident["predictions"] == DIFFERS or row.get("verdict") in ("FAIL", "discrepant"):
+        if ident["predictions"] == DIFFERS or row.get("verdict") == Verdict.DISCREPANT:
             row["env_diff"] = lines
 
 
@@ -170,7 +173,7 @@ def text_lines(rows: list[dict]) -> list[str]:
         if "env_diff" not in row or key in seen:
             continue
         seen.add(key)
-        discrepant = any(r.get("verdict") in ("FAIL", "discrepant") for r in rows
+        discrepant = any(r.get("verdict") == Verdict.DISCREPANT for r in rows
                          if (r["model"], r["dataset"]) == key)
         what = "is discrepant" if discrepant else (row.get("identity") or "differs from the reference")
         out.append(f"{row['model']} x {row['dataset']} {what}; its environment against the "

@@ -1,4 +1,5 @@
-"""The verification gate: one place decides whether a verification lets a pipeline pass.
+"""The verification gate: one function (`failure`) decides whether a verification lets a
+pipeline pass.
 
 A gate never passes on nothing: results that are missing or invalid fail it (missing ones
 only unless allowed); cells of added models (verdict `new`) are compared, not verified, and
@@ -8,55 +9,73 @@ neither pass nor fail it.
 from __future__ import annotations
 
 from bioeval.errors import VerificationFailed
-
-FAILING = ("fail", "discrepant")  # the verdict names before and after the statistics rework
+from bioeval.verify.verdicts import GlobalVerdict, Verdict
 
 
 def counts(verification: dict) -> dict[str, int]:
+    """How many values got each verdict (the summary's counts, 0 where absent)."""
     s = verification.get("summary", {})
-    return {"fail": sum(int(s.get(k, 0)) for k in FAILING), "missing": int(s.get("missing", 0)),
-            "invalid": int(s.get("invalid", 0)), "pass": int(s.get("pass", 0)) + int(s.get("reproduced", 0)),
-            "new": int(s.get("new", 0))}
+    return {str(v): int(s.get(v, 0)) for v in Verdict}
 
 
-def gate(verification: dict, allow_missing: bool = False, where: str = "", strict: bool = False) -> str:
-    """Raise VerificationFailed when a value fails, is invalid, or (unless allowed) is missing;
-    otherwise return a one-line summary of what passed.
+def failure(verification: dict, allow_missing: bool = False, strict: bool = False,
+            where: str = "") -> VerificationFailed | None:
+    """The one decision: why this verification does not let a pipeline pass (the error the CLI
+    raises, exit 1), or None.  It fails on the global verdict (family-wise control), on any
+    discrepant value with ``strict``, on missing values unless allowed, and on nothing checked
+    (no published value, or every value without results even when allowed)."""
+    if not verification.get("cells"):  # no expected value among the selected cells: nothing passed
+        return VerificationFailed(nothing_to_verify(verification, where))
+    s, c = verification["summary"], counts(verification)
+    reasons = _reasons(s, strict, allow_missing)
+    if reasons:
+        return VerificationFailed(f"{where + ': ' if where else ''}{reasons}",
+                                  "Missing results only: pass --allow-missing." if
+                                  s["global_verdict"] == GlobalVerdict.REPRODUCED and not strict else None)
+    if not (c[Verdict.REPRODUCED] or c[Verdict.DISCREPANT] or c[Verdict.INVALID] or c[Verdict.NEW]):
+        return VerificationFailed(f"no value could be checked: all {len(verification['cells'])} are without results"
+                                  f"{' for ' + where if where else ''}.",
+                                  "Point --results at the folder the runs were written to (a workdir, or one run "
+                                  "folder).")  # all missing: --allow-missing is no pass
+    return None
 
-    Where verify gives a global verdict (family-wise control, `verify.gate`), that decides what
-    fails; this adds the rules no verdict can express: nothing checked is no pass."""
-    c = counts(verification)
-    total = len(verification.get("cells", []))
-    s = verification.get("summary", {})
-    if not total:  # no expected value among the selected cells: nothing was checked, so nothing passed
-        raise VerificationFailed(nothing_to_verify(verification, where))
-    if "global_verdict" in s:
-        from bioeval.verify import verify as statistics_gate
 
-        failure = statistics_gate.gate(verification, strict=strict, allow_missing=allow_missing)
-        if failure:
-            raise VerificationFailed(f"{where + ': ' if where else ''}{failure}",
-                                     "Missing results only: pass --allow-missing." if
-                                     s["global_verdict"] == "reproduced" and not strict else None)
-    elif c["fail"] or c["invalid"] or (c["missing"] and not allow_missing):
-        hint = None
-        if c["missing"] and not (c["fail"] or c["invalid"]):
-            hint = "Missing results only: pass --allow-missing, or point --results at the folder the runs were written to."
-        elif c["invalid"]:
-            hint = "Invalid runs are named in the table's notes; rerun those cells (`bioeval run --force --only ...`)."
-        raise VerificationFailed(f"{c['fail']} value(s) outside tolerance, {c['missing']} without results (of {total})"
-                                 f"{', ' + str(c['invalid']) + ' invalid' if c['invalid'] else ''}"
-                                 f"{' for ' + where if where else ''}.", hint)
-    if total and not (c["pass"] or c["fail"] or c["invalid"] or c["new"]):  # all missing: --allow-missing is no pass
-        raise VerificationFailed(f"no value could be checked: all {total} are without results"
-                                 f"{' for ' + where if where else ''}.",
-                                 "Point --results at the folder the runs were written to (a workdir, or one run folder).")
-    text = f"verified: {c['pass']} value(s) within tolerance"
-    if "global_verdict" in s:
-        text = f"verified: {c['pass']} value(s) reproduced, global verdict {s['global_verdict']}"
-    if c["new"]:
-        text += f"; {c['new']} value(s) of added models compared, not verified"
+def _reasons(s: dict, strict: bool, allow_missing: bool) -> str | None:
+    """The failing parts of a summary in one line (of N values), or None."""
+    problems = []
+    if strict and s[Verdict.DISCREPANT]:
+        problems.append(f"{s[Verdict.DISCREPANT]} value(s) discrepant (--strict: any discrepancy fails)")
+    elif s["global_verdict"] != GlobalVerdict.REPRODUCED:
+        why = [f"{s['family_discrepant']} value(s) discrepant after Holm at family-wise error {s['level']:g}"
+               if s["family_discrepant"] else "",
+               f"{s['fixed_rule_discrepant']} outside a fixed abs/rel tolerance" if s["fixed_rule_discrepant"] else "",
+               f"{s[Verdict.INVALID]} invalid" if s[Verdict.INVALID] else ""]
+        why.append(f"{s['seed_study_required']} value(s) judged on an assumed seed spread while the manifest "
+                   "requires a seed study (tolerance.require_seed_study: run `--seeds 3` or more)"
+                   if s.get("seed_study_required") else "")
+        problems.append(f"global verdict {s['global_verdict']}: " + ", ".join(w for w in why if w))
+    if s[Verdict.MISSING] and not allow_missing:
+        problems.append(f"{s[Verdict.MISSING]} value(s) without results")
+    if not problems:
+        return None
+    return "; ".join(problems) + f" (of {s['values']} values)."
+
+
+def passed(verification: dict) -> str:
+    """The one line saying what a verification that passed its gate checked."""
+    c, s = counts(verification), verification.get("summary", {})
+    text = f"verified: {c[Verdict.REPRODUCED]} value(s) reproduced, global verdict {s['global_verdict']}"
+    if c[Verdict.NEW]:
+        text += f"; {c[Verdict.NEW]} value(s) of added models compared, not verified"
     return text + "."
+
+
+def enforce(verification: dict, allow_missing: bool = False, strict: bool = False, where: str = "") -> str:
+    """Raise the gate's failure, else return what passed (what `verify` and `reproduce` print)."""
+    problem = failure(verification, allow_missing, strict, where)
+    if problem is not None:
+        raise problem
+    return passed(verification)
 
 
 def nothing_to_verify(verification: dict, where: str = "") -> str:

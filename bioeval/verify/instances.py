@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bioeval.errors import UsageError
+from bioeval.runs import names
+from bioeval.runs.read import RunFolder, Spec, usable
 
 COMPLETION_CHARS = 2000  # a runaway completion is cut for display (the file keeps all of it)
 
@@ -18,53 +20,50 @@ COMPLETION_CHARS = 2000  # a runaway completion is cut for display (the file kee
 def run_folder(path) -> Path:
     """A run's folder (spec.json + predictions.jsonl), or a UsageError saying what to give instead."""
     path = Path(path)
-    if path.is_file() and path.name in ("predictions.jsonl", "spec.json", "scores.json"):
+    if path.is_file() and path.name in (names.PREDICTIONS, names.SPEC, names.SCORES):
         path = path.parent
     if not path.is_dir():
         raise UsageError(f"{path}: no such run folder.", "Give a run's folder: <workdir>/<run_id> (see `bioeval status WORKDIR`).")
-    if not (path / "spec.json").is_file():
-        runs = sorted(p.name for p in path.iterdir() if (p / "spec.json").is_file())
+    if not RunFolder(path).has_spec():
+        runs = sorted(p.name for p in path.iterdir() if RunFolder(p).has_spec())
         hint = (f"{path} looks like a workdir with {len(runs)} run(s); give one of them, e.g. {path / runs[0]}."
                 if runs else "Give a run's folder: <workdir>/<run_id>, which holds spec.json and predictions.jsonl.")
         raise UsageError(f"{path} is not a run folder (no spec.json).", hint)
-    if not (path / "predictions.jsonl").is_file():
+    if not RunFolder(path).has_predictions():
         raise UsageError(f"{path} has no predictions.jsonl (the run did not finish).",
                          f"Check `bioeval status {path.parent}`; rerun the cell to finish it.")
     return path
 
 
-def _spec(run: Path) -> dict:
-    from bioeval.verify.results import _read
-
-    spec = _read(run / "spec.json")
-    if not isinstance(spec, dict) or "_unreadable" in spec:
-        raise UsageError(f"{run / 'spec.json'} is unreadable.", "Rerun the cell, or score its predictions with "
+def _spec(run: Path | RunFolder) -> dict:
+    folder = run if isinstance(run, RunFolder) else RunFolder(run)
+    spec = usable(folder.spec_json())
+    if spec is None:
+        raise UsageError(f"{folder.spec_file} is unreadable.", "Rerun the cell, or score its predictions with "
                          "`bioeval score --scorer NAME FILE`.")
     return spec
 
 
-def scorer_of(run: Path, name: str | None = None):
+def scorer_of(run: Path | RunFolder, name: str | None = None):
     from bioeval.scoring import scorer_from_spec
 
     return scorer_from_spec(_spec(run), name)
 
 
-def instances(run, scorer=None) -> list[dict]:
+def instances(run, scorer=None, folder: RunFolder | None = None) -> list[dict]:
     """One row per test instance: id, gold, prediction, completion, truncation, counts (None when skipped).
 
     Counted by the scoring package's one path (read_predictions + count_table): the same numbers
     as scores.json.  "prediction" is the record's own prediction field where it has one (the
     engine writes the first line), else the answer's first line; "completion" is what the scorer saw."""
-    import json
-
-    from bioeval.scoring.files import count_table, read_predictions
+    from bioeval.scoring.files import count_table
 
     run = run_folder(run)
-    scorer = scorer or scorer_of(run)
-    table = read_predictions(run / "predictions.jsonl")
+    folder = folder or RunFolder(run)
+    scorer = scorer or scorer_of(folder)
+    table = folder.predictions()
     counts = count_table(scorer, table).as_dict()
-    text = (run / "predictions.jsonl").read_text(encoding="utf-8")
-    raw = [json.loads(line) for line in text.splitlines() if line.strip()]
+    raw = folder.prediction_rows()
     out = []
     for i, rid in enumerate(table.ids):
         answer = table.answers[i]
@@ -86,12 +85,12 @@ def instances(run, scorer=None) -> list[dict]:
 def show_run(run, errors: bool = False, limit: int | None = None) -> dict:
     """`bioeval show` data: the run's keys and scorer, counts over all instances, and the rows asked for."""
     run = run_folder(run)
-    spec = _spec(run)
-    scorer = scorer_of(run)
-    rows = instances(run, scorer)
+    folder = RunFolder(run)
+    spec = Spec.of(_spec(folder))
+    scorer = scorer_of(folder)
+    rows = instances(run, scorer, folder)
     chosen = [r for r in rows if r["error"]] if errors else rows
-    return {"run": str(run), "run_id": run.name, "model": (spec.get("model") or {}).get("key"),
-            "dataset": (spec.get("dataset") or {}).get("key"), "task": (spec.get("dataset") or {}).get("task"),
+    return {"run": str(run), "run_id": run.name, "model": spec.model, "dataset": spec.dataset, "task": spec.task,
             "scorer": scorer.name, "total": len(rows), "errors": sum(r["error"] for r in rows),
             "skipped": sum(r["skipped"] for r in rows), "truncated": sum(bool(r["prompt_truncated"]) for r in rows),
             "input_cut": sum(r["input_cut"] for r in rows),
@@ -102,12 +101,13 @@ def show_run(run, errors: bool = False, limit: int | None = None) -> dict:
 def score_run(run, scorer_name: str | None = None, resamples: int | None = None, level: float | None = None,
               seed: int | None = None):
     """(scorer, Score) of a run folder, with the bootstrap settings of its spec unless given."""
-    from bioeval.scoring.files import score_file
+    from bioeval.scoring.files import score_table
 
     run = run_folder(run)
-    scoring = _spec(run).get("protocol", {}).get("scoring", {})
-    scorer = scorer_of(run, scorer_name)
-    result = score_file(scorer, run / "predictions.jsonl",
+    folder = RunFolder(run)
+    scoring = Spec.of(_spec(folder)).scoring
+    scorer = scorer_of(folder, scorer_name)
+    result = score_table(scorer, folder.predictions(),
                         resamples=int(resamples if resamples is not None else scoring.get("bootstrap_resamples", 1000)),
                         level=float(level if level is not None else scoring.get("ci_level", 0.95)),
                         seed=int(seed if seed is not None else scoring.get("bootstrap_seed", 0)))

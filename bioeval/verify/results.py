@@ -5,8 +5,8 @@ receipt, a receipt without output hashes, scores.json disagreeing with its predi
 is not the cell's own (its folder name, spec.run_id, receipt.run_id and the run id recomputed
 from spec.json disagree, or it names another model or dataset: runs/validate.py), or that
 cannot be read (a folder where a file belongs, wrong JSON types, too deep, too large, a
-symbolic link) gets ``Result.invalid``: one line saying why, and no scores (it is never a
-PASS).  Nothing in one run folder stops the others from being checked.
+symbolic link) gets ``Result.invalid``: one line saying why, and no scores (it is never
+reproduced).  Nothing in one run folder stops the others from being checked.
 
 Layout (written by the engine): ``<results>/<run_id>/{spec,scores,status,receipt}.json`` and
 ``predictions.jsonl``.  A cell is found by its run id first; when the protocol changed since the
@@ -19,12 +19,12 @@ every run of a cell: the base run id and the replicates that name it.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bioeval.errors import BioevalError
 from bioeval.runs import validate
+from bioeval.runs.read import RunFolder, Scores, run_dirs
 from bioeval.runs.validate import Unusable
 
 MATCH_RUN_ID = "run-id"
@@ -42,35 +42,25 @@ class Result:
     rescored: bool = False
     notes: list[str] = field(default_factory=list)
     invalid: str | None = None  # why this run cannot be used (failed, unreadable, tampered); None when usable
+    folder: RunFolder | None = None  # its files, read once (the baseline reuses the predictions re-scoring read)
+
+    def __post_init__(self):
+        self.folder = self.folder or RunFolder(self.path)
 
     @property
     def metrics(self) -> dict:
         return (self.scores or {}).get("metrics", {})
 
-    def receipt(self) -> dict | None:
-        return _read(self.path / "receipt.json")
+    def receipt(self):
+        """receipt.json as read (None when absent, {"_unreadable": path} when it cannot be used)."""
+        return self.folder.receipt_json()
 
 
-def _read(path: Path):
-    try:
-        return validate.read_json(path)
-    except Unusable:
-        return {"_unreadable": str(path)}
-
-
-def _spec(path: Path) -> dict:
+def _spec(path: Path | RunFolder) -> dict:
     """spec.json when it has a run's shape, else {} (load_result says why the run is invalid)."""
-    spec = _read(path / "spec.json")
-    return spec if validate.spec_problem(spec, path) is None else {}
-
-
-def run_dirs(results: Path) -> list[Path]:
-    """Run folders: every folder holding something called spec.json (a broken one is reported, not skipped)."""
-    if not results.is_dir():
-        return []
-    if os.path.lexists(results / "spec.json"):  # one run's folder given where a workdir is expected
-        return [results]
-    return sorted(p for p in results.iterdir() if p.is_dir() and os.path.lexists(p / "spec.json"))
+    folder = path if isinstance(path, RunFolder) else RunFolder(path)
+    spec = folder.spec_json()
+    return spec if validate.spec_problem(spec, folder.path) is None else {}
 
 
 def base_run_id(run_dir: Path, spec: dict | None) -> str:
@@ -100,14 +90,22 @@ class ResultIndex:
         self.by_keys: dict[tuple, list[Path]] = {}
         self.by_base: dict[str, list[Path]] = {}  # base run id -> its seed study's run dirs, by seed index
         self.index_of: dict[Path, int] = {}
+        self.folders: dict[Path, RunFolder] = {}  # each run's files, read once for verify, claims and the report
         for d in run_dirs(self.root):
-            spec = _spec(d)
+            spec = _spec(self.folder(d))
             self.by_id[d.name] = d
             self.index_of[d] = replicate_index(spec)
             self.by_keys.setdefault(keys_of(spec), []).append(d)
             self.by_base.setdefault(base_run_id(d, spec), []).append(d)
         for dirs in self.by_base.values():
             dirs.sort(key=lambda p: (self.index_of[p], p.name))
+
+    def folder(self, path: Path | RunFolder) -> RunFolder:
+        """The one RunFolder of ``path`` (a run of this folder, or any other)."""
+        path = path.path if isinstance(path, RunFolder) else Path(path)
+        if path not in self.folders:
+            self.folders[path] = RunFolder(path)
+        return self.folders[path]
 
     def find_group(self, run_id: str, model: str, dataset: str, scorer=None, cell=None) -> tuple[list[Result], str | None]:
         """Every run of the cell (its seeds), and how they were matched; ([], None) when none.
@@ -119,7 +117,8 @@ class ResultIndex:
         """
         if run_id in self.by_base:
             loaded = [load_result(d, MATCH_RUN_ID, scorer, model=model, dataset=dataset,
-                                  cell=cell if d.name == run_id or cell is None else (cell, self.index_of[d]))
+                                  cell=cell if d.name == run_id or cell is None else (cell, self.index_of[d]),
+                                  folder=self.folder(d))
                       for d in self.by_base[run_id]]
             return _distinct_seeds(loaded), MATCH_RUN_ID
         candidates = self.by_keys.get((model, dataset), [])
@@ -127,11 +126,12 @@ class ResultIndex:
             return [], None
         groups: dict[str, list[Path]] = {}
         for d in candidates:
-            groups.setdefault(base_run_id(d, _spec(d)), []).append(d)
+            groups.setdefault(base_run_id(d, _spec(self.folder(d))), []).append(d)
         for dirs in groups.values():
             dirs.sort(key=lambda p: (self.index_of[p], p.name))
         newest = max(groups.values(), key=lambda ds: max(_mtime(d) for d in ds))
-        loaded = _distinct_seeds([load_result(d, MATCH_KEYS, scorer, model=model, dataset=dataset) for d in newest])
+        loaded = _distinct_seeds([load_result(d, MATCH_KEYS, scorer, model=model, dataset=dataset,
+                                              folder=self.folder(d)) for d in newest])
         loaded[0].notes.insert(0, f"matched by model/dataset keys, not run id (the protocol changed since run "
                                   f"{loaded[0].run_id})")
         if len(groups) > 1:
@@ -153,9 +153,7 @@ class ResultIndex:
 
 
 def _mtime(path: Path) -> float:
-    times = [p.lstat().st_mtime for p in (path / "scores.json", path / "predictions.jsonl", path / "spec.json")
-             if os.path.lexists(p)]
-    return max(times, default=0.0)
+    return RunFolder(path).mtime()
 
 
 def _distinct_seeds(results: list[Result]) -> list[Result]:
@@ -172,12 +170,12 @@ def _distinct_seeds(results: list[Result]) -> list[Result]:
 
 
 def load_result(path: Path, matched_by: str, scorer=None, *, model: str | None = None, dataset: str | None = None,
-                cell=None) -> Result:
+                cell=None, folder: RunFolder | None = None) -> Result:
     """One saved run, checked: its identity (runs/validate.py), then its scores are re-derived from
     predictions.jsonl (see check_run).  ``cell``: the manifest cell (or (cell, seed index)) whose
     exact spec the run must have.  Never raises for what is in the folder: a run that cannot be
-    used gets ``invalid``, one line."""
-    result = Result(path.name, path, matched_by, None)
+    used gets ``invalid``, one line.  ``folder``: the run's RunFolder when its files were read already."""
+    result = Result(path.name, path, matched_by, None, folder=folder)
     try:
         _load(result, scorer, model, dataset, cell)
     except Unusable as exc:
@@ -196,43 +194,29 @@ def _expected_spec(cell) -> dict:
 
 
 def _load(result: Result, scorer, model, dataset, cell) -> None:
-    path = result.path
-    spec = validate.read_json(path / "spec.json")
-    problem = validate.spec_problem(spec, path / "spec.json") if spec is not None else f"{path / 'spec.json'} is missing"
-    if problem:
-        raise Unusable(problem)
-    result.spec = spec
-    receipt = validate.read_json(path / "receipt.json")
-    problem = validate.identity_problem(path, spec, receipt, model=model, dataset=dataset)
+    path, folder = result.path, result.folder
+    spec = result.spec = folder.checked_spec()
+    problem = validate.identity_problem(path, spec, folder.checked_receipt(), model=model, dataset=dataset)
     if problem is None and cell is not None:
         expected = _expected_spec(cell)
         if {k: v for k, v in spec.items() if k not in validate.SPEC_EXTRA} != expected:
-            problem = f"{path / 'spec.json'} is not the spec of this cell's run (edited, or from another manifest)"
-    if problem:
+            problem = f"{folder.spec_file} is not the spec of this cell's run (edited, or from another manifest)"
+    if problem or (problem := folder.files_problem()):
         raise Unusable(problem)
-    for name in validate.RUN_FILES:
-        if os.path.lexists(path / name):
-            limit = validate.MAX_PREDICTIONS_BYTES if name.endswith(".jsonl") else validate.MAX_JSON_BYTES
-            problem = validate.file_problem(path / name, limit)
-            if problem:
-                raise Unusable(problem)
-    status = validate.read_json(path / "status.json") or {}
-    state = status.get("state", "unknown") if isinstance(status, dict) else "unknown"
-    state = result.state = state if isinstance(state, str) else "unknown"
-    recorded = _read(path / "scores.json")
-    unreadable = recorded is not None and (not isinstance(recorded, dict) or "_unreadable" in recorded
-                                           or not isinstance(recorded.get("metrics"), dict))
+    state = result.state = folder.status().state
+    recorded = folder.scores_json()
+    unreadable = recorded is not None and Scores.of(recorded) is None
     if unreadable:  # a broken cache of the predictions (it claims nothing readable): re-derive, as when absent
-        result.notes.append(f"{path / 'scores.json'} is unreadable or has no metrics")
+        result.notes.append(f"{folder.scores_file} is unreadable or has no metrics")
         recorded = None
-    if recorded is None and not (path / "predictions.jsonl").exists():
+    if recorded is None and not folder.predictions_file.exists():
         # nothing to re-derive: a run still pending (never started) is missing; anything else invalid
         if state not in ("pending", "done"):
             result.invalid = f"run {result.run_id} is not done (state {state})"
         elif unreadable:
             result.invalid = f"run {result.run_id}: scores.json is unreadable and there are no predictions to re-score"
         return
-    derived, result.invalid = check_run(path, result.spec, state, recorded, scorer)
+    derived, result.invalid = check_run(folder, result.spec, state, recorded, scorer)
     if result.invalid is not None:  # verify and compare show the reason
         return
     if recorded is None:
@@ -242,7 +226,7 @@ def _load(result: Result, scorer, model, dataset, cell) -> None:
         result.scores = recorded
 
 
-def check_run(path: Path, spec: dict, state: str, recorded, scorer=None) -> tuple[dict | None, str | None]:
+def check_run(run: RunFolder | Path, spec: dict, state: str, recorded, scorer=None) -> tuple[dict | None, str | None]:
     """(scores re-derived from predictions.jsonl, None) or (None, why the run cannot be trusted).
 
     The chain: status done -> receipt.json present -> predictions.jsonl present and scorable ->
@@ -253,14 +237,15 @@ def check_run(path: Path, spec: dict, state: str, recorded, scorer=None) -> tupl
     from bioeval.scoring import scorer_from_spec
     from bioeval.scoring.scores_json import build_scores, disagreement
 
+    run = run if isinstance(run, RunFolder) else RunFolder(run)
     if state != "done":
-        return None, f"run {path.name} is not done (state {state})"
-    if not (path / "predictions.jsonl").is_file():
+        return None, f"run {run.name} is not done (state {state})"
+    if not run.has_predictions():
         return None, "predictions.jsonl is missing: the scores cannot be re-derived"
-    receipt = _read(path / "receipt.json")
-    if not isinstance(receipt, dict) or "_unreadable" in receipt:
+    receipt = run.receipt()
+    if receipt is None:
         return None, "receipt.json is missing or unreadable"
-    problem = validate.receipt_problem(path, receipt)
+    problem = validate.receipt_problem(run.path, receipt.raw)
     if problem:  # without the pinned hash, edited predictions would re-derive edited scores
         return None, problem
     try:
@@ -269,10 +254,10 @@ def check_run(path: Path, spec: dict, state: str, recorded, scorer=None) -> tupl
         except UsageError:
             if scorer is None:
                 raise
-        derived = build_scores(path.name, spec, path / "predictions.jsonl", scorer=scorer)
+        derived = build_scores(run.name, spec, run.predictions(), scorer=scorer)
     except BioevalError as exc:  # a broken predictions file is this run's problem, not the whole verify's
         return None, f"predictions.jsonl cannot be scored: {exc.message}"
-    pinned = receipt["outputs"]["predictions_sha256"]
+    pinned = receipt.predictions_sha256
     if pinned != derived["predictions_sha256"]:
         return None, (f"predictions.jsonl changed after the run (sha256 {derived['predictions_sha256'][:12]}..., "
                       f"receipt.json records {str(pinned)[:12]}...)")

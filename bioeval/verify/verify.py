@@ -51,14 +51,26 @@ from bioeval.verify.baseline import baseline_note, run_baseline, skip_note
 from bioeval.verify.detection import POWER, attach_mde
 from bioeval.verify.envdiff import attach as attach_env_diffs
 from bioeval.verify.results import ResultIndex
+from bioeval.verify.verdicts import GlobalVerdict, Verdict
 
-REPRODUCED, DISCREPANT, MISSING, INVALID = "reproduced", "discrepant", "missing", "invalid"
-NEW = "new"  # a cell of an added model or dataset (--add-model, extends): compared, not verified
-VERDICTS = (REPRODUCED, DISCREPANT, MISSING, INVALID, NEW)
-GLOBAL_OK, GLOBAL_FAIL = "reproduced", "not-reproduced"
-UNDECIDED = "undecided: seed study required"  # tolerance.require_seed_study and values on an assumed spread
-NOTHING = "none: nothing to verify"  # no selected cell has a published value
+REPRODUCED, DISCREPANT, MISSING, INVALID, NEW = (Verdict.REPRODUCED, Verdict.DISCREPANT, Verdict.MISSING,
+                                                  Verdict.INVALID, Verdict.NEW)
 METHOD = "holm"
+
+
+class Verification(dict):
+    """What verify_manifest returns: the JSON contract above (the dict itself) and, beside it, the
+    runs it read (``index``: their RunFolders hold the files as read), so the report and the claims
+    work from this verification instead of reading the run folders again."""
+
+    def __init__(self, report: dict, index: ResultIndex):
+        super().__init__(report)
+        self.index = index
+
+    def folder(self, run_id: str):
+        """The RunFolder verify read for ``run_id`` (None when the results folder has no such run)."""
+        path = self.index.by_id.get(run_id)
+        return self.index.folder(path) if path is not None else None
 
 
 def test_size(cell: Cell, scores: dict | None) -> int | None:
@@ -112,13 +124,13 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
                "interval_level": loaded.manifest.tolerance.level,
                **rests_on(rows, loaded.manifest.tolerance)}
     if summary["seed_study_required"]:  # tolerance.require_seed_study: no verdict on declared spreads
-        summary["global_verdict"] = UNDECIDED
+        summary["global_verdict"] = GlobalVerdict.UNDECIDED
     if not rows:  # no value compared: nothing passed either (verify/gate.py exits 1 with the reason)
-        summary["global_verdict"] = NOTHING
-    report = {"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
-              "unexpected": unexpected}
+        summary["global_verdict"] = GlobalVerdict.NOTHING
+    report = Verification({"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
+                           "unexpected": unexpected}, index)
     from bioeval.claims.runs import judge_runs, summary_line  # the paper's sentences on our runs
-    report["claims"] = judge_runs(loaded, report)
+    report["claims"] = judge_runs(loaded, report, index.folder)
     summary["claims"] = summary_line(report["claims"])  # its own line: the global verdict is unchanged
     return report
 
@@ -135,7 +147,7 @@ def _against_baselines(loaded: LoadedManifest, rows: list[dict], runs_of: dict) 
         if not usable or scorer is None:
             continue
         if key not in found:
-            found[key] = run_baseline(usable[0].path / "predictions.jsonl", cell, scorer)
+            found[key] = run_baseline(usable[0].folder, cell, scorer)
         row["baseline"] = found[key]
         if declared is not None and row["metric"] == "f1":
             note = baseline_note(row["observed"], found[key], declared.value)
@@ -146,7 +158,7 @@ def _against_baselines(loaded: LoadedManifest, rows: list[dict], runs_of: dict) 
 
 def summarise(rows: list[dict], family_error: float) -> dict:
     """Counts, the expected number of false discrepancies, and the Holm global verdict (marks rows)."""
-    counts = {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
+    counts = {str(v): sum(r["verdict"] == v for r in rows) for v in Verdict}
     tested = [r for r in rows if r["p_value"] is not None and r["verdict"] in (REPRODUCED, DISCREPANT)]
     rejected = st.holm([r["p_value"] for r in tested], family_error) if tested else []
     for r, rej in zip(tested, rejected):
@@ -158,7 +170,7 @@ def summarise(rows: list[dict], family_error: float) -> dict:
             "values": len(rows), "tested": len(tested),
             "expected_false_discrepancies": round(float(sum(r["alpha"] for r in tested)), 3),
             "family_discrepant": family, "fixed_rule_discrepant": fixed_fail,
-            "global_verdict": GLOBAL_FAIL if failed else GLOBAL_OK,
+            "global_verdict": GlobalVerdict.NOT_REPRODUCED if failed else GlobalVerdict.REPRODUCED,
             "method": METHOD, "level": family_error,
             "rule": "not-reproduced when Holm's procedure rejects any value at `level` (family-wise error), "
                     "when a value under a fixed abs/rel rule is discrepant, or when a run is invalid"}
@@ -204,28 +216,6 @@ def rests_on(rows: list[dict], tolerance) -> dict:
     return {"declared_spreads": [spreads[i] for i in sorted(spreads)], "values_on_declared_spreads": len(on_declared),
             "expected_false_discrepancies_if_spreads_too_small": expected,
             "seed_study_required": len(unmeasured) if tolerance.require_seed_study else 0}
-
-
-def gate(report: dict, strict: bool = False, allow_missing: bool = False) -> str | None:
-    """Why verification fails (the CLI exits 1 with this), or None when it passes."""
-    s = report["summary"]
-    problems = []
-    if strict and s[DISCREPANT]:
-        problems.append(f"{s[DISCREPANT]} value(s) discrepant (--strict: any discrepancy fails)")
-    elif s["global_verdict"] != GLOBAL_OK:
-        why = [f"{s['family_discrepant']} value(s) discrepant after Holm at family-wise error {s['level']:g}"
-               if s["family_discrepant"] else "",
-               f"{s['fixed_rule_discrepant']} outside a fixed abs/rel tolerance" if s["fixed_rule_discrepant"] else "",
-               f"{s[INVALID]} invalid" if s[INVALID] else ""]
-        why.append(f"{s['seed_study_required']} value(s) judged on an assumed seed spread while the manifest "
-                   "requires a seed study (tolerance.require_seed_study: run `--seeds 3` or more)"
-                   if s.get("seed_study_required") else "")
-        problems.append(f"global verdict {s['global_verdict']}: " + ", ".join(w for w in why if w))
-    if s[MISSING] and not allow_missing:
-        problems.append(f"{s[MISSING]} value(s) without results")
-    if not problems:
-        return None
-    return "; ".join(problems) + f" (of {s['values']} values)."
 
 
 def _row(loaded: LoadedManifest, cell: Cell, metric: str, runs: list, matched_by: str | None, n) -> dict:

@@ -202,9 +202,9 @@ def test_a_manifest_may_require_a_seed_study_before_a_global_verdict(tmp_path):
     report = verify_manifest(load_manifest(manifest), tmp_path / "runs", "model=big,dataset=ee")
     assert report["summary"]["seed_study_required"] == 3
     assert report["summary"]["global_verdict"].startswith("undecided")
-    from bioeval.verify.verify import gate
+    from bioeval.verify.gate import failure
 
-    assert "requires a seed study" in gate(report)
+    assert "requires a seed study" in str(failure(report))
     runs_of(tmp_path, manifest, "big", "ee", [0.90, 0.89, 0.91])  # the study: a verdict again
     report = verify_manifest(load_manifest(manifest), tmp_path / "runs", "model=big,dataset=ee")
     assert report["summary"]["seed_study_required"] == 0 and report["summary"]["global_verdict"] == "reproduced"

@@ -133,10 +133,11 @@ def test_run_refuses_a_copied_folder_instead_of_skipping_it(results, cli):
 def test_report_shows_no_receipt_of_a_copied_folder(loaded, results):
     from bioeval.report.assemble import collect
     from bioeval.settings import Settings
+    from bioeval.verify.verify import verify_manifest
 
     shutil.rmtree(results / RE)
     shutil.copytree(results / TC, results / RE)
-    section = collect(loaded, results, Settings(workdir=results), audit=False)
+    section = collect(loaded, verify_manifest(loaded, results), Settings(workdir=results), audit=False)
     assert RE not in section.runs and RE not in section.receipts and TC in section.receipts
     assert {r["verdict"] for r in section.verification["cells"] if r["dataset"] == "smoke-re"} == {"invalid"}
 

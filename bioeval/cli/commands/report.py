@@ -30,14 +30,18 @@ def report(settings, manifests: tuple[Path, ...], results: Path | None, out: Pat
            html: Path | None, metric: str, add_model: tuple, like: str | None, as_json: bool) -> None:
     """Markdown report (published | reproduced | delta | verdict per task, protocol ledger,
     tolerances, deviations, data audit, run environments) with PNG figures. Several manifests
-    make one document, one section each. Never fails on FAIL or MISSING (use `verify` for a gate)."""
+    make one document, one section each. Never fails on discrepant or missing values (use `verify` for a gate)."""
+    from bioeval.manifest.extend import load_with_additions
     from bioeval.report.assemble import write_report
     from bioeval.verify.gate import results_folder
+    from bioeval.verify.verify import verify_manifest
 
     folder = results_folder(results or settings.workdir)
     out = None if out == Path("-") else out  # printing is what no --out does
-    written = write_report(manifests, folder, settings, out=out, figures_dir=figures_dir, metric=metric, html=html,
-                           add_models=add_model, like=like)
+    loaded_list = [load_with_additions(p, add_model, like) for p in manifests]
+    verifications = [verify_manifest(loaded, folder) for loaded in loaded_list]
+    written = write_report(verifications, loaded_list, folder, settings, out=out, figures_dir=figures_dir,
+                           metric=metric, html=html)
     for w in written["warnings"]:
         click.echo(click.style("warning: ", fg="yellow") + w, err=True)
     if as_json:

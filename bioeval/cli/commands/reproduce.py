@@ -32,7 +32,7 @@ def reproduce_command(ctx, manifest: Path, only: str | None, seeds: int, runtime
     from bioeval.manifest import cells as resolve_cells
     from bioeval.manifest.resolve import with_seeds
     from bioeval.pipeline.reproduce import reproduce
-    from bioeval.verify.gate import gate
+    from bioeval.verify.gate import enforce
 
     settings = ctx.obj
     loaded = load(manifest, add_model, like)
@@ -53,7 +53,7 @@ def reproduce_command(ctx, manifest: Path, only: str | None, seeds: int, runtime
                                "report": str(result["report_path"])}, indent=2, default=str))
     else:
         render_verify(result["verification"])
-    click.echo(gate(result["verification"], where=str(loaded.path)), err=as_json)
+    click.echo(enforce(result["verification"], where=str(loaded.path)), err=as_json)
 
 
 COMMANDS = [reproduce_command]

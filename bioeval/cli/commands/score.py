@@ -40,11 +40,12 @@ def score(predictions: Path, scorer_name: str | None, labels: list[str] | None, 
     """Score a run folder (scorer and labels from its spec.json) or a JSON-lines file of
     {"id", "completion" (or "prediction"), "reference", "prompt_truncated"?} (then --scorer is needed)."""
     if predictions.is_dir():
+        from bioeval.runs.read import RunFolder
         from bioeval.verify.instances import score_run
 
         if labels or positive or negative:
             raise UsageError("--labels, --positive and --negative come from the run's spec.json for a run folder.",
-                             f"Score {predictions / 'predictions.jsonl'} with --scorer to give them yourself.")
+                             f"Score {RunFolder(predictions).predictions_file} with --scorer to give them yourself.")
         scorer, result = score_run(predictions, scorer_name, resamples, level, seed)
         level = level if level is not None else 0.95
     else:

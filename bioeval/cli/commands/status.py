@@ -40,7 +40,9 @@ def status(settings, target: Path, only: str | None, as_json: bool, watch: bool)
 
 
 def _resolve_target(settings, target: Path, only: str | None):
-    if target.is_dir() and (target / "spec.json").is_file():
+    from bioeval.runs.read import RunFolder
+
+    if target.is_dir() and RunFolder(target).has_spec():
         raise UsageError(f"{target} is one run's folder, not a workdir.",
                          f"Give its workdir: `bioeval status {target.parent}`; for its instances: `bioeval show {target}`.")
     if target.is_dir():

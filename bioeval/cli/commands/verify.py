@@ -32,7 +32,7 @@ def verify(settings, manifest: Path, results: Path | None, only: str | None, add
     missing values unless --allow-missing, and when nothing could be checked; exit 2 when the
     results folder does not exist.
     """
-    from bioeval.verify.gate import gate, results_folder
+    from bioeval.verify.gate import enforce, results_folder
     from bioeval.verify.verify import verify_manifest
 
     loaded = load(manifest, add_model, like)
@@ -48,7 +48,7 @@ def verify(settings, manifest: Path, results: Path | None, only: str | None, add
         from bioeval.cli.render import render_verify
 
         render_verify(report)
-    click.echo(gate(report, allow_missing, strict=strict), err=True)
+    click.echo(enforce(report, allow_missing, strict=strict), err=True)
 
 
 COMMANDS = [verify]

@@ -1,0 +1,50 @@
+"""`reproduce` verifies once and reports from that verification: verify_manifest runs once,
+each predictions.jsonl is read from disk once (by the run folder's reader, shared by the
+re-scoring, the baselines, the claims' paired bootstraps and the HTML's instance views), and
+the figures are rendered once with --html."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from click.testing import CliRunner
+
+from bioeval.cli import main
+from tests.engine.conftest import SMOKE
+from tests.engine.test_cli_run import finish_all_cells
+
+
+def counting(monkeypatch, module, name: str, calls: list):
+    original = getattr(module, name)
+
+    def wrapped(*args, **kwargs):
+        calls.append((args, kwargs))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapped)
+
+
+def test_reproduce_verifies_once_and_reads_each_predictions_file_once(tmp_path, monkeypatch):
+    import bioeval.report.assemble as assemble
+    import bioeval.runs.read as read
+    import bioeval.scoring.files as files
+    import bioeval.verify.verify as verify
+
+    loaded = finish_all_cells(tmp_path)  # finished runs: reproduce runs nothing, then verifies and reports
+    verified, predictions, parsed, figures = [], [], [], []
+    counting(monkeypatch, verify, "verify_manifest", verified)
+    counting(monkeypatch, read, "predictions_bytes", predictions)
+    counting(monkeypatch, files, "read_predictions", parsed)
+    counting(monkeypatch, assemble, "section_figures", figures)
+    out = CliRunner().invoke(main, ["--workdir", str(tmp_path), "reproduce", str(SMOKE), "--no-progress",
+                                    "--html", str(tmp_path / "smoke.html")])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "reports" / "smoke.md").is_file() and (tmp_path / "smoke.html").is_file()
+    assert len(verified) == 1
+    reads = Counter(str(args[0]) for args, _ in predictions)
+    from bioeval.manifest import cells
+
+    assert set(reads) == {str(tmp_path / c.run_id / "predictions.jsonl") for c in cells(loaded)}
+    assert set(reads.values()) == {1}, reads
+    assert not [a for a, kw in parsed if kw.get("data") is None], "a predictions file read around the reader"
+    assert len(figures) == 1
