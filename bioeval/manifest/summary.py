@@ -7,6 +7,7 @@ from collections import Counter
 from bioeval.manifest.load import LoadedManifest
 from bioeval.manifest.resolve import Cell, cells, protocol_ledger
 from bioeval.manifest.schema import Prov
+from bioeval.manifest.tolerance_text import describe
 
 
 def plan_json(loaded: LoadedManifest, cell_list: list[Cell]) -> dict:
@@ -29,7 +30,6 @@ def plan_json(loaded: LoadedManifest, cell_list: list[Cell]) -> dict:
 
 def tolerance_rows(loaded: LoadedManifest) -> list[dict]:
     """The default tolerance rule and every override, in words and as data."""
-    from bioeval.verify.tolerance import describe
 
     t = loaded.manifest.tolerance
     rows = [{"applies_to": "default", "rule": describe(t.default), "note": t.default.note}]

@@ -14,6 +14,7 @@ import math
 
 from bioeval.manifest.schema import SamplingScheme, Tolerance, ToleranceRule
 from bioeval.manifest.scopes import most_specific, specificity  # noqa: F401 (specificity: re-exported)
+from bioeval.manifest.tolerance_text import describe  # noqa: F401 (re-exported: verify's tables use it)
 from bioeval.verify.statistics import EPSILON
 
 
@@ -35,15 +36,6 @@ def alpha_of(rule: ToleranceRule, tolerance: Tolerance) -> float:
     if rule.z is not None:
         return 2.0 * (1.0 - 0.5 * (1.0 + math.erf(rule.z / math.sqrt(2.0))))
     return 1.0 - tolerance.level
-
-
-def describe(rule: ToleranceRule, tolerance: Tolerance | None = None) -> str:
-    if rule.kind == "abs":
-        return f"abs {rule.value:g}"
-    if rule.kind == "rel":
-        return f"rel {rule.value:g}"
-    level = f"z={rule.z:g}" if rule.z is not None else f"{(tolerance.level if tolerance else 0.95) * 100:g}%"
-    return f"auto {level}" + (f" margin={rule.floor:g}" if rule.floor else "")
 
 
 def within(observed: float, expected: float, width: float) -> bool:
