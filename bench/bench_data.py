@@ -112,7 +112,7 @@ def main() -> int:
 
         paper = REPO / "manifests" / "deepseek_bionlp.yaml"
         if paper.exists() and args.mirror.is_dir():
-            from bioeval.data.audit import audit_manifest
+            from bioeval.audit.datasets import audit_manifest
             from bioeval.manifest import load_manifest
             from bioeval.settings import Settings
 

@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     from bioeval.engine.lora import apply_lora
     from bioeval.engine.models import load
     from bioeval.engine.prompts import encode_prompt, inference_prompt
-    from bioeval.engine.splits import load_split
+    from bioeval.engine.splits import load_pinned_split
     from bioeval.engine.train import collate, make_optimizer, tokenize_train
     from bioeval.manifest import cells, load_manifest
     from bioeval.settings import Settings
@@ -67,7 +67,7 @@ def main(argv=None) -> int:
     model, tok = lm.model, lm.tokenizer
 
     # generation first, on the base model (zero LoRA state to carry)
-    test, _ = load_split(loaded, cell.dataset, "test", settings)
+    test, _ = load_pinned_split(loaded, cell.dataset, "test", settings)
     encoded = [encode_prompt(inference_prompt(p.prompt, i, tok), tok, p.prompt.max_prompt_tokens.value)
                for i in test[:args.n]]
     max_new = p.decoding.max_new_tokens.value[cell.dataset.task]
@@ -85,7 +85,7 @@ def main(argv=None) -> int:
                                "batch": 1 if per_sentence else args.n}
 
     model = apply_lora(model, p.lora)
-    train, _ = load_split(loaded, cell.dataset, "train", settings)
+    train, _ = load_pinned_split(loaded, cell.dataset, "train", settings)
     bs = p.training.per_device_batch_size.value
     examples = tokenize_train(train[:bs * (args.steps + 1)], tok, p)
     opt = make_optimizer(model, p)

@@ -72,6 +72,30 @@ class DataError(BioevalError):
     """A data file that is missing, unreachable or malformed."""
 
 
+class Unavailable(DataError):
+    """The file cannot be had from this source (404, offline, unreachable); not a corrupt file."""
+
+
+class BadJson(ValueError):
+    """A JSON file that does not parse, or nests deeper than the kit reads (jsonfile.py)."""
+
+
+class CellBusy(BioevalError):
+    """Another process holds the cell's lock."""
+
+
+class Unusable(Exception):
+    """One line saying why a file of a run folder cannot be used (the run is invalid, never an abort)."""
+
+
+class LocatedScoringError(BioevalError):
+    """Raised by a scorer's counts_many for the distinct answer at ``index`` (located by the caller)."""
+
+    def __init__(self, index: int, message: str, hint: str | None = None):
+        super().__init__(message, hint)
+        self.index = index
+
+
 class ChecksumMismatch(DataError):
     def __init__(self, file: str, expected: str, actual: str, hint: str | None = None):
         hint = hint or (

@@ -11,11 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bioeval.errors import BadJson
+
 MAX_BYTES = 64 * 1024 * 1024  # receipts, throughput and build records are kilobytes
 
-
-class BadJson(ValueError):
-    pass
 
 
 def load_json(path: str | Path, max_bytes: int = MAX_BYTES) -> Any:

@@ -3,7 +3,7 @@
 The evidence gives, per cell (model, dataset, metric), an interval the true value lies in, and
 per pair of cells an interval of their difference: for the paper's table the values that print
 as the published digits (rounding), for a reproduction the statistical intervals of
-claims/runs.py.  A relation holds (True) only when it holds for every value in the intervals,
+verify/claims.py.  A relation holds (True) only when it holds for every value in the intervals,
 fails (False) only when it fails for every value, and is undecided otherwise: a tie, a value
 printed as 0.95 against "exceeding 0.95", intervals that overlap.  The verdict therefore never
 depends on a point comparison, nor on the order in which models and datasets are listed.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bioeval.claims.schema import Check, field_of
-from bioeval.data.table_audit import half_unit
+from bioeval.claims.printed import half_unit
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 Public API (other stages call these names):
 ``fetch_split(dataset, split_name, loaded, settings) -> FetchedFile``,
 ``load_split(dataset, split_name, loaded, settings) -> list[Instance]``,
-``subsample(instances, n, seed) -> (instances, indices)``,
-``bioeval.data.audit.audit_manifest(loaded, settings) -> dict``.
+``subsample(instances, n, seed) -> (instances, indices)``.
+The audit of the data against the paper is its own stage above this one (`bioeval.audit`).
 """
 
 from bioeval.data.instances import Instance, read_lab_json

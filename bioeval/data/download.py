@@ -18,13 +18,10 @@ from pathlib import Path
 
 from bioeval import __version__
 from bioeval.data.cache import CHUNK, temp_file_in
-from bioeval.errors import ChecksumMismatch, DataError
+from bioeval.errors import ChecksumMismatch, Unavailable
 
 FINAL_HTTP = {400, 401, 403, 404, 410}
 
-
-class Unavailable(DataError):
-    """The file cannot be had from this source (404, offline, unreachable); not a corrupt file."""
 
 
 def _retries() -> int:

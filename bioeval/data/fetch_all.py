@@ -6,19 +6,19 @@ from bioeval.data.splits import count_problem, fetch_split, instances_of
 from bioeval.errors import BioevalError, ChecksumMismatch, InputRefused
 
 
-def selected_datasets(loaded, only: str | None):
-    from bioeval.manifest import cells
-
-    keys = {c.dataset.key for c in cells(loaded, only)}
+def selected_datasets(loaded, cells) -> list:
+    """The manifest's datasets that the cells use, in manifest order."""
+    keys = {c.dataset.key for c in cells}
     return [d for d in loaded.manifest.datasets if d.key in keys]
 
 
-def fetch_all(loaded, settings, only: str | None = None) -> list[dict]:
+def fetch_all(loaded, settings, cells) -> list[dict]:
+    """Every split of the cells' datasets, fetched and checked, as rows (what `bioeval fetch` prints)."""
     from bioeval.data.mirror import check_mirror
 
     check_mirror(settings)  # a mistyped --data-mirror is one usage error, not a table of "unavailable"
     rows = []
-    for dataset in selected_datasets(loaded, only):
+    for dataset in selected_datasets(loaded, cells):
         for split_name, split in dataset.splits.items():
             row = {"dataset": dataset.key, "split": split_name, "origin": "unavailable", "sha256": None,
                    "sha256_ok": None, "records": None, "expected": split.records, "ok": False, "detail": ""}

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bioeval.data import cache, mirror
-from bioeval.data.download import Unavailable, download, unresolvable
-from bioeval.errors import ChecksumMismatch, InputRefused
+from bioeval.data.download import download, unresolvable
+from bioeval.errors import ChecksumMismatch, InputRefused, Unavailable
 from bioeval.manifest.schema import Source
 from bioeval.redact import carries_credentials, looks_secret
 

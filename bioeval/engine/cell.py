@@ -28,7 +28,7 @@ from bioeval.engine.lora import apply_lora, trainable_summary
 from bioeval.engine.models import load as load_model
 from bioeval.engine.prompts import fit_prompt
 from bioeval.engine.receipt import build_receipt
-from bioeval.engine.splits import load_split
+from bioeval.engine.splits import load_pinned_split
 from bioeval.engine.train import load_adapter, step_dir, tokenize_train, train
 from bioeval.manifest.load import LoadedManifest
 from bioeval.manifest.resolve import Cell
@@ -177,7 +177,7 @@ def load_data(run: CellRun) -> CellData:
         needed.append("validation")
     splits, pins = {}, {}
     for split in needed:
-        splits[split], pins[split] = load_split(run.loaded, run.cell.dataset, split, run.settings)
+        splits[split], pins[split] = load_pinned_split(run.loaded, run.cell.dataset, split, run.settings)
     seed = p.evaluation.subsample_seed.value if p.evaluation.subsample_seed.value is not None else p.seed.value
     test, test_idx = subsample(splits["test"], p.evaluation.test_subsample.value, seed)
     if len(test) < len(splits["test"]):  # the authors sampled 1,000 without a seed; ours is seeded and saved

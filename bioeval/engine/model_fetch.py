@@ -56,12 +56,11 @@ def fetch_model(model: Model, settings=None, cache_dir: Path | None = None, base
     return Path(path)
 
 
-def fetch_model_rows(loaded, settings, only: str | None = None) -> list[dict]:
-    """Every selected model's snapshot, as rows like the data stage's fetch rows (local models: checked)."""
-    from bioeval.manifest import cells
-
+def fetch_model_rows(loaded, settings, cells) -> list[dict]:
+    """The snapshot of every model the cells use, as rows like the data stage's fetch rows (local
+    models: checked); the model's key sits in the table's first column, "dataset"."""
     rows, seen = [], set()
-    for c in cells(loaded, only):
+    for c in cells:
         m = c.model
         if m.key in seen:
             continue

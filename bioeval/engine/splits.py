@@ -10,7 +10,7 @@ from bioeval.manifest.load import LoadedManifest
 from bioeval.manifest.schema import Dataset
 
 
-def load_split(loaded: LoadedManifest, dataset: Dataset, split: str, settings) -> tuple[list[Instance], dict]:
+def load_pinned_split(loaded: LoadedManifest, dataset: Dataset, split: str, settings) -> tuple[list[Instance], dict]:
     """(instances, pin) where pin = {"file", "sha256", "origin", "records"} goes into the receipt.
 
     The pin is the hash of the bytes the converter read: the file is hashed before (by the fetch)

@@ -262,7 +262,7 @@ class Split(Strict):
 
 class Original(Strict):
     """A file a split was made from, or the dataset as released, that only the audit reads: the
-    evidence of what the formatting changed (data/audit_originals.py)."""
+    evidence of what the formatting changed (audit/originals.py)."""
 
     split: str = Field(description="the split it corresponds to (train / validation / test)")
     source: Source

@@ -207,8 +207,8 @@ def grid_costs(loaded, cell_list, settings, *, gpu: str = "A100-40GB", throughpu
     import warnings
 
     from bioeval.data import load_split
-    from bioeval.data.audit import cached_tokenizer
-    from bioeval.data.audit_checks import TokenCounter
+    from bioeval.audit.datasets import cached_tokenizer
+    from bioeval.audit.checks import TokenCounter
     from bioeval.errors import BioevalError
 
     model = throughput_model(gpu, read_throughput(throughput))

@@ -12,7 +12,7 @@ from bioeval.errors import UsageError
 
 def prepare_local(loaded, cells, settings) -> None:
     """Stop before fetching anything on a machine that cannot run the pending cells; then fetch their inputs."""
-    from bioeval.pipeline.inputs import fetch_inputs
+    from bioeval.engine.inputs import fetch_inputs
     from bioeval.runtimes.local import check_gpus, pending
 
     todo = pending(cells, settings)

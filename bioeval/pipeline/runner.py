@@ -32,7 +32,7 @@ def dispatch(loaded, cells, settings, runtime: str, options: dict) -> list[dict]
     return rows
 
 
-def run_cell(loaded, run_id: str, settings, force: bool = False) -> list[dict]:
+def run_cell_by_id(loaded, run_id: str, settings, force: bool = False) -> list[dict]:
     """Exactly one cell here, by run id (what container and Slurm tasks call); a seed-study run is
     found through the base run its spec.json names."""
     from bioeval.manifest import cells as resolve_cells

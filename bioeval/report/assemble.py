@@ -31,11 +31,11 @@ class Section:
 def audit_of(loaded, settings) -> tuple[dict | None, str | None]:
     """The data audit, or None with the reason: the report is written even without data."""
     try:
-        from bioeval.data.audit import audit_manifest
+        from bioeval.audit.datasets import audit_manifest
     except ModuleNotFoundError as exc:
-        if exc.name != "bioeval.data.audit":
+        if exc.name != "bioeval.audit.datasets":
             raise
-        return None, "this bioeval build has no data audit (bioeval.data.audit)"
+        return None, "this bioeval build has no data audit (bioeval.audit.datasets)"
     try:
         return audit_manifest(loaded, settings), None
     except DataError as exc:

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from bioeval.report.markdown import cell_verdict, flatten
-from bioeval.report.redact import scrub
+from bioeval.report.redact import redact_text
 from bioeval.verify.verdicts import Verdict
 
 INSTANCE_LIMIT = 400  # per run: enough to read the errors; the run folder keeps all of them
@@ -97,7 +97,7 @@ def _reference_diff(envdiff, loaded, receipt: dict) -> list[str] | None:
         reference = load_json(path)
     except (OSError, ValueError):
         return None
-    return [scrub(line) for line in envdiff.diff_receipts(reference, receipt)]
+    return [redact_text(line) for line in envdiff.diff_receipts(reference, receipt)]
 
 
 def _figures(section, metric: str, paths: list[Path] | None = None) -> list[dict]:
@@ -151,8 +151,8 @@ def section_data(section, metric: str = "f1", figures: list[Path] | None = None)
 
 
 def _claims(loaded, verification) -> dict:
-    from bioeval.claims.render import claim_rows
-    from bioeval.claims.table import judge_table, summary_line
+    from bioeval.report.claims import claim_rows
+    from bioeval.audit.claims import judge_table, summary_line
 
     if not loaded.manifest.claims:
         return {"rows": [], "table": None, "runs": None}

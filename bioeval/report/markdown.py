@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from bioeval.manifest.load import LoadedManifest
-from bioeval.report.redact import REDACTED, is_secret_key, scrub
+from bioeval.report.redact import REDACTED, is_secret_key, redact_text
 from bioeval.verify.verdicts import Verdict, failing
 
 METRIC_SHORT = {"precision": "P", "recall": "R", "f1": "F1"}
@@ -141,7 +141,7 @@ def render_report(loaded: LoadedManifest, verification: dict, audit: dict | None
     from bioeval.report.both_ways import both_ways_section
     lines += both_ways_section(verification)
     lines += baseline_section(loaded, verification)
-    from bioeval.claims.render import claims_section
+    from bioeval.report.claims import claims_section
     lines += claims_section(loaded, verification)
     if figures:
         lines += ["### Figures", ""]
@@ -310,7 +310,7 @@ def flatten(d: dict, prefix: str = "") -> dict[str, str]:
         elif isinstance(v, dict) and v:
             out.update(flatten(v, key + "."))
         else:
-            out[key] = scrub(v if isinstance(v, str) else json.dumps(v, default=str))
+            out[key] = redact_text(v if isinstance(v, str) else json.dumps(v, default=str))
     return out
 
 

@@ -21,7 +21,7 @@ def is_secret_key(key: str) -> bool:
     return bool(SECRET_KEY.search(key)) and not TOKENIZER_WORDS.search(key)
 
 
-def scrub(text: str) -> str:
+def redact_text(text: str) -> str:
     """Token-looking values, and the values of secret environment variables (bioeval.redact)."""
     from bioeval.redact import scrub as scrub_environment
 

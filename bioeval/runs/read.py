@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bioeval.runs import names, validate
-from bioeval.runs.validate import Unusable
+from bioeval.errors import Unusable
 
 
 def read_run_json(path: Path) -> Any:

@@ -23,15 +23,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bioeval.errors import BioevalError
+from bioeval.errors import CellBusy
 from bioeval.runs import names
 from bioeval.runs.atomic import read_json, write_json
 
 STATES = ("pending", "running", "done", "failed")
 
-
-class CellBusy(BioevalError):
-    """Another process holds the cell's lock."""
 
 
 class RunDir:

@@ -18,6 +18,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from bioeval.errors import Unusable
 from bioeval.runs import names
 
 MAX_JSON_BYTES = 16 << 20  # spec/status/receipt/scores.json are a few KB
@@ -26,9 +27,6 @@ MAX_JSON_DEPTH = 64  # spec.json nests 5 levels
 RUN_FILES = (names.SPEC, names.STATUS, names.RECEIPT, names.SCORES, names.PREDICTIONS)
 SPEC_EXTRA = ("run_id", "name")  # written into spec.json beside the spec the run id hashes
 
-
-class Unusable(Exception):
-    """One line saying why a file of a run folder cannot be used."""
 
 
 def depth(value: Any) -> int:

@@ -210,7 +210,7 @@ def _mount_sources_exist(paths: list[Path]) -> None:
         path.mkdir(parents=True, exist_ok=True)
 
 
-def run_cell(client, loaded, cell, settings, image: str, image_id: str, options: dict, console) -> CellResult:
+def run_in_container(client, loaded, cell, settings, image: str, image_id: str, options: dict, console) -> CellResult:
     from docker.errors import APIError
     from rich.text import Text
 
@@ -325,7 +325,7 @@ def run_cells(loaded, cells, settings, options: dict) -> list[dict]:
     console.print(f"[bold]docker runtime[/bold]: image {image} ({image_id[:19]})")
     for cell in todo:
         console.print(f"[bold]run[/] {_name(cell)} ({cell.run_id}) in a container")
-        result = run_cell(client, loaded, cell, settings, image, image_id, options, console)
+        result = run_in_container(client, loaded, cell, settings, image, image_id, options, console)
         rows.append({"run_id": cell.run_id, "name": _name(cell), "state": result.state,
                      "seconds": result.seconds, "error": result.message or None, "exit_code": result.exit_code})
         if result.state == "failed":

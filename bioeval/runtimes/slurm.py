@@ -207,7 +207,7 @@ def run_cells(loaded, cells, settings, options: dict, *, console: Console | None
         _explain_skipped(console, before, chosen, opts)
         submission = None
         if chosen and opts.fetch and not opts.dry_run:
-            from bioeval.pipeline.inputs import fetch_inputs  # data splits and model snapshots
+            from bioeval.engine.inputs import fetch_inputs  # data splits and model snapshots
 
             fetch_inputs(loaded, chosen, settings)
         if chosen:

@@ -33,7 +33,7 @@ from typing import Sequence
 
 import numpy as np
 
-from bioeval.errors import BioevalError, UsageError
+from bioeval.errors import LocatedScoringError, UsageError
 from bioeval.scoring import arrow_reader
 from bioeval.scoring.base import Counts, InstanceCounts, Prediction, Score, Scorer, prf
 from bioeval.scoring.bootstrap import bootstrap_ci_array
@@ -234,13 +234,6 @@ def _score_distinct(scorer: Scorer, keys: list[tuple], table: PredictionTable, f
             raise UsageError(f"{table.where(int(first[j]))}: {exc.message}", exc.hint) from None
     return out
 
-
-class LocatedScoringError(BioevalError):
-    """Raised by a scorer's counts_many for the distinct answer at ``index`` (located by the caller)."""
-
-    def __init__(self, index: int, message: str, hint: str | None = None):
-        super().__init__(message, hint)
-        self.index = index
 
 
 def with_ci(counts: CountsTable, resamples: int = 1000, level: float = 0.95, seed: int = 0) -> Score:

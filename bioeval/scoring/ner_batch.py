@@ -216,7 +216,7 @@ class Chunker:
 def counts_many(scorer, answers, references, skip: np.ndarray | None = None) -> np.ndarray:
     """(k, 4) counts (correct, predicted, gold, invalid) of k pairs; LocatedScoringError for a bad
     gold, except in the pairs ``skip`` marks (their rows are to be dropped)."""
-    from bioeval.scoring.files import LocatedScoringError
+    from bioeval.errors import LocatedScoringError
 
     answers, references = Texts.of(answers), Texts.of(references)
     skip = np.zeros(len(answers), dtype=bool) if skip is None else skip
@@ -232,7 +232,7 @@ def counts_many(scorer, answers, references, skip: np.ndarray | None = None) -> 
 
 
 def _block_counts(scorer, answers: Texts, references: Texts, skip: np.ndarray) -> np.ndarray:
-    from bioeval.scoring.files import LocatedScoringError
+    from bioeval.errors import LocatedScoringError
     from bioeval.scoring.ner_f1 import parse_ids
 
     k, n_labels, chunker = len(answers), len(scorer.labels), scorer._chunker

@@ -1,7 +1,7 @@
 """What a run would score without learning anything: the best trivial baseline on the very
 instances it scored (their references in predictions.jsonl), under the cell's own scorer.
 
-The candidates are the audit's (data/audit.py `baselines`): the most frequent reference, the
+The candidates are the audit's (audit/datasets.py `baselines`): the most frequent reference, the
 best of the 20 most frequent references as a constant answer (an oracle: chosen on these
 instances, so an upper bound for any constant), and all-O for tag-list NER.  A model that does
 not clear the best of them by a margin has learned the answer format at most (issue 26).
@@ -17,7 +17,7 @@ SKIP_LIMIT = 0.05  # a cell skipping more of its test instances says so
 def run_baseline(run: RunFolder, cell, scorer) -> dict | None:
     """{"name", "constant", "f1", "precision", "recall", "n"} of the best trivial baseline on the
     run's predictions, or None when they cannot be read (verify reports that elsewhere)."""
-    from bioeval.data.audit import answer_for, baselines
+    from bioeval.audit.datasets import answer_for, baselines
     from bioeval.data.instances import Instance
 
     try:

@@ -25,7 +25,7 @@ from pathlib import Path
 from bioeval.errors import BioevalError
 from bioeval.runs import validate
 from bioeval.runs.read import RunFolder, Scores, run_dirs
-from bioeval.runs.validate import Unusable
+from bioeval.errors import Unusable
 
 MATCH_RUN_ID = "run-id"
 MATCH_KEYS = "keys"

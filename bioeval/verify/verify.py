@@ -20,7 +20,7 @@ The JSON this returns is the `bioeval verify --json` contract:
                  "level" (the family-wise error), "interval_level" (each value's interval), ...},
      "unexpected": [...],
      "claims": [{"id", "where", "quote", "verdict" (supported | contradicted | inconclusive | not-checkable),
-                 "deciding", "without_added", "changed_by"}]}  (bioeval/claims/runs.py; summary["claims"]
+                 "deciding", "without_added", "changed_by"}]}  (bioeval/verify/claims.py; summary["claims"]
     is their one line, and never changes the global verdict)
 Extra keys per row: "rule", "sd", "df", "sources" (where each part came from), "run_ids",
 "observed_runs", "family_discrepant" (rejected by Holm), "published_ci" / "in_published_ci",
@@ -129,7 +129,7 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
         summary["global_verdict"] = GlobalVerdict.NOTHING
     report = Verification({"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
                            "unexpected": unexpected}, index)
-    from bioeval.claims.runs import judge_runs, summary_line  # the paper's sentences on our runs
+    from bioeval.verify.claims import judge_runs, summary_line  # the paper's sentences on our runs
     report["claims"] = judge_runs(loaded, report, index.folder)
     summary["claims"] = summary_line(report["claims"])  # its own line: the global verdict is unchanged
     return report

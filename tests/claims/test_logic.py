@@ -101,7 +101,7 @@ def test_runs_pair_cells_of_one_dataset_and_judge_with_intervals(tmp_path):
     """Two models scored on the same 400 instances: the paired interval of their difference is
     narrower than the one from their two intervals, and a 0.02 gap is decided only when paired."""
     from bioeval.claims.logic import sign3
-    from bioeval.claims.runs import RunEvidence
+    from bioeval.verify.claims import RunEvidence
     from bioeval.manifest import load_manifest
     from bioeval.verify.verify import verify_manifest
     from tests.verify.factory import MANIFEST, cell_of, write_manifest, write_run

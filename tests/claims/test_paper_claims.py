@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bioeval.claims.table import CONSISTENT, CONTRADICTED, NOT_CHECKABLE, judge_table
+from bioeval.audit.claims import CONSISTENT, CONTRADICTED, NOT_CHECKABLE, judge_table
 from bioeval.manifest import load_manifest
 
 REPO = Path(__file__).resolve().parents[2]

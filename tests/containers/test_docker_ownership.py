@@ -108,7 +108,7 @@ def test_caches_keep_their_owners_and_new_files_are_the_users(client, setup):
     loaded, cell, settings, hf = setup
     before = _owners(settings.cache_dir, hf)
     image_id = client.images.get(TAG).id
-    result = rt.run_cell(client, loaded, cell, settings, TAG, image_id, {"hf_cache": str(hf)}, None)
+    result = rt.run_in_container(client, loaded, cell, settings, TAG, image_id, {"hf_cache": str(hf)}, None)
     assert result.state == "failed" and "stand-in cell finished" in result.message  # it ran
     after = _owners(settings.cache_dir, hf)
     assert {p: after[p] for p in before} == before  # nothing that was there changed owner
@@ -129,7 +129,7 @@ def test_a_container_that_fails_to_start_changes_no_owner(client, setup, tmp_pat
         before = _owners(settings.cache_dir, hf)
         image_id = client.images.get(TAG + "-broken").id
         with pytest.raises(EnvironmentProblem, match="could not start the container"):
-            rt.run_cell(client, loaded, cell, settings, TAG + "-broken", image_id, {"hf_cache": str(hf)}, None)
+            rt.run_in_container(client, loaded, cell, settings, TAG + "-broken", image_id, {"hf_cache": str(hf)}, None)
         assert _owners(settings.cache_dir, hf) == before
         # the container that never started is removed too: its config holds HF_TOKEN
         assert not client.containers.list(all=True, filters={"label": f"io.bioeval.run-id={cell.run_id}"})

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from bioeval.data.audit import audit_manifest
-from bioeval.data.table_audit import check_cell, printed_digits
+from bioeval.audit.datasets import audit_manifest
+from bioeval.audit.tables import check_cell, printed_digits
 from bioeval.manifest import load_manifest
 from bioeval.settings import Settings
 from conftest import HERE, write_manifest

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bioeval.data import audit_checks as checks
-from bioeval.data import audit_rules as rules
-from bioeval.data import table_audit as ta
-from bioeval.data.audit import audit_manifest
-from bioeval.data.audit_findings import KINDS, SEVERITIES, by_severity
+from bioeval.audit import checks as checks
+from bioeval.audit import rules as rules
+from bioeval.audit import tables as ta
+from bioeval.audit.datasets import audit_manifest
+from bioeval.audit.findings import KINDS, SEVERITIES, by_severity
 from bioeval.data.instances import Instance
 from bioeval.manifest import load_manifest
 from bioeval.settings import Settings
@@ -270,7 +270,7 @@ def test_audit_cli_usage_errors(toy, tmp_path, cli):
 
 
 def test_strict_fails_on_an_infeasible_row(toy, tmp_path):
-    from bioeval.data.audit_render import strict_failures
+    from bioeval.audit.render import strict_failures
 
     report = audit_manifest(load_manifest(toy), Settings(cache_dir=tmp_path / "cache"))
     assert "Toy: published-infeasible" in strict_failures(report)
@@ -335,7 +335,7 @@ def test_no_split_available_is_said(tmp_path):
 
 
 def test_constant_scores_fast_path_equals_the_scorer():
-    from bioeval.data.audit import _weighted, score_constants
+    from bioeval.audit.datasets import _weighted, score_constants
     from bioeval.scoring import get_scorer
 
     scorer = get_scorer("zhan2024-set-f1")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bioeval.data.audit import audit_manifest
+from bioeval.audit.datasets import audit_manifest
 from bioeval.manifest import load_manifest
 from bioeval.scoring.registry import SCORERS
 from bioeval.settings import Settings

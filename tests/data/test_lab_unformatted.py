@@ -95,7 +95,7 @@ def test_run_ids_of_splits_without_their_own_format_are_unchanged():
 def paper_audit(tmp_path_factory):
     from tests.conftest import MIRROR
 
-    from bioeval.data.audit import audit_manifest
+    from bioeval.audit.datasets import audit_manifest
 
     if not MIRROR.is_dir():
         pytest.skip("the lab's data mirror is not present")

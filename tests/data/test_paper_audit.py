@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bioeval.data.audit import audit_manifest
+from bioeval.audit.datasets import audit_manifest
 from bioeval.manifest import load_manifest
 from bioeval.settings import Settings
 
@@ -66,7 +66,7 @@ def test_paper_audit_findings_against_hand_computation(mirror, tmp_path):
     lost = sum(len(v) - Counter(v).most_common(1)[0][1] for v in groups.values())
     ceiling = found[("label-ceiling", "DDI")]["evidence"]
     assert ceiling["ceiling"] == pytest.approx(1 - lost / 3020) and ceiling["unavoidable_errors"] == lost
-    from bioeval.data.audit_findings import KINDS
+    from bioeval.audit.findings import KINDS
 
     assert {f["kind"] for f in report["findings"]} == set(KINDS)  # every kind of finding shows on this paper
     severities = [f["severity"] for f in report["findings"]]

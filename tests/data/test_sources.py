@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from bioeval.data.cache import pinned_path
-from bioeval.data.download import Unavailable
+from bioeval.errors import Unavailable
 from bioeval.data.sources import fetch_source
 from bioeval.errors import ChecksumMismatch
 from bioeval.manifest.schema import Source

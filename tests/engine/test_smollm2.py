@@ -132,12 +132,12 @@ def test_finetuned_cell_runs_end_to_end_within_three_minutes(finetuned):
 
 def test_truncation_is_recorded_with_the_real_tokenizer_and_skipped(setup, finetuned, tokenizer):
     from bioeval.engine.prompts import inference_prompt
-    from bioeval.engine.splits import load_split
+    from bioeval.engine.splits import load_pinned_split
     from bioeval.settings import Settings
 
     loaded = setup[0]
     cell, rd, scores, _ = finetuned
-    test, _ = load_split(loaded, cell.dataset, "test", Settings(data_mirror=MIRROR, cache_dir=setup[1]))
+    test, _ = load_pinned_split(loaded, cell.dataset, "test", Settings(data_mirror=MIRROR, cache_dir=setup[1]))
     by_id = {i.id: i for i in test}
     predicted = rows(rd)
     lengths = {r["id"]: len(tokenizer(inference_prompt(cell.protocol.prompt, by_id[r["id"]]))["input_ids"])
@@ -161,14 +161,14 @@ def test_answers_stop_at_a_newline_or_eos(finetuned, zero_shot, tokenizer):
 
 def test_zero_shot_uses_the_chat_template(setup, zero_shot, tokenizer):
     from bioeval.engine.prompts import fill
-    from bioeval.engine.splits import load_split
+    from bioeval.engine.splits import load_pinned_split
     from bioeval.settings import Settings
 
     cell, rd, scores, _ = zero_shot
     assert not rd.checkpoints.exists()
     receipt = json.loads(rd.receipt.read_text())
     assert receipt["model_pin"]["chat_template_sha256"] == sha256(tokenizer.chat_template)
-    test, _ = load_split(setup[0], cell.dataset, "test", Settings(data_mirror=MIRROR, cache_dir=setup[1]))
+    test, _ = load_pinned_split(setup[0], cell.dataset, "test", Settings(data_mirror=MIRROR, cache_dir=setup[1]))
     by_id = {i.id: i for i in test}
     for r in rows(rd):
         user = fill(cell.protocol.prompt.inference_template.value, by_id[r["id"]])

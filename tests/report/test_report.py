@@ -193,7 +193,7 @@ def test_regression_figure_of_an_added_model(tmp_path):
 
 
 def test_audit_findings_in_the_report_most_severe_first(tmp_path):
-    from bioeval.data.audit_findings import by_severity, finding
+    from bioeval.audit.findings import by_severity, finding
 
     manifest = write_manifest(tmp_path, MANIFEST)
     loaded = load_manifest(manifest)

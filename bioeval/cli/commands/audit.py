@@ -24,8 +24,8 @@ def audit(settings, manifest: Path, as_json: bool, strict: bool, only: str | Non
     distributions, empty gold, feasibility and lattice of the published values, identical rows,
     label ceilings, split overlap, trivial baselines under both scorers, token budgets.
     Findings are listed most severe first (`--json`: the `findings` list)."""
-    from bioeval.data.audit import audit_manifest
-    from bioeval.data.audit_render import render_audit, strict_failures
+    from bioeval.audit.datasets import audit_manifest
+    from bioeval.audit.render import render_audit, strict_failures
     from bioeval.manifest import load_manifest
 
     loaded = load_manifest(manifest)

@@ -32,12 +32,15 @@ def fetch(settings, manifest: Path, only: str | None, data_only: bool, add_model
     from bioeval.console import console
     from bioeval.data.fetch_all import fetch_all, render_fetch
 
+    from bioeval.manifest import cells as resolve_cells
+
     loaded = load(manifest, add_model, like)
-    rows = fetch_all(loaded, settings, only)
+    selected = resolve_cells(loaded, only)
+    rows = fetch_all(loaded, settings, selected)
     if not data_only:
         from bioeval.engine.model_fetch import fetch_model_rows  # huggingface_hub only, no torch
 
-        rows += fetch_model_rows(loaded, settings, only)
+        rows += fetch_model_rows(loaded, settings, selected)
     missing = [r for r in rows if not r["ok"]]
     if as_json:
         click.echo(json.dumps({"manifest": str(manifest), "files": rows}, indent=2, default=str))

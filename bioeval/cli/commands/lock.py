@@ -23,7 +23,7 @@ def lock(settings, manifest: Path, check: bool, as_json: bool) -> None:
     HF_ENDPOINT pointing at a Hub mirror; files can also come from --data-mirror).
     """
     from bioeval.console import console
-    from bioeval.manifest.lock import lock_manifest, render_lock
+    from bioeval.pipeline.lock import lock_manifest, render_lock
 
     result = lock_manifest(manifest, settings, write=not check)
     if as_json:

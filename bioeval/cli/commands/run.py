@@ -90,9 +90,9 @@ def run_command(ctx, manifest: Path, only: str | None, seeds: int, runtime: str,
 def run_cell_command(settings, manifest: Path, run_id: str, force: bool) -> None:
     """Internal: run exactly one cell here (what container and Slurm tasks call)."""
     from bioeval.manifest import load_manifest
-    from bioeval.pipeline.runner import run_cell
+    from bioeval.pipeline.runner import run_cell_by_id
 
-    run_cell(load_manifest(manifest), run_id, settings, force)
+    run_cell_by_id(load_manifest(manifest), run_id, settings, force)
 
 
 def print_rows(rows: list[dict], as_json: bool = False) -> None:

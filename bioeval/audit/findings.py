@@ -11,8 +11,8 @@ from __future__ import annotations
 
 KINDS = ("count-mismatch", "empty-gold", "trivial-baseline", "published-infeasible", "off-lattice",
          "identical-rows", "label-ceiling", "split-overlap", "budget",
-         "label-set-collapsed", "other-release", "pair-dropped",  # these three: data/audit_originals.py
-         "claim")  # bioeval/claims/table.py
+         "label-set-collapsed", "other-release", "pair-dropped",  # these three: audit/originals.py
+         "claim")  # bioeval/audit/claims.py
 SEVERITIES = ("high", "medium", "low", "info")
 
 

@@ -3,7 +3,7 @@
 A dataset's `originals` (manifest) name files the audit reads beside the formatted splits, never
 run: PHEE as released (JSON lines with event annotations), a sentence-level Genia 2011 release
 (CSV), DDI with the drug pair of each label.  Each reader gives one finding of the contract
-(audit_findings.py), with its numbers as evidence:
+(findings.py), with its numbers as evidence:
 
 - label-set-collapsed: the released data has more labels than the formatted responses keep;
 - other-release: the paper's Table 1 counts are another release's than the files the lab used;
@@ -17,8 +17,8 @@ import csv
 import json
 from collections import Counter
 
-from bioeval.data.audit_checks import label_ceiling
-from bioeval.data.audit_findings import finding
+from bioeval.audit.checks import label_ceiling
+from bioeval.audit.findings import finding
 from bioeval.data.instances import Instance
 from bioeval.data.sources import describe, fetch_source
 from bioeval.errors import BioevalError

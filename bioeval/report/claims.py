@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bioeval.claims.table import describe, judge_table, summary_line
+from bioeval.audit.claims import describe, judge_table, summary_line
 
 
 def claim_rows(manifest, verification: dict | None) -> list[dict]:

@@ -1,13 +1,13 @@
 """From checks to findings: severity, the two-sentence message and the evidence of each kind.
 
-Each function takes what the checks computed (audit_checks, table_audit) plus the published
-values of one dataset (``{model: (P, R, F1)}``) and returns findings (audit_findings.finding).
+Each function takes what the checks computed (checks.py, tables.py) plus the published
+values of one dataset (``{model: (P, R, F1)}``) and returns findings (findings.finding).
 """
 
 from __future__ import annotations
 
-from bioeval.data import table_audit as ta
-from bioeval.data.audit_findings import finding
+from bioeval.audit import tables as ta
+from bioeval.audit.findings import finding
 
 NO_SKIP = "no test instance was skipped (every prompt kept its response marker within max_prompt_tokens)"
 ROUNDING = ("each value is the exact ratio rounded to nearest at its printed digits "

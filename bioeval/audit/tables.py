@@ -13,15 +13,10 @@ Checks per model x dataset, each failure a finding ``{"model", "dataset", "check
 
 from __future__ import annotations
 
-from decimal import Decimal
+from bioeval.claims.printed import half_unit, printed_digits
 
 SINGLE_LABEL_SCORERS = {"zhan2024-set-f1"}
 EPS = 1e-12
-
-
-def printed_digits(value: float) -> int:
-    exponent = Decimal(repr(float(value))).normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 def harmonic(p: float, r: float) -> float:
@@ -70,10 +65,6 @@ def audit_table(manifest, single_label: dict[str, bool], scorer_of: dict[str, st
 # What the set-F1 scorer can produce from a given test file.  Per scored instance the
 # prediction is a set of at least one item ("" split on ", " is {""}), the gold a set of
 # |G_i| >= 1 items; the table prints c/p, c/g and 2c/(p+g) with c, p, g integer sums.
-
-def half_unit(value: float) -> float:
-    return 0.5 * 10 ** -printed_digits(value)
-
 
 def interval(value: float, truncated: bool = False) -> tuple[float, float]:
     """The exact values that print as ``value``: rounded to nearest, or (``truncated``) also cut."""

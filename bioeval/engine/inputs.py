@@ -12,8 +12,7 @@ def fetch_inputs(loaded, cells, settings) -> None:
     from bioeval.data.fetch_all import fetch_all
     from bioeval.engine.model_fetch import fetch_model_rows  # huggingface_hub only, no torch
 
-    keys = ",".join(sorted({f"dataset={c.dataset.key}" for c in cells} | {f"model={c.model.key}" for c in cells}))
-    rows = fetch_all(loaded, settings, keys) + fetch_model_rows(loaded, settings, keys)
+    rows = fetch_all(loaded, settings, cells) + fetch_model_rows(loaded, settings, cells)
     missing = [r for r in rows if not r["ok"]]
     if missing:
         lines = "; ".join(f"{r['dataset']}/{r['split']}: {r['detail'] or r['origin']}" for r in missing)

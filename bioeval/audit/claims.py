@@ -10,7 +10,7 @@ otherwise; a claim that holds only thanks to that rounding or a tie (0.95 printe
 from __future__ import annotations
 
 from bioeval.claims.logic import Interval, deciding, judge_claim
-from bioeval.data.table_audit import printed_digits
+from bioeval.claims.printed import printed_digits
 
 EPS = 1e-9
 MIN_DECIMALS = 2
@@ -87,7 +87,7 @@ def describe(atom: dict) -> str:
 def findings(records: list[dict]) -> list[dict]:
     """The audit findings of kind `claim`: contradicted first (medium), then within rounding (low),
     then consistent and not-checkable (info)."""
-    from bioeval.data.audit_findings import finding
+    from bioeval.audit.findings import finding
 
     out = []
     for r in records:

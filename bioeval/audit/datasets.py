@@ -1,11 +1,11 @@
 """`bioeval audit`: does the data match the paper, and what do the files say about the published table?
 
 Per dataset and split: records vs expected, sha256 status, response distribution, share of
-empty gold (the per-split entries, as before).  Then the findings (audit_findings: the
+empty gold (the per-split entries, as before).  Then the findings (findings.py: the
 `--json` contract, most severe first): count mismatches, empty gold, trivial baselines under
 the authors' and a canonical scorer (on test, else validation), feasibility and k/n lattice of
-the published values (table_audit), identical rows, label ceilings, split overlap, token
-budgets.  The checks are pure functions (audit_checks, table_audit); audit_rules turns their
+the published values (tables.py), identical rows, label ceilings, split overlap, token
+budgets.  The checks are pure functions (checks.py, tables.py); rules.py turns their
 numbers into findings.  Missing files are reported as unavailable, never raised; a data mirror
 that does not exist and an unknown --only value are usage errors.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from bioeval.data.mirror import check_mirror
 from bioeval.data.sources import describe
 from bioeval.data.splits import count_problem, fetch_split, instances_of
-from bioeval.data.table_audit import audit_table
+from bioeval.audit.tables import audit_table
 from bioeval.errors import BioevalError, ChecksumMismatch
 from bioeval.scoring import scorer_for
 
@@ -221,9 +221,9 @@ def cached_tokenizer(settings):
 
 
 def audit_manifest(loaded, settings, only: str | None = None, tokenizer: str | None = None) -> dict:
-    from bioeval.data.audit_checks import TokenCounter
-    from bioeval.data.audit_findings import by_severity
-    from bioeval.data.table_audit import identical_rows
+    from bioeval.audit.checks import TokenCounter
+    from bioeval.audit.findings import by_severity
+    from bioeval.audit.tables import identical_rows
 
     m = loaded.manifest
     filters = check_only(loaded, only)
@@ -245,11 +245,11 @@ def audit_manifest(loaded, settings, only: str | None = None, tokenizer: str | N
     table_models = filters.get("model")
     expected = {k: {d: v for d, v in per.items() if d in audited} for k, per in m.expected.items()
                 if not table_models or k in table_models}
-    from bioeval.data import audit_rules as rules
+    from bioeval.audit import rules as rules
     findings += rules.identical_rows(names, identical_rows(expected))
     table = [x for x in audit_table(m, single_label, scorer_of) if x["dataset"] in audited
              and (not table_models or x["model"] in table_models)]
-    from bioeval.claims import table as claims_table  # the paper's sentences against its own table
+    from bioeval.audit import claims as claims_table  # the paper's sentences against its own table
     claims = claims_table.judge_table(m)
     findings += claims_table.findings(claims)
     return {"manifest": str(loaded.path), "manifest_sha256": loaded.sha256, "datasets": entries,
@@ -259,8 +259,8 @@ def audit_manifest(loaded, settings, only: str | None = None, tokenizer: str | N
 
 def audit_dataset(loaded, settings, dataset, models, counter) -> tuple[list[dict], list[dict], bool | None]:
     """Entries per split, findings, and whether the test gold is single-label (None: unknown)."""
-    from bioeval.data import audit_checks as checks
-    from bioeval.data import audit_rules as rules
+    from bioeval.audit import checks as checks
+    from bioeval.audit import rules as rules
 
     m = loaded.manifest
     spec = scoring_spec(loaded, dataset)
@@ -318,8 +318,8 @@ def audit_dataset(loaded, settings, dataset, models, counter) -> tuple[list[dict
         entry["label_ceiling"] = None if ceiling is None else ceiling["ceiling"]
         findings += rules.label_ceiling(name, scored_name, ceiling, published, single_item, whole)
         findings += baseline_findings(loaded, dataset, spec, train, scored, scored_name, entry, published)
-    if dataset.originals:  # what the unformatted or released files show (audit_originals.py)
-        from bioeval.data.audit_originals import original_findings
+    if dataset.originals:  # what the unformatted or released files show (originals.py)
+        from bioeval.audit.originals import original_findings
         findings += original_findings(loaded, settings, dataset, loaded_splits, published)
     return entries, findings, single
 
@@ -334,7 +334,7 @@ def dataset_protocol(loaded, dataset):
 
 
 def baseline_findings(loaded, dataset, spec, train, scored, split_name, entry, published) -> list[dict]:
-    from bioeval.data import audit_rules as rules
+    from bioeval.audit import rules as rules
 
     try:
         scorer = scorer_for(spec, dataset)
@@ -353,7 +353,7 @@ def baseline_findings(loaded, dataset, spec, train, scored, split_name, entry, p
 
 def canonical_baseline(dataset, spec, instances) -> dict | None:
     """The trivial baseline under a canonical scorer (None where the manifest's scorer is the canonical one)."""
-    from bioeval.data import audit_checks as checks
+    from bioeval.audit import checks as checks
 
     if spec.scorer.value != "zhan2024-set-f1":
         return None
@@ -378,8 +378,8 @@ def canonical_baseline(dataset, spec, instances) -> dict | None:
 
 
 def budget_findings(name, dataset, protocol, instances, split_name, entry, counter) -> list[dict]:
-    from bioeval.data import audit_checks as checks
-    from bioeval.data import audit_rules as rules
+    from bioeval.audit import checks as checks
+    from bioeval.audit import rules as rules
     from bioeval.engine.prompts import fill
 
     ids = [x.id for x in instances]
