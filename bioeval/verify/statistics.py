@@ -21,7 +21,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+
+from bioeval.verify import distributions as dist
 
 EPSILON = 1e-9  # published values are decimals: keep 0.7 - 0.68 <= 0.02 inside
 
@@ -57,7 +58,7 @@ def bootstrap_se(ci, level: float) -> float | None:
     width = float(ci[1]) - float(ci[0])
     if width <= EPSILON:
         return None
-    return width / (2.0 * stats.norm.ppf(0.5 + level / 2.0))
+    return width / (2.0 * dist.norm_ppf(0.5 + level / 2.0))
 
 
 def score_se(f: float, n: int | None) -> float | None:
@@ -74,7 +75,7 @@ def published_ci_se(ci, level: float = 0.95) -> float | None:
     for precision and recall it reflects the predicted / true positives, not the test size."""
     if not ci or ci[1] - ci[0] <= EPSILON:
         return None
-    return (float(ci[1]) - float(ci[0])) / (2.0 * stats.norm.ppf(0.5 + level / 2.0))
+    return (float(ci[1]) - float(ci[0])) / (2.0 * dist.norm_ppf(0.5 + level / 2.0))
 
 
 def combine(seed_sd, k, sampling_sd, seed_df, published_seed_sd=None):
@@ -114,7 +115,7 @@ def pooled_sd(groups: list[list[float]]) -> tuple[float, float]:
 
 def quantile(alpha, df):
     """Two-sided quantile: t(1 - alpha/2, df) (normal for df = inf)."""
-    return stats.t.ppf(1.0 - np.asarray(alpha, float) / 2.0, df)
+    return dist.t_ppf(1.0 - np.asarray(alpha, float) / 2.0, df)
 
 
 def p_value(diff, sd, df, margin=0.0):
@@ -122,7 +123,7 @@ def p_value(diff, sd, df, margin=0.0):
     diff, sd = np.asarray(diff, float), np.asarray(sd, float)
     excess = np.maximum(np.abs(diff) - margin, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = 2.0 * stats.t.sf(excess / sd, df)
+        p = 2.0 * dist.t_sf(excess / sd, df)
     return np.where(sd > 0, p, np.where(excess <= EPSILON, 1.0, 0.0))
 
 
@@ -130,8 +131,8 @@ def minimum_detectable_effect(sd, df, alpha, margin=0.0, power: float = 0.80):
     """The smallest true shift a two-sided test at `alpha` detects with probability `power`:
     margin + (q(1 - alpha/2) + q(power)) x sd (the far tail ignored; t quantiles with df)."""
     df = np.asarray(df, float)
-    return np.asarray(margin, float) + (stats.t.ppf(1.0 - np.asarray(alpha, float) / 2.0, df)
-                                        + stats.t.ppf(power, df)) * np.asarray(sd, float)
+    return np.asarray(margin, float) + (dist.t_ppf(1.0 - np.asarray(alpha, float) / 2.0, df)
+                                        + dist.t_ppf(power, df)) * np.asarray(sd, float)
 
 
 def holm(p_values, alpha: float):
@@ -177,7 +178,7 @@ class CountSampling:
 @functools.lru_cache(maxsize=4096)
 def _support(counts: CountSampling):
     m = counts.trials
-    pmf = stats.binom.pmf(np.arange(m + 1), m, counts.p0)
+    pmf = dist.binom_pmf(np.arange(m + 1), m, counts.p0)
     if counts.sides == 2:  # difference of two independent cuts: symmetric, heavier tails
         return np.arange(-m, m + 1) / m, np.convolve(pmf, pmf[::-1])
     values = np.arange(m + 1) / m - counts.p0
@@ -217,7 +218,7 @@ def _tails(x, exact: CountSampling, other_sd: float):
     x = np.asarray(x, float)[..., None]
     if other_sd > 0:
         z = (x - support) / other_sd
-        return (pmf * stats.norm.cdf(z)).sum(-1), (pmf * stats.norm.sf(z)).sum(-1)
+        return (pmf * dist.norm_cdf(z)).sum(-1), (pmf * dist.norm_sf(z)).sum(-1)
     return (pmf * (support <= x + EPSILON)).sum(-1), (pmf * (support >= x - EPSILON)).sum(-1)
 
 
