@@ -259,27 +259,14 @@ def audit_manifest(loaded, settings, only: str | None = None, tokenizer: str | N
 
 def audit_dataset(loaded, settings, dataset, models, counter) -> tuple[list[dict], list[dict], bool | None]:
     """Entries per split, findings, and whether the test gold is single-label (None: unknown)."""
-    from bioeval.audit import checks as checks
     from bioeval.audit import rules as rules
 
-    m = loaded.manifest
     spec = scoring_spec(loaded, dataset)
     protocol = dataset_protocol(loaded, dataset)
-    published = published_rows(m, dataset.key, models)
+    published = published_rows(loaded.manifest, dataset.key, models)
     name = dataset.paper_name
-    entries, findings, loaded_splits, split_entries = [], [], {}, {}
-    for split_name in dataset.splits:
-        entry, instances = audit_split(loaded, settings, dataset, split_name)
-        entries.append(entry)
-        split_entries[split_name] = entry
-        loaded_splits[split_name] = instances
-        if instances is None:
-            continue
-        n = len(instances)
-        if entry["count_ok"] is False:
-            findings += rules.count_mismatch(name, split_name, n, entry["expected_records"])
-        empty = sum(not x.response.strip() for x in instances)
-        findings += rules.empty_gold(name, split_name, empty, n, sorted(published))
+    entries, findings, loaded_splits = _audit_splits(loaded, settings, dataset, published)
+    split_entries = {e["split"]: e for e in entries}
     train, test = loaded_splits.get("train"), loaded_splits.get("test")
     single = None
     if test and dataset.task in ("TC", "RE"):
@@ -288,40 +275,87 @@ def audit_dataset(loaded, settings, dataset, models, counter) -> tuple[list[dict
     scored_name = "test" if test else ("validation" if loaded_splits.get("validation") else None)
     scored = loaded_splits.get(scored_name) if scored_name else None
     if test:
-        entry = split_entries["test"]
-        if train:
-            train_inputs = {x.input for x in train}
-            dup = sum(x.input in train_inputs for x in test)
-            entry["duplicates_with_train"] = dup
-            if dup:
-                entry["findings"].append(f"{dup} of {len(test)} test inputs ({dup / len(test):.1%}) also appear "
-                                         "verbatim in train")
-        for other in ("train", "validation"):
-            if loaded_splits.get(other):
-                overlap = checks.split_overlap(test, loaded_splits[other])
-                entry[f"overlap_with_{other}"] = overlap
-                findings += rules.split_overlap(name, other, overlap)
-    cut = protocol.evaluation.test_subsample.value
+        findings += _test_overlaps(name, loaded_splits, split_entries["test"])
     if scored:
         findings += budget_findings(name, dataset, protocol, scored, scored_name, split_entries[scored_name], counter)
-    long_prompts = split_entries["test"].get("budgets", {}).get("prompts", {}).get("over") if test else None
-    sizes = checks.gold_sizes(test) if test else None
-    findings += rules.feasibility(name, {"sizes": sizes, "cut": cut, "records": dataset.splits["test"].records,
-                                         "task": dataset.task}, published, spec.scorer.value, long_prompts)
+    findings += _feasibility(name, dataset, protocol, spec, test, split_entries, published)
     if scored is None:
         findings += rules.no_baseline(name, sorted(published))
     if scored:
-        entry = split_entries[scored_name]
-        single_item = all(s == 1 for s in checks.gold_sizes(scored))
-        whole = cut is None or len(scored) <= cut
-        ceiling = checks.label_ceiling(scored, None if whole else cut)
-        entry["label_ceiling"] = None if ceiling is None else ceiling["ceiling"]
-        findings += rules.label_ceiling(name, scored_name, ceiling, published, single_item, whole)
-        findings += baseline_findings(loaded, dataset, spec, train, scored, scored_name, entry, published)
+        findings += _ceiling_and_baselines(loaded, dataset, protocol, spec, train, scored, scored_name,
+                                           split_entries[scored_name], published)
     if dataset.originals:  # what the unformatted or released files show (originals.py)
         from bioeval.audit.originals import original_findings
         findings += original_findings(loaded, settings, dataset, loaded_splits, published)
     return entries, findings, single
+
+
+def _audit_splits(loaded, settings, dataset, published) -> tuple[list[dict], list[dict], dict]:
+    """Each split's entry, its count and empty-gold findings, and its instances (None: unreadable)."""
+    from bioeval.audit import rules as rules
+
+    entries, findings, loaded_splits = [], [], {}
+    for split_name in dataset.splits:
+        entry, instances = audit_split(loaded, settings, dataset, split_name)
+        entries.append(entry)
+        loaded_splits[split_name] = instances
+        if instances is None:
+            continue
+        n = len(instances)
+        if entry["count_ok"] is False:
+            findings += rules.count_mismatch(dataset.paper_name, split_name, n, entry["expected_records"])
+        empty = sum(not x.response.strip() for x in instances)
+        findings += rules.empty_gold(dataset.paper_name, split_name, empty, n, sorted(published))
+    return entries, findings, loaded_splits
+
+
+def _test_overlaps(name: str, loaded_splits: dict, entry: dict) -> list[dict]:
+    """Test inputs also in train (verbatim, noted on the entry) and the overlap with train and validation."""
+    from bioeval.audit import checks as checks
+    from bioeval.audit import rules as rules
+
+    test, train = loaded_splits["test"], loaded_splits.get("train")
+    if train:
+        train_inputs = {x.input for x in train}
+        dup = sum(x.input in train_inputs for x in test)
+        entry["duplicates_with_train"] = dup
+        if dup:
+            entry["findings"].append(f"{dup} of {len(test)} test inputs ({dup / len(test):.1%}) also appear "
+                                     "verbatim in train")
+    findings = []
+    for other in ("train", "validation"):
+        if loaded_splits.get(other):
+            overlap = checks.split_overlap(test, loaded_splits[other])
+            entry[f"overlap_with_{other}"] = overlap
+            findings += rules.split_overlap(name, other, overlap)
+    return findings
+
+
+def _feasibility(name: str, dataset, protocol, spec, test, split_entries: dict, published: dict) -> list[dict]:
+    """Whether the published values can come from this test file under the cell's scorer and cut."""
+    from bioeval.audit import checks as checks
+    from bioeval.audit import rules as rules
+
+    long_prompts = split_entries["test"].get("budgets", {}).get("prompts", {}).get("over") if test else None
+    sizes = checks.gold_sizes(test) if test else None
+    return rules.feasibility(name, {"sizes": sizes, "cut": protocol.evaluation.test_subsample.value,
+                                    "records": dataset.splits["test"].records, "task": dataset.task},
+                             published, spec.scorer.value, long_prompts)
+
+
+def _ceiling_and_baselines(loaded, dataset, protocol, spec, train, scored, scored_name: str, entry: dict,
+                           published: dict) -> list[dict]:
+    """The label ceiling (noted on the entry) and the trivial baselines, on the scored split."""
+    from bioeval.audit import checks as checks
+    from bioeval.audit import rules as rules
+
+    cut = protocol.evaluation.test_subsample.value
+    single_item = all(s == 1 for s in checks.gold_sizes(scored))
+    whole = cut is None or len(scored) <= cut
+    ceiling = checks.label_ceiling(scored, None if whole else cut)
+    entry["label_ceiling"] = None if ceiling is None else ceiling["ceiling"]
+    findings = rules.label_ceiling(dataset.paper_name, scored_name, ceiling, published, single_item, whole)
+    return findings + baseline_findings(loaded, dataset, spec, train, scored, scored_name, entry, published)
 
 
 def dataset_protocol(loaded, dataset):
