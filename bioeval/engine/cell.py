@@ -219,48 +219,11 @@ def fine_tune_and_select(run: CellRun, data: CellData, cm: CellModel) -> None:
     """LoRA training; every eval_every steps a checkpoint is scored on the selection split and the
     best one is loaded back into the model."""
     p = run.protocol
-    select_on = p.evaluation.select_on.value
-    seed_everything(p.seed.value)  # the adapter's initial weights depend on this seed only
-    cm.model = apply_lora(cm.model, p.lora, quantized=p.training.quantization.value == "nf4",
-                          gradient_checkpointing=p.training.gradient_checkpointing.value)
-    run.extra["trained"] = {**trainable_summary(cm.model), "base_frozen": True,
-                            "target_modules": sorted(cm.model.peft_config["default"].target_modules)}
-    run.log(f"LoRA: {run.extra['trained']}")
-    examples = tokenize_train(data.splits["train"], cm.tokenizer, p)
-    run.extra["training_texts"] = {"texts": len(examples), "max_seq_length": p.training.max_seq_length.value,
-                                   "end_cut": sum(e.cut == "end" for e in examples),
-                                   "input_cut": sum(e.cut == "input" for e in examples)}
-    sel_instances = data.splits["validation"] if select_on == "validation" else data.test
-    sel_encoded = _encode(run, cm, sel_instances)
-    # the lab: a new random test sample for every checkpoint, the best of them reported
-    fresh = select_on == "test" and p.evaluation.test_sampling.value == "fresh-per-checkpoint"
-
-    def sample_of(step: int) -> tuple[list, list[int]]:
-        return subsample(data.splits["test"], p.evaluation.test_subsample.value,
-                         checkpoint_seed(data.subsample_seed, step))
-
-    def evaluate(step: int) -> dict:  # the same scorer and answer as the final scores (no file needed)
-        started = time.perf_counter()
-        try:
-            return _evaluate(step)
-        finally:  # the receipt splits train_and_select into training and these selection passes
-            run.timings["selection_evaluation"] = run.timings.get("selection_evaluation", 0.0) + time.perf_counter() - started
-
-    passes: dict[int, list[dict]] = {}  # step -> its test-pass records, reused as the reported predictions
-
-    def _evaluate(step: int) -> dict:
-        if fresh:
-            chosen, _ = sample_of(step)
-            records = _generate(run, cm, chosen, _encode(run, cm, chosen))
-        else:
-            records = _generate(run, cm, sel_instances, sel_encoded)
-        if select_on == "test":
-            passes[step] = records
-        return score(cm.scorer, [Prediction(r["id"], r["completion"], r["reference"], r["prompt_truncated"])
-                                 for r in records]).metrics()
-
+    _attach_lora(run, cm)
+    examples = _training_examples(run, data, cm)
+    selection = _Selection(run, data, cm)
     t = time.perf_counter()
-    state = train(cm.model, examples, p, run.rd.checkpoints, evaluate, cm.tokenizer.pad_token_id,
+    state = train(cm.model, examples, p, run.rd.checkpoints, selection.evaluate, cm.tokenizer.pad_token_id,
                   select_metric=p.evaluation.select_metric.value, progress=run.progress, log=run.log)
     run.timed("train_and_select", t)
     cm.selected_step = state["best_step"]
@@ -268,18 +231,84 @@ def fine_tune_and_select(run: CellRun, data: CellData, cm: CellModel) -> None:
     # Selected on test, the best checkpoint's pass already generated the reported test set with
     # these very weights: generating it again would only double the cost (a resumed run that
     # evaluated that step in an earlier process generates it again, with the same result).
-    cm.selected_records = passes.get(cm.selected_step)
-    if fresh:  # the reported test set is the selected checkpoint's own sample
-        data.test, test_idx = sample_of(cm.selected_step)
-        write_json(run.rd.test_subsample, {
-            "seed": checkpoint_seed(data.subsample_seed, cm.selected_step), "n": len(test_idx), "indices": test_idx,
-            "scheme": "fresh-per-checkpoint", "step": cm.selected_step})
-        run.extra["test_sampling"] = {"scheme": "fresh-per-checkpoint", "samples": {  # resumed runs too
-            h["step"]: sample_of(h["step"])[1] for h in state["history"]}}
+    cm.selected_records = selection.passes.get(cm.selected_step)
+    if selection.fresh:  # the reported test set is the selected checkpoint's own sample
+        _use_selected_sample(run, data, selection, cm.selected_step, state["history"])
     run.extra["training_execution"] = state["execution"]
-    run.extra["selection"] = {"split": select_on, "metric": p.evaluation.select_metric.value,
+    run.extra["selection"] = {"split": selection.select_on, "metric": p.evaluation.select_metric.value,
                               "history": state["history"], "selected_step": cm.selected_step}
-    run.log(f"selected checkpoint step {cm.selected_step} on {select_on}")
+    run.log(f"selected checkpoint step {cm.selected_step} on {selection.select_on}")
+
+
+def _attach_lora(run: CellRun, cm: CellModel) -> None:
+    """The LoRA adapter on the base model, and what it trains for the receipt."""
+    p = run.protocol
+    seed_everything(p.seed.value)  # the adapter's initial weights depend on this seed only
+    cm.model = apply_lora(cm.model, p.lora, quantized=p.training.quantization.value == "nf4",
+                          gradient_checkpointing=p.training.gradient_checkpointing.value)
+    run.extra["trained"] = {**trainable_summary(cm.model), "base_frozen": True,
+                            "target_modules": sorted(cm.model.peft_config["default"].target_modules)}
+    run.log(f"LoRA: {run.extra['trained']}")
+
+
+def _training_examples(run: CellRun, data: CellData, cm: CellModel) -> list:
+    """The tokenized training texts; the receipt counts how many had to be cut, and where."""
+    p = run.protocol
+    examples = tokenize_train(data.splits["train"], cm.tokenizer, p)
+    run.extra["training_texts"] = {"texts": len(examples), "max_seq_length": p.training.max_seq_length.value,
+                                   "end_cut": sum(e.cut == "end" for e in examples),
+                                   "input_cut": sum(e.cut == "input" for e in examples)}
+    return examples
+
+
+class _Selection:
+    """Scores checkpoints on the selection split while training runs (train() calls `evaluate`)."""
+
+    def __init__(self, run: CellRun, data: CellData, cm: CellModel):
+        p = run.protocol
+        self.run, self.data, self.cm = run, data, cm
+        self.select_on = p.evaluation.select_on.value
+        self.instances = data.splits["validation"] if self.select_on == "validation" else data.test
+        self.encoded = _encode(run, cm, self.instances)  # once, for every checkpoint's pass
+        # the lab: a new random test sample for every checkpoint, the best of them reported
+        self.fresh = self.select_on == "test" and p.evaluation.test_sampling.value == "fresh-per-checkpoint"
+        self.passes: dict[int, list[dict]] = {}  # step -> its test-pass records, reused as the reported predictions
+
+    def sample_of(self, step: int) -> tuple[list, list[int]]:
+        """The fresh test sample of the checkpoint at `step` (its seed derives from the step)."""
+        return subsample(self.data.splits["test"], self.run.protocol.evaluation.test_subsample.value,
+                         checkpoint_seed(self.data.subsample_seed, step))
+
+    def evaluate(self, step: int) -> dict:  # the same scorer and answer as the final scores (no file needed)
+        started = time.perf_counter()
+        try:
+            return self._score(step)
+        finally:  # the receipt splits train_and_select into training and these selection passes
+            timings = self.run.timings
+            timings["selection_evaluation"] = timings.get("selection_evaluation", 0.0) + time.perf_counter() - started
+
+    def _score(self, step: int) -> dict:
+        run, cm = self.run, self.cm
+        if self.fresh:
+            chosen, _ = self.sample_of(step)
+            records = _generate(run, cm, chosen, _encode(run, cm, chosen))
+        else:
+            records = _generate(run, cm, self.instances, self.encoded)
+        if self.select_on == "test":
+            self.passes[step] = records
+        return score(cm.scorer, [Prediction(r["id"], r["completion"], r["reference"], r["prompt_truncated"])
+                                 for r in records]).metrics()
+
+
+def _use_selected_sample(run: CellRun, data: CellData, selection: _Selection, step: int, history: list) -> None:
+    """Fresh samples per checkpoint: the selected one's sample becomes the test set, saved with
+    its seed, and the receipt lists every checkpoint's sample."""
+    data.test, test_idx = selection.sample_of(step)
+    write_json(run.rd.test_subsample, {
+        "seed": checkpoint_seed(data.subsample_seed, step), "n": len(test_idx), "indices": test_idx,
+        "scheme": "fresh-per-checkpoint", "step": step})
+    run.extra["test_sampling"] = {"scheme": "fresh-per-checkpoint", "samples": {  # resumed runs too
+        h["step"]: selection.sample_of(h["step"])[1] for h in history}}
 
 
 def predict(run: CellRun, cm: CellModel, test: list[Instance], reuse: list[dict] | None = None) -> list[dict]:

@@ -129,6 +129,8 @@ def _models_in(ann: Any) -> list[type[BaseModel]]:
 # ----------------------------------------------------------------------------- cross-references
 
 def _cross_check(m: Manifest, raw: dict, file: str, positions: dict) -> list[Problem]:
+    """What the schema cannot see: keys that refer to other entries, cells without expected
+    values, protocol overrides that break the merged protocol; every problem, not just the first."""
     problems: list[Problem] = []
 
     def add(loc: tuple, message: str) -> None:
@@ -137,6 +139,33 @@ def _cross_check(m: Manifest, raw: dict, file: str, positions: dict) -> list[Pro
 
     model_keys = [x.key for x in m.models]
     dataset_keys = [x.key for x in m.datasets]
+    _check_unique_keys(model_keys, dataset_keys, add)
+    excluded = _check_exclude(m, model_keys, dataset_keys, add)
+    _check_expected(m, model_keys, dataset_keys, excluded, add)
+    _check_references(m, model_keys, dataset_keys, add)
+    problems.extend(_override_problems(m, raw, file, positions))
+    for i, d in enumerate(m.datasets):
+        if d.task == "NER" and d.format != "zhan2024-json" and not d.labels:
+            add(("datasets", i, "labels"), "NER datasets converted from raw tags need labels (tag-id map).")
+    from bioeval.claims.validate import check_claims
+    check_claims(m, add)
+    if not problems:  # else a broken override would be reported again for every cell it is part of
+        _check_cells(m, raw, excluded, add)
+    _check_local_paths(m, add)
+    return problems
+
+
+def _check_key(add, loc: tuple, key: str | None, keys: list[str], what: str) -> bool:
+    """Whether `key` (None: not given) names one of `keys`; if not, a problem with the closest one."""
+    if key is None or key in keys:
+        return True
+    close = difflib.get_close_matches(key, keys, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    add(loc, f"unknown {what} key {key!r}; {hint}known: {', '.join(keys)}.")
+    return False
+
+
+def _check_unique_keys(model_keys: list[str], dataset_keys: list[str], add) -> None:
     for section, keys in (("models", model_keys), ("datasets", dataset_keys)):
         seen: set[str] = set()
         for i, key in enumerate(keys):
@@ -144,25 +173,25 @@ def _cross_check(m: Manifest, raw: dict, file: str, positions: dict) -> list[Pro
                 add((section, i, "key"), f"duplicate key {key!r}; keys must be unique.")
             seen.add(key)
 
-    def check_key(loc: tuple, key: str | None, keys: list[str], what: str) -> bool:
-        if key is None or key in keys:
-            return True
-        close = difflib.get_close_matches(key, keys, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        add(loc, f"unknown {what} key {key!r}; {hint}known: {', '.join(keys)}.")
-        return False
 
+def _check_exclude(m: Manifest, model_keys: list[str], dataset_keys: list[str], add) -> set:
+    """The excluded (model, dataset) cells, each key checked."""
     excluded = set()
     for i, ex in enumerate(m.exclude):
-        check_key(("exclude", i, "model"), ex.model, model_keys, "model")
-        check_key(("exclude", i, "dataset"), ex.dataset, dataset_keys, "dataset")
+        _check_key(add, ("exclude", i, "model"), ex.model, model_keys, "model")
+        _check_key(add, ("exclude", i, "dataset"), ex.dataset, dataset_keys, "dataset")
         excluded.add((ex.model, ex.dataset))
+    return excluded
 
+
+def _check_expected(m: Manifest, model_keys: list[str], dataset_keys: list[str], excluded: set, add) -> None:
+    """Expected values: known keys, every metric, none for an excluded cell, and (once a paper
+    gives any) one entry for every cell that is neither excluded nor added."""
     for mk, per_dataset in m.expected.items():
-        if not check_key(("expected", mk), mk, model_keys, "model"):
+        if not _check_key(add, ("expected", mk), mk, model_keys, "model"):
             continue
         for dk, metrics in per_dataset.items():
-            if not check_key(("expected", mk, dk), dk, dataset_keys, "dataset"):
+            if not _check_key(add, ("expected", mk, dk), dk, dataset_keys, "dataset"):
                 continue
             missing = [x for x in METRICS if x not in metrics]
             if missing:
@@ -176,18 +205,25 @@ def _cross_check(m: Manifest, raw: dict, file: str, positions: dict) -> list[Pro
                 if (mk, dk) not in excluded and dk not in m.expected.get(mk, {}) and not {mk, dk} & added:
                     add(("expected",), f"no expected values for cell {mk} x {dk}; add them or list the cell under exclude.")
 
+
+def _check_references(m: Manifest, model_keys: list[str], dataset_keys: list[str], add) -> None:
+    """The model and dataset keys that `like` and the tolerance's scoped entries name."""
     for i, x in enumerate(m.models):
         if x.like is not None:
-            check_key(("models", i, "like"), x.like, model_keys, "model")
+            _check_key(add, ("models", i, "like"), x.like, model_keys, "model")
     for i, rule in enumerate(m.tolerance.overrides):
-        check_key(("tolerance", "overrides", i, "model"), rule.model, model_keys, "model")
-        check_key(("tolerance", "overrides", i, "dataset"), rule.dataset, dataset_keys, "dataset")
+        _check_key(add, ("tolerance", "overrides", i, "model"), rule.model, model_keys, "model")
+        _check_key(add, ("tolerance", "overrides", i, "dataset"), rule.dataset, dataset_keys, "dataset")
     for section in ("seed_spread", "selection_bias", "sampling"):
         for i, scope in enumerate(getattr(m.tolerance, section)):
-            check_key(("tolerance", section, i, "model"), scope.model, model_keys, "model")
-            check_key(("tolerance", section, i, "dataset"), scope.dataset, dataset_keys, "dataset")
+            _check_key(add, ("tolerance", section, i, "model"), scope.model, model_keys, "model")
+            _check_key(add, ("tolerance", section, i, "dataset"), scope.dataset, dataset_keys, "dataset")
 
-    # overrides must still give a valid protocol once merged into the defaults
+
+def _override_problems(m: Manifest, raw: dict, file: str, positions: dict) -> list[Problem]:
+    """A model's or dataset's protocol overrides must still give a valid protocol once merged
+    into the defaults (located inside the override)."""
+    problems: list[Problem] = []
     for section, entries in (("models", m.models), ("datasets", m.datasets)):
         for i, entry in enumerate(entries):
             if not entry.protocol:
@@ -196,14 +232,6 @@ def _cross_check(m: Manifest, raw: dict, file: str, positions: dict) -> list[Pro
                 Protocol.model_validate(merge_protocol(raw["protocol"], entry.protocol))
             except ValidationError as exc:
                 problems.extend(_pydantic_problems(exc, file, positions, Protocol, (section, i, "protocol")))
-    for i, d in enumerate(m.datasets):
-        if d.task == "NER" and d.format != "zhan2024-json" and not d.labels:
-            add(("datasets", i, "labels"), "NER datasets converted from raw tags need labels (tag-id map).")
-    from bioeval.claims.validate import check_claims
-    check_claims(m, add)
-    if not problems:
-        _check_cells(m, raw, excluded, add)
-    _check_local_paths(m, add)
     return problems
 
 

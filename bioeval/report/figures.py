@@ -64,6 +64,8 @@ def _grid(verification: dict, metric: str) -> tuple[list[dict], list[str], list[
 
 
 def bars_figure(verification: dict, path: Path, metric: str = "f1", title: str = "") -> Path:
+    """Published and reproduced values side by side per model, one panel per dataset (published_figure
+    when nothing is reproduced yet)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -80,54 +82,75 @@ def bars_figure(verification: dict, path: Path, metric: str = "f1", title: str =
     fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, 3.6 * nrows), squeeze=False, sharey=True)
     by_key = {(r["model"], r["dataset"]): r for r in rows}
     for ax, dataset in zip(axes.flat, datasets):
-        xs = range(len(models))
         for i, model in enumerate(models):
             r = by_key.get((model, dataset))
             if r is None:
                 continue
-            ax.bar(i - 0.2, r["expected"], 0.4, color=PUBLISHED)
-            top = r["expected"]
-            if r.get("published_ci"):  # the paper's 95% interval (Guo & Sarker)
-                lo, hi = r["published_ci"]
-                ax.errorbar(i - 0.2, r["expected"], yerr=[[r["expected"] - lo], [hi - r["expected"]]],
-                            fmt="none", ecolor="black", elinewidth=0.8, capsize=2)
-                top = hi
-            ax.text(i - 0.2, top + 0.02, f"{r['expected']:.2f}", ha="center", va="bottom", fontsize=6, rotation=90)
-            if r["observed"] is None:
-                ax.text(i + 0.2, 0.02, "invalid" if r["verdict"] == Verdict.INVALID else "not run", ha="center", va="bottom", fontsize=6, rotation=90, color="#555555")
-            else:
-                color = FAIL_COLOR if (model, dataset) in failed else REPRODUCED
-                ax.bar(i + 0.2, r["observed"], 0.4, color=color)
-                top = r["observed"]
-                if r.get("observed_ci"):  # our bootstrap interval
-                    lo, hi = r["observed_ci"]
-                    ax.errorbar(i + 0.2, r["observed"], yerr=[[max(0, r["observed"] - lo)], [max(0, hi - r["observed"])]],
-                                fmt="none", ecolor="black", elinewidth=0.8, capsize=2)
-                    top = hi
-                ax.text(i + 0.2, top + 0.02, f"{r['observed']:.2f}", ha="center", va="bottom", fontsize=6,
-                        rotation=90)
-        ax.set_title(dnames[dataset], fontsize=10)
-        ax.set_xticks(list(xs))
-        ax.set_xticklabels([names[m] for m in models], rotation=45, ha="right", fontsize=7)
-        ax.set_xlim(-0.6, len(models) - 0.4)  # keep "not run" labels inside their own panel
-        ax.set_ylim(0, 1.22)
-        ax.grid(axis="y", alpha=0.3)
-    for ax in axes.flat[len(datasets):]:
+            # the pair straddles the model's tick: published on the left, ours on the right
+            _published_bar(ax, i - 0.2, r)
+            _reproduced_bar(ax, i + 0.2, r, (model, dataset) in failed)
+        _dataset_panel(ax, dnames[dataset], [names[m] for m in models])
+    _bars_frame(fig, axes, len(datasets), metric, title)
+    try:
+        return _save(fig, Path(path))
+    finally:
+        plt.close(fig)
+
+
+def _published_bar(ax, x: float, r: dict) -> None:
+    """The paper's value, with its 95% interval where the paper gives one (Guo & Sarker)."""
+    ax.bar(x, r["expected"], 0.4, color=PUBLISHED)
+    top = r["expected"]
+    if r.get("published_ci"):
+        lo, hi = r["published_ci"]
+        ax.errorbar(x, r["expected"], yerr=[[r["expected"] - lo], [hi - r["expected"]]],
+                    fmt="none", ecolor="black", elinewidth=0.8, capsize=2)
+        top = hi
+    ax.text(x, top + 0.02, f"{r['expected']:.2f}", ha="center", va="bottom", fontsize=6, rotation=90)
+
+
+def _reproduced_bar(ax, x: float, r: dict, failed: bool) -> None:
+    """Our value with its bootstrap interval, red when the cell fails on any metric; a label
+    in its place when the cell is invalid or was not run."""
+    if r["observed"] is None:
+        label = "invalid" if r["verdict"] == Verdict.INVALID else "not run"
+        ax.text(x, 0.02, label, ha="center", va="bottom", fontsize=6, rotation=90, color="#555555")
+        return
+    ax.bar(x, r["observed"], 0.4, color=FAIL_COLOR if failed else REPRODUCED)
+    top = r["observed"]
+    if r.get("observed_ci"):
+        lo, hi = r["observed_ci"]
+        ax.errorbar(x, r["observed"], yerr=[[max(0, r["observed"] - lo)], [max(0, hi - r["observed"])]],
+                    fmt="none", ecolor="black", elinewidth=0.8, capsize=2)
+        top = hi
+    ax.text(x, top + 0.02, f"{r['observed']:.2f}", ha="center", va="bottom", fontsize=6, rotation=90)
+
+
+def _dataset_panel(ax, title: str, model_names: list[str]) -> None:
+    """One dataset's axes: its title, the models along x, the shared 0..1 scale."""
+    ax.set_title(title, fontsize=10)
+    ax.set_xticks(list(range(len(model_names))))
+    ax.set_xticklabels(model_names, rotation=45, ha="right", fontsize=7)
+    ax.set_xlim(-0.6, len(model_names) - 0.4)  # keep "not run" labels inside their own panel
+    ax.set_ylim(0, 1.22)
+    ax.grid(axis="y", alpha=0.3)
+
+
+def _bars_frame(fig, axes, panels: int, metric: str, title: str) -> None:
+    """What surrounds the panels: the unused grid places hidden, the metric on the left, one
+    legend and the title."""
+    from matplotlib.patches import Patch
+
+    for ax in axes.flat[panels:]:
         ax.set_visible(False)
     for ax in axes[:, 0]:
         ax.set_ylabel(metric.upper() if metric == "f1" else metric)
-    from matplotlib.patches import Patch
-
     fig.legend(handles=[Patch(color=PUBLISHED, label="published"), Patch(color=REPRODUCED, label="reproduced (pass)"),
                         Patch(color=FAIL_COLOR, label="reproduced (cell outside tolerance on any metric)")],
                loc="lower center", ncol=3, fontsize=9, frameon=False)
     fig.suptitle((title or f"Published vs reproduced {metric}") + "  (error bars: 95% intervals where known)",
                  fontsize=12, x=0.01, ha="left")
     fig.tight_layout(rect=(0, 0.035, 1, 0.96))
-    try:
-        return _save(fig, Path(path))
-    finally:
-        plt.close(fig)
 
 
 def delta_heatmap(verification: dict, path: Path, metric: str = "f1", title: str = "") -> Path:

@@ -303,16 +303,37 @@ def sbatch_script(*, submission_id: str, submission_dir: Path, group: Group, arr
                   numerics_env: dict[str, str] | None = None) -> str:
     """A readable, commented job-array script.  `run_command` replaces the bioeval call (bash
     text that may use $PYTHON $WORKDIR $MANIFEST $RUN_ID $MODEL $DATASET)."""
-    q = shlex.quote
-    req = group.request
     mine = [a for a in arrays if a.group == group.index]
-    submit_lines = "\n".join(f"#   cd {q(str(submission_dir))} && {sbatch_line(a, options.array_parallelism)}"
-                             for a in mine)
+    directives = _directives(submission_id, submission_dir, group.request, mine, options, command)
+    command.check()
+    numerics_env = numerics_env or {}
+    cell_command = run_command or command.render(options, group.request.gpus, tuple(numerics_env))
+    header = _script_header(submission_id, submission_dir, group, mine, options, command, max_array_size,
+                            max_array_source, directives)
+    return (header + _script_variables(submission_dir, command, manifest_sha256, mine, numerics_env)
+            + _script_task(submission_id, cell_command))
+
+
+def _directives(submission_id: str, submission_dir: Path, req: Request, mine: list[Array], options: Options,
+                command: CellCommand) -> list[str]:
+    """The #SBATCH lines: the job's name and array, what it asks Slurm for, where it logs and runs."""
     directives = [f"#SBATCH --job-name=bioeval-{submission_id}"]
-    if len(mine) == 1:
+    if len(mine) == 1:  # several arrays: each sbatch call gives its own --array
         directives.append(f"#SBATCH --array={mine[0].spec(options.array_parallelism)}"
                           "            # tasks 0..N-1 = grid lines OFFSET..OFFSET+N-1; %K = at most K at once")
     options.check()  # names against Slurm's rules, no control characters (also when built directly)
+    directives += _request_directives(req, options)
+    directives += [
+        f"#SBATCH --output={sbatch_value(submission_dir, 'the submission folder')}/logs/slurm-%A_%a.out"
+        "   # only until the cell's own log opens",
+        f"#SBATCH --chdir={sbatch_value(command.workdir, 'the workdir')}",
+    ]
+    return directives
+
+
+def _request_directives(req: Request, options: Options) -> list[str]:
+    """Partition, account and the resource request, each line saying where its value came from."""
+    directives = []
     if options.partition:
         directives.append(f"#SBATCH --partition={options.partition}")
     if options.account:
@@ -327,23 +348,24 @@ def sbatch_script(*, submission_id: str, submission_dir: Path, group: Group, arr
     if req.gpu_memory_gb:
         directives.append(f"# Each GPU needs at least {req.gpu_memory_gb} GB of memory (resources.gpu_memory_gb): Slurm has no\n"
                           "# portable request for that, so pick a --partition (or add --constraint) with such GPUs.")
-    directives += [
-        f"#SBATCH --output={sbatch_value(submission_dir, 'the submission folder')}/logs/slurm-%A_%a.out"
-        "   # only until the cell's own log opens",
-        f"#SBATCH --chdir={sbatch_value(command.workdir, 'the workdir')}",
-    ]
-    command.check()
-    numerics_env = numerics_env or {}
-    cell_command = run_command or command.render(options, req.gpus, tuple(numerics_env))
-    numerics_lines = "\n".join(f"export {k}={q(v)}" for k, v in numerics_env.items())
-    numerics_block = ("\n# Deterministic numerics (protocol.numerics): read by torch's native libraries when it is\n"
-                      "# imported, so set before the cell starts (bioeval/engine/numerics.py).\n"
-                      + numerics_lines + "\n") if numerics_env else ""
-    container_note = {
+    return directives
+
+
+def _container_note(options: Options, gpus: int) -> str:
+    """What the header says a task runs in."""
+    return {
         "none": "the Python that submitted (the same bioeval on a shared file system)",
-        "apptainer": f"Apptainer image {options.image}" + (" with --nv (the node's NVIDIA driver)" if req.gpus else ""),
-        "docker": f"Docker image {options.image}" + (" with the GPUs Slurm allocated" if req.gpus else ""),
+        "apptainer": f"Apptainer image {options.image}" + (" with --nv (the node's NVIDIA driver)" if gpus else ""),
+        "docker": f"Docker image {options.image}" + (" with the GPUs Slurm allocated" if gpus else ""),
     }[options.container]
+
+
+def _script_header(submission_id: str, submission_dir: Path, group: Group, mine: list[Array], options: Options,
+                   command: CellCommand, max_array_size: int, max_array_source: str, directives: list[str]) -> str:
+    """The comment block that explains the job to a reader (and how to submit it by hand), then
+    the #SBATCH directives, which sbatch reads only before the first command."""
+    submit_lines = "\n".join(f"#   cd {shlex.quote(str(submission_dir))} && {sbatch_line(a, options.array_parallelism)}"
+                             for a in mine)
     return f"""#!/bin/bash
 # -----------------------------------------------------------------------------------------
 # bioeval on Slurm: a job array, one task per cell (model x dataset) of
@@ -358,13 +380,21 @@ def sbatch_script(*, submission_id: str, submission_dir: Path, group: Group, arr
 # cluster's MaxArraySize ({max_array_size}, {max_array_source}) is split into several arrays.
 #
 # Task i runs grid line OFFSET+i of grid.tsv (index, run_id, model, dataset), using
-#   {container_note}
+#   {_container_note(options, group.request.gpus)}
 # Its output goes to logs/<run_id>.log and its outcome to tasks/<run_id>.json (read by
 # `bioeval status`).  A done cell is skipped by bioeval itself; an interrupted cell resumes
 # from its last checkpoint in <workdir>/<run_id>/ (same run id, same directory).
 # -----------------------------------------------------------------------------------------
 {chr(10).join(directives)}
+"""
 
+
+def _script_variables(submission_dir: Path, command: CellCommand, manifest_sha256: str, mine: list[Array],
+                      numerics_env: dict[str, str]) -> str:
+    """The task's fixed values as shell variables (quoted), its grid line, and the numerics
+    environment."""
+    q = shlex.quote
+    return f"""
 set -uo pipefail    # no -e: the task records its own outcome below
 
 SUBMISSION={q(str(submission_dir))}
@@ -375,7 +405,23 @@ PYTHON={q(command.python)}
 OFFSET="${{1:-{mine[0].offset if len(mine) == 1 else 0}}}"
 INDEX=$((OFFSET + SLURM_ARRAY_TASK_ID))
 JOB="${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}"
-{numerics_block}
+{_numerics_block(numerics_env)}"""
+
+
+def _numerics_block(numerics_env: dict[str, str]) -> str:
+    """The protocol's numerics variables as exports, or nothing when it sets none."""
+    if not numerics_env:
+        return ""
+    exports = "\n".join(f"export {k}={shlex.quote(v)}" for k, v in numerics_env.items())
+    return ("\n# Deterministic numerics (protocol.numerics): read by torch's native libraries when it is\n"
+            "# imported, so set before the cell starts (bioeval/engine/numerics.py).\n"
+            + exports + "\n")
+
+
+def _script_task(submission_id: str, cell_command: str) -> str:
+    """The task itself: find its grid line, log to the cell's own file, run the cell, and record
+    the outcome (also when Slurm terminates it)."""
+    return f"""
 # 1. This task's cell: grid line INDEX.
 IFS=$'\\t' read -r _ RUN_ID MODEL DATASET < <(awk -F'\\t' -v i="$INDEX" 'NR > 1 && $1 == i' "$SUBMISSION/grid.tsv")
 if [ -z "${{RUN_ID:-}}" ]; then echo "error: no line $INDEX in $SUBMISSION/grid.tsv" >&2; exit 2; fi

@@ -87,28 +87,15 @@ def _fast_lists(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, limit: i
     if n < 2 or k == 0:
         return lengths, np.zeros(0, dtype=np.int16)
     raw = data.tobytes()
-    cls = np.empty(n + 1, dtype=np.uint8)
+    cls = np.empty(n + 1, dtype=np.uint8)  # one OTHER past the end: every byte has a next one
     cls[:n] = np.frombuffer(raw.translate(CLASS_BYTES), dtype=np.uint8)
     cls[n] = OTHER
-    if first_line:  # a first line that is a list ends at the string's first "]", before a "\n" or the end
-        closes = np.flatnonzero(cls == CLOSE)
-        close = np.append(closes, n)[np.searchsorted(closes, starts)]
-        after = np.minimum(close + 1, n - 1)
-        one_line = (close < ends) & ((close + 1 == ends) | (data[after] == ord("\n")))
-        ends = np.where(one_line, close + 1, starts)  # others: empty, never a list here
-    pair = (cls[:-1] * np.uint8(8) + cls[1:]).tobytes()
-    pair_ok = np.frombuffer(pair.translate(ALLOWED_BYTES), dtype=bool)  # data[p + 1] may follow data[p]
-    size = ends - starts
-    cand = size >= 2
-    s, last = np.where(cand, starts, 0), np.where(cand, ends - 1, 1)
-    bounds = np.empty(2 * k, dtype=np.int64)
-    bounds[0::2], bounds[1::2] = s, last
-    good = cand & (cls[s] == OPEN) & (cls[last] == CLOSE) & np.logical_and.reduceat(pair_ok, bounds)[0::2]
-    s, e = s[good], ends[good]
+    if first_line:
+        ends = _first_line_ends(data, cls, starts, ends)
+    good = _usual_lists(cls, starts, ends)
+    s, e = starts[good], ends[good]
     if len(s) == 0:
         return lengths, np.zeros(0, dtype=np.int16)
-    bounds = np.empty(2 * len(s), dtype=np.int64)
-    bounds[0::2], bounds[1::2] = s, e
     digit = cls == DIGIT
     per_list = (e - s) // 3  # "[d, d, d]" has 3 bytes per id ("[]": 2), and never fewer
     if per_list.sum() == np.count_nonzero(digit):
@@ -117,14 +104,9 @@ def _fast_lists(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, limit: i
         to_value = bytes.maketrans(b"0123456789", bytes(min(d, limit) for d in range(10)))
         lengths[good] = per_list
         return lengths, np.frombuffer(raw.translate(to_value, NOT_DIGITS), dtype=np.uint8)
-    tiled = len(s) == k and s[0] == 0 and e[-1] == n and (s[1:] == e[:-1]).all()
-    if tiled:
-        ids = digit  # the good lists tile the buffer: every digit is one of theirs
-    else:  # runs of bytes outside (gap), inside, outside, ... the good lists
-        runs = np.diff(bounds, prepend=0, append=n + 1)
-        ids = digit & np.repeat(np.arange(len(runs)) % 2 == 1, runs)
+    ids = _digits_in_lists(digit, s, e, n, k)
     last = ids[:n] & ~digit[1:]  # an id's last digit (in a good list, '[' precedes every id: p >= 1)
-    at = None
+    at = np.flatnonzero(last)
     if (ids[2:n] & digit[1:n - 1] & digit[:n - 2]).any():  # ids of three or more digits: digit by digit
         heads = np.flatnonzero(ids[1:] & ~digit[:-1]) + 1  # first digit of each id
         values, too_long = _multi_digit(data, digit, heads, limit)
@@ -133,14 +115,53 @@ def _fast_lists(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, limit: i
             ends = ends.copy()
             ends[owner] = starts[owner]  # an empty segment is never a list
             return _fast_lists(data, starts, ends, limit)  # ends are already first lines
-    else:  # ids of one or two digits: each read at its last digit
-        at = np.flatnonzero(last)
-        zero = np.uint8(ord("0"))
-        values = data[at] - zero + np.uint8(10) * (data[at - 1] - zero) * digit[at - 1]  # wraps only where x 0
-        np.minimum(values, min(limit, 99), out=values)
-    at = np.flatnonzero(last) if at is None else at
+    else:
+        values = _short_ids(data, digit, at, limit)
     lengths[good] = np.searchsorted(at, e) - np.searchsorted(at, s)
     return lengths, values
+
+
+def _first_line_ends(data: np.ndarray, cls: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Where each string's list ends when its first line is one (a first line that is a list
+    ends at the string's first "]", before a newline or the end); the others end where they start."""
+    n = len(data)
+    closes = np.flatnonzero(cls == CLOSE)
+    close = np.append(closes, n)[np.searchsorted(closes, starts)]
+    after = np.minimum(close + 1, n - 1)
+    one_line = (close < ends) & ((close + 1 == ends) | (data[after] == ord("\n")))
+    return np.where(one_line, close + 1, starts)  # others: empty, never a list here
+
+
+def _usual_lists(cls: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Which strings are lists in the usual form: "[" ... "]" with every neighbouring pair of
+    bytes one such a list allows (one reduceat over all strings, no loop)."""
+    k = len(starts)
+    pair = (cls[:-1] * np.uint8(8) + cls[1:]).tobytes()
+    pair_ok = np.frombuffer(pair.translate(ALLOWED_BYTES), dtype=bool)  # data[p + 1] may follow data[p]
+    size = ends - starts
+    cand = size >= 2
+    s, last = np.where(cand, starts, 0), np.where(cand, ends - 1, 1)
+    bounds = np.empty(2 * k, dtype=np.int64)
+    bounds[0::2], bounds[1::2] = s, last
+    return cand & (cls[s] == OPEN) & (cls[last] == CLOSE) & np.logical_and.reduceat(pair_ok, bounds)[0::2]
+
+
+def _digits_in_lists(digit: np.ndarray, s: np.ndarray, e: np.ndarray, n: int, k: int) -> np.ndarray:
+    """Which bytes are digits of the good lists data[s:e] (other strings may hold digits too)."""
+    if len(s) == k and s[0] == 0 and e[-1] == n and (s[1:] == e[:-1]).all():
+        return digit  # the good lists tile the buffer: every digit is one of theirs
+    bounds = np.empty(2 * len(s), dtype=np.int64)
+    bounds[0::2], bounds[1::2] = s, e
+    runs = np.diff(bounds, prepend=0, append=n + 1)  # bytes outside (gap), inside, outside, ... the good lists
+    return digit & np.repeat(np.arange(len(runs)) % 2 == 1, runs)
+
+
+def _short_ids(data: np.ndarray, digit: np.ndarray, at: np.ndarray, limit: int) -> np.ndarray:
+    """The values of ids of one or two digits, each read at its last digit ``at``."""
+    zero = np.uint8(ord("0"))
+    values = data[at] - zero + np.uint8(10) * (data[at - 1] - zero) * digit[at - 1]  # wraps only where x 0
+    np.minimum(values, min(limit, 99), out=values)
+    return values
 
 
 def _multi_digit(data: np.ndarray, digit: np.ndarray, heads: np.ndarray, limit: int):

@@ -299,58 +299,75 @@ def _judge_statistical(rows: list[dict], tolerance) -> None:
     The published run's seed part is never below the declared spread nor tolerance.seed_floor:
     our seeds do not measure the distance between our stack and the paper's.
     """
-    pending = [r for r in rows if "_auto" in r]
-    groups: dict[object, list[dict]] = {}
-    for r in pending:
-        spread = r["_auto"]["spread"]
-        key = ("declared", next(i for i, e in enumerate(tolerance.seed_spread) if e is spread)) if spread \
-            else ("row", id(r))
-        groups.setdefault(key, []).append(r)
-    for key, members in groups.items():
+    for key, members in _seed_groups(rows, tolerance).items():
         spread = members[0]["_auto"]["spread"]
         ss, df, cells = _cell_sums(members)
-        measured_sd, measured_df = st.pool_with_declared(ss, df, spread.sd if spread else None,
-                                                         spread.runs if spread else None)
+        measured = st.pool_with_declared(ss, df, spread.sd if spread else None, spread.runs if spread else None)
+        where = f"tolerance.seed_spread[{key[1]}]" if spread else ""
         for r in members:
             auto = r.pop("_auto")
-            rule = auto["rule"]
-            k = len(r["observed_runs"])
-            where = f"tolerance.seed_spread[{key[1]}]" if spread else ""
-            if k >= 2:
-                seed_sd, seed_df = measured_sd, measured_df
-                pooled = f" pooled with {where}'s {spread.runs} runs" if spread and spread.runs else ""
-                r["sources"]["seed"] = (f"measured: {k} runs of this cell" if cells == 1 else
-                                        f"measured: pooled over {cells} cells with runs under {where}") + \
-                    pooled + f" ({seed_df:g} df)"
-            elif spread is not None:
-                seed_sd = spread.sd
-                seed_df = float(spread.runs - 1) if spread.runs else float("inf")
-                r["sources"]["seed"] = f"declared ({where}, {spread.source}" + \
-                    (f", {spread.runs} runs: {seed_df:g} df)" if spread.runs else ")")
-            else:
-                seed_sd, seed_df = 0.0, float("inf")
-                r["sources"]["seed"] = "none: no seed study and no declared spread (the interval ignores seeds)"
+            seed_sd, seed_df = _seed_part(r, spread, where, cells, measured)
             published_sd = max(seed_sd, spread.sd if spread else 0.0, tolerance.seed_floor)
             if published_sd > seed_sd:
                 r["sources"]["seed"] += f"; the published run carries at least {published_sd:g}"
             r["parts"]["seed"] = seed_sd
             r["published_seed_sd"] = published_sd
             r["seed_declaration"] = key[1] if spread is not None else None  # index in tolerance.seed_spread
-            alpha = tol.alpha_of(rule, tolerance)
-            scheme, sampling_sd = auto["scheme"], r["parts"]["sampling"] or 0.0
-            centre = min(max(float(np.mean(r["observed_runs"])) + auto["bias"], 0.0), 1.0)
-            exact = st.count_sampling(r["expected"], centre, scheme["trials"], scheme["published"], scheme["ours"],
-                                      scheme["fpc"]) if sampling_sd else None
-            j = st.judge(r["expected"], r["observed_runs"], sampling_sd=sampling_sd,
-                         seed_sd=seed_sd, seed_df=seed_df, bias=auto["bias"], margin=rule.floor, alpha=alpha,
-                         published_seed_sd=published_sd, exact=exact)
-            if j.method == "count":
-                r["sources"]["sampling"] += (f"; as binomial counts: {exact.trials} effective trials at {exact.p0:.4f}, "
-                                             f"{exact.sides} random side(s) (the normal tail is too light there)")
-            r["test"] = j.method
-            r["alpha"], r["sd"], r["margin"] = alpha, round(j.sd, 6), rule.floor
-            r["df"] = None if j.df == float("inf") else j.df
-            _set_judgement(r, j)
+            _judge_auto(r, auto, tolerance, seed_sd, seed_df, published_sd)
+
+
+def _seed_groups(rows: list[dict], tolerance) -> dict[object, list[dict]]:
+    """The rows under `auto` by the seed_spread declaration that covers them (its values share
+    one SD, so their runs are pooled); a row no declaration covers is a group of its own."""
+    groups: dict[object, list[dict]] = {}
+    for r in (r for r in rows if "_auto" in r):
+        spread = r["_auto"]["spread"]
+        key = ("declared", next(i for i, e in enumerate(tolerance.seed_spread) if e is spread)) if spread \
+            else ("row", id(r))
+        groups.setdefault(key, []).append(r)
+    return groups
+
+
+def _seed_part(r: dict, spread, where: str, cells: int, measured: tuple[float, float]) -> tuple[float, float]:
+    """(SD, df) of the seed part of one value, and its source in the row: measured (pooled) when
+    the value has K >= 2 runs, else the declared spread, else none."""
+    k = len(r["observed_runs"])
+    if k >= 2:
+        seed_sd, seed_df = measured
+        pooled = f" pooled with {where}'s {spread.runs} runs" if spread and spread.runs else ""
+        r["sources"]["seed"] = (f"measured: {k} runs of this cell" if cells == 1 else
+                                f"measured: pooled over {cells} cells with runs under {where}") + \
+            pooled + f" ({seed_df:g} df)"
+    elif spread is not None:
+        seed_sd = spread.sd
+        seed_df = float(spread.runs - 1) if spread.runs else float("inf")
+        r["sources"]["seed"] = f"declared ({where}, {spread.source}" + \
+            (f", {spread.runs} runs: {seed_df:g} df)" if spread.runs else ")")
+    else:
+        seed_sd, seed_df = 0.0, float("inf")
+        r["sources"]["seed"] = "none: no seed study and no declared spread (the interval ignores seeds)"
+    return seed_sd, seed_df
+
+
+def _judge_auto(r: dict, auto: dict, tolerance, seed_sd: float, seed_df: float, published_sd: float) -> None:
+    """The statistical test of one value once its seed part is known: the sampling part as
+    binomial counts where the normal is not good enough (st.count_sampling decides)."""
+    rule = auto["rule"]
+    alpha = tol.alpha_of(rule, tolerance)
+    scheme, sampling_sd = auto["scheme"], r["parts"]["sampling"] or 0.0
+    centre = min(max(float(np.mean(r["observed_runs"])) + auto["bias"], 0.0), 1.0)
+    exact = st.count_sampling(r["expected"], centre, scheme["trials"], scheme["published"], scheme["ours"],
+                              scheme["fpc"]) if sampling_sd else None
+    j = st.judge(r["expected"], r["observed_runs"], sampling_sd=sampling_sd,
+                 seed_sd=seed_sd, seed_df=seed_df, bias=auto["bias"], margin=rule.floor, alpha=alpha,
+                 published_seed_sd=published_sd, exact=exact)
+    if j.method == "count":
+        r["sources"]["sampling"] += (f"; as binomial counts: {exact.trials} effective trials at {exact.p0:.4f}, "
+                                     f"{exact.sides} random side(s) (the normal tail is too light there)")
+    r["test"] = j.method
+    r["alpha"], r["sd"], r["margin"] = alpha, round(j.sd, 6), rule.floor
+    r["df"] = None if j.df == float("inf") else j.df
+    _set_judgement(r, j)
 
 
 def _cell_sums(members: list[dict]) -> tuple[float, float, int]:
