@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from click.testing import CliRunner
 
 from bioeval.cli import main
@@ -48,3 +49,25 @@ def test_reproduce_verifies_once_and_reads_each_predictions_file_once(tmp_path, 
     assert set(reads.values()) == {1}, reads
     assert not [a for a, kw in parsed if kw.get("data") is None], "a predictions file read around the reader"
     assert len(figures) == 1
+
+
+@pytest.mark.slow
+def test_reproduce_resolves_the_manifest_once_and_converts_each_split_once(tmp_path, monkeypatch):
+    """A cold run: the fetch counts each split's records and the report's audit reads them again;
+    both share one conversion per file, and verify takes the cells the command resolved."""
+    import bioeval.data.splits as splits
+    import bioeval.manifest.resolve as resolve
+
+    resolved, converted = [], []
+    counting(monkeypatch, resolve, "iter_cells", resolved)
+    counting(monkeypatch, splits, "convert", converted)
+    monkeypatch.setattr(splits, "_CONVERTED", {})  # nothing converted earlier in this process counts
+    out = CliRunner().invoke(main, ["--workdir", str(tmp_path), "reproduce", str(SMOKE), "--no-progress",
+                                    "--only", "dataset=smoke-tc"])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "reports" / "smoke.md").is_file()
+    assert len(resolved) == 1
+    files = Counter((str(args[0]), args[1]) for args, _ in converted)
+    assert {split for _, split in files} == {"train", "validation", "test"}
+    assert len({path for path, _ in files}) >= 4 * 3, files  # the audit reads every dataset's splits
+    assert set(files.values()) == {1}, files

@@ -47,10 +47,11 @@ def report_step(loaded, cells, settings, verification: dict, report_path: Path |
     return write_report([verification], [loaded], Path(settings.workdir), settings, out=report_path, html=html)
 
 
-def verify_step(loaded, settings, only: str | None) -> dict:
+def verify_step(loaded, cells, settings) -> dict:
+    """The verification of the cells this command resolved (no second resolution)."""
     from bioeval.verify.verify import verify_manifest
 
-    return verify_manifest(loaded, settings.workdir, only)
+    return verify_manifest(loaded, settings.workdir, cells=cells)
 
 
 def reproduce(loaded, cells, settings, runtime: str, options: dict, report_path: Path | None = None,
@@ -63,7 +64,7 @@ def reproduce(loaded, cells, settings, runtime: str, options: dict, report_path:
     if runtime == "local":
         prepare_local(loaded, cells, settings)
     rows = dispatch(loaded, cells, settings, runtime, options)
-    verification = verify_step(loaded, settings, options.get("only"))
+    verification = verify_step(loaded, cells, settings)
     report = report_step(loaded, cells, settings, verification, report_path, html)
     return {"rows": rows, "report": report, "verification": verification,
             "report_path": report_path or default_report_path(loaded, settings)}

@@ -382,16 +382,25 @@ def regression_section(regression: list[dict]) -> list[str]:
     return lines
 
 
+def _verified_cells(loaded: LoadedManifest, verification: dict) -> dict:
+    """(model, dataset) -> Cell: the cells verify resolved, or (a verification read back from
+    JSON) the manifest's."""
+    resolved = getattr(verification, "resolved", None)
+    if resolved:
+        return resolved
+    from bioeval.manifest import cells as manifest_cells
+
+    return {(c.model.key, c.dataset.key): c for c in manifest_cells(loaded)}
+
+
 def baseline_section(loaded: LoadedManifest, verification: dict) -> list[str]:
     """Per dataset: each reproduced cell's F1 (fine-tuned or zero-shot) against the best trivial
     baseline on the instances it scored (verify/baseline.py): did a model learn anything?"""
-    from bioeval.manifest import cells as manifest_cells
-
     rows = [r for r in verification["cells"] if r["metric"] == "f1" and r.get("observed") is not None
             and r.get("baseline")]
     if not rows:
         return []
-    mode = {(c.model.key, c.dataset.key): c.protocol.mode.value for c in manifest_cells(loaded)}
+    mode = {pair: c.protocol.mode.value for pair, c in _verified_cells(loaded, verification).items()}
     margin = loaded.manifest.expected_min_over_baseline
     lines = ["### Against the trivial baselines", "",
              "Each reproduced F1 beside the best trivial baseline scored on the same test instances under the same "

@@ -60,12 +60,14 @@ METHOD = "holm"
 
 class Verification(dict):
     """What verify_manifest returns: the JSON contract above (the dict itself) and, beside it, the
-    runs it read (``index``: their RunFolders hold the files as read), so the report and the claims
-    work from this verification instead of reading the run folders again."""
+    runs it read (``index``: their RunFolders hold the files as read) and the cells it verified
+    (``resolved``: (model, dataset) -> Cell; the dict's "cells" are its rows), so the report and the claims work from this
+    verification instead of reading the run folders or resolving the manifest again."""
 
-    def __init__(self, report: dict, index: ResultIndex):
+    def __init__(self, report: dict, index: ResultIndex, resolved: dict | None = None):
         super().__init__(report)
         self.index = index
+        self.resolved = resolved or {}
 
     def folder(self, run_id: str):
         """The RunFolder verify read for ``run_id`` (None when the results folder has no such run)."""
@@ -84,14 +86,18 @@ def test_size(cell: Cell, scores: dict | None) -> int | None:
     return min(records, cap) if cap else records
 
 
-def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | None = None) -> dict:
+def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | None = None,
+                    cells: list[Cell] | None = None) -> dict:
+    """Every selected cell's expected values against the runs under ``results``; ``cells``: the
+    cells the caller already resolved (seed-study variants are found through their base cell),
+    else those ``only`` selects."""
     from bioeval.scoring import scorer_for
 
     index = ResultIndex(results)
     index_runs: dict[tuple, tuple] = {}  # (model, dataset) -> (cell, scorer, runs): for the baselines
     rows = []
     unexpected = []  # cells with results but no published values (e.g. a smoke manifest)
-    for cell in manifest_cells(loaded, only):
+    for cell in manifest_cells(loaded, only) if cells is None else [c for c in cells if not c.replicate]:
         scorer = None
         try:
             scorer = scorer_for(cell.protocol, cell.dataset)
@@ -128,7 +134,7 @@ def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | Non
     if not rows:  # no value compared: nothing passed either (verify/gate.py exits 1 with the reason)
         summary["global_verdict"] = GlobalVerdict.NOTHING
     report = Verification({"manifest": str(loaded.path), "results": str(results), "cells": rows, "summary": summary,
-                           "unexpected": unexpected}, index)
+                           "unexpected": unexpected}, index, {pair: cell for pair, (cell, _, _) in index_runs.items()})
     from bioeval.verify.claims import judge_runs, summary_line  # the paper's sentences on our runs
     report["claims"] = judge_runs(loaded, report, index.folder)
     summary["claims"] = summary_line(report["claims"])  # its own line: the global verdict is unchanged
