@@ -29,12 +29,7 @@ TAG_LIST = re.compile(r"^\[(\d+(, \d+)*)?\]$")
 
 def scoring_spec(loaded, dataset):
     """The dataset's scoring section (manifest default merged with the dataset's overrides)."""
-    from bioeval.manifest.load import merge_protocol
-    from bioeval.manifest.schema import Protocol
-
-    if not dataset.protocol:
-        return loaded.manifest.protocol.scoring
-    return Protocol.model_validate(merge_protocol(loaded.raw["protocol"], dataset.protocol)).scoring
+    return dataset_protocol(loaded, dataset).scoring
 
 
 def answer_for(spec, dataset):
@@ -359,12 +354,10 @@ def _ceiling_and_baselines(loaded, dataset, protocol, spec, train, scored, score
 
 
 def dataset_protocol(loaded, dataset):
-    from bioeval.manifest.load import merge_protocol
-    from bioeval.manifest.schema import Protocol
+    """The dataset's protocol for no model in particular (the defaults and the dataset's overrides)."""
+    from bioeval.manifest.protocols import protocol_for
 
-    if not dataset.protocol:
-        return loaded.manifest.protocol
-    return Protocol.model_validate(merge_protocol(loaded.raw["protocol"], dataset.protocol))
+    return protocol_for(loaded.manifest, loaded.raw["protocol"], dataset=dataset)
 
 
 def baseline_findings(loaded, dataset, spec, train, scored, split_name, entry, published) -> list[dict]:

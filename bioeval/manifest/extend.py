@@ -184,7 +184,7 @@ def keep_only(base: dict, keep, file: str, positions: dict) -> None:
 
 
 def merge_manifests(base: dict, child: dict) -> dict:
-    from bioeval.manifest.load import merge_protocol
+    from bioeval.manifest.protocols import merge_protocol
 
     out = dict(base)
     for key, value in child.items():

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from bioeval.errors import ManifestError, Problem
 from bioeval.redact import looks_secret
+from bioeval.manifest.protocols import protocol_for
 from bioeval.manifest.schema import METRICS, COMMIT_RE, Manifest, Protocol
 from bioeval.manifest.yaml_positions import dotted, load_yaml, locate
 
@@ -228,8 +229,9 @@ def _override_problems(m: Manifest, raw: dict, file: str, positions: dict) -> li
         for i, entry in enumerate(entries):
             if not entry.protocol:
                 continue
+            scope = {"model": entry} if section == "models" else {"dataset": entry}
             try:
-                Protocol.model_validate(merge_protocol(raw["protocol"], entry.protocol))
+                protocol_for(m, raw["protocol"], **scope)
             except ValidationError as exc:
                 problems.extend(_pydantic_problems(exc, file, positions, Protocol, (section, i, "protocol")))
     return problems
@@ -241,17 +243,13 @@ def _check_cells(m: Manifest, raw: dict, excluded: set, add) -> None:
         for j, dataset in enumerate(m.datasets):
             if (model.key, dataset.key) in excluded:
                 continue
-            if model.protocol or dataset.protocol:
-                merged = merge_protocol(merge_protocol(raw["protocol"], model.protocol), dataset.protocol)
-                try:
-                    protocol = Protocol.model_validate(merged)
-                except ValidationError as exc:
-                    first = exc.errors(include_url=False)[0]
-                    add(("datasets", j, "protocol"), f"cell {model.key} x {dataset.key}: the merged protocol is "
-                        f"invalid at {dotted(tuple(_clean_loc(first['loc'])))}: {first['msg']}.")
-                    continue
-            else:
-                protocol = m.protocol
+            try:
+                protocol = protocol_for(m, raw["protocol"], model, dataset)
+            except ValidationError as exc:
+                first = exc.errors(include_url=False)[0]
+                add(("datasets", j, "protocol"), f"cell {model.key} x {dataset.key}: the merged protocol is "
+                    f"invalid at {dotted(tuple(_clean_loc(first['loc'])))}: {first['msg']}.")
+                continue
             if dataset.task not in protocol.decoding.max_new_tokens.value:
                 have = ", ".join(protocol.decoding.max_new_tokens.value) or "none"
                 add(("datasets", j, "task"), f"cell {model.key} x {dataset.key}: protocol.decoding.max_new_tokens "
@@ -331,17 +329,3 @@ def _ambiguous_declarations(m: Manifest, file: str, positions: dict) -> list[Pro
     return out
 
 
-def merge_protocol(base: dict, override: dict) -> dict:
-    """Deep-merge ``override`` into ``base``; a provenance leaf ({value: ...}) is replaced whole."""
-    out = dict(base)
-    for key, value in override.items():
-        old = out.get(key)
-        if isinstance(old, dict) and isinstance(value, dict) and not _is_leaf(old) and not _is_leaf(value):
-            out[key] = merge_protocol(old, value)
-        else:
-            out[key] = value
-    return out
-
-
-def _is_leaf(d: dict) -> bool:
-    return bool({"value", "source", "note"} & d.keys())

@@ -10,7 +10,8 @@ from typing import Any, Iterator
 from pydantic import BaseModel
 
 from bioeval.errors import UsageError
-from bioeval.manifest.load import LoadedManifest, merge_protocol
+from bioeval.manifest.load import LoadedManifest
+from bioeval.manifest.protocols import protocol_for
 from bioeval.manifest.schema import Dataset, MetricValue, Model, Prov, Protocol
 
 RUN_ID_LENGTH = 16
@@ -135,11 +136,7 @@ def iter_cells(loaded: LoadedManifest, only: str | None = None) -> Iterator[Cell
                 continue
             if (model.key, dataset.key) in excluded:
                 continue
-            if model.protocol or dataset.protocol:
-                raw = merge_protocol(merge_protocol(base, model.protocol), dataset.protocol)
-                protocol = Protocol.model_validate(raw)
-            else:
-                protocol = m.protocol
+            protocol = protocol_for(m, base, model, dataset)
             spec = cell_spec(model, dataset, protocol)
             yield Cell(model, dataset, protocol, m.expected.get(model.key, {}).get(dataset.key, {}),
                        spec, run_id_of(spec))

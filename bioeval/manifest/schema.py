@@ -13,7 +13,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bioeval.claims.schema import Claim
-from bioeval.limits import MAX_RESAMPLES, MAX_SEED
+from bioeval.limits import BOOTSTRAP_SEED, CI_LEVEL, MAX_RESAMPLES, MAX_SEED, RESAMPLES
 
 T = TypeVar("T")
 
@@ -402,9 +402,9 @@ class ScoringSpec(Strict):
     also: Prov[list[str]] = _d([])  # further scorers reported beside `scorer` (scores.json "also"); never verified
     positive_phrases: Prov[list[str]] = _d([])
     negative_phrases: Prov[list[str]] = _d([])
-    bootstrap_resamples: Prov[int] = _d(1000)
-    bootstrap_seed: Prov[int] = _d(0)
-    ci_level: Prov[float] = _d(0.95)
+    bootstrap_resamples: Prov[int] = _d(RESAMPLES)
+    bootstrap_seed: Prov[int] = _d(BOOTSTRAP_SEED)
+    ci_level: Prov[float] = _d(CI_LEVEL)
 
     @model_validator(mode="after")
     def _known_and_in_range(self) -> "ScoringSpec":

@@ -5,12 +5,13 @@ only the protocol's scorer is verified against expected values."""
 
 from __future__ import annotations
 
+from bioeval.limits import BOOTSTRAP_SEED, CI_LEVEL, RESAMPLES
 from bioeval.scoring.files import PredictionTable, score_table
 from bioeval.scoring.registry import get_scorer, options_for
 
 
-def also_from_spec(spec: dict, table: PredictionTable, resamples: int = 1000, level: float = 0.95,
-                   seed: int = 0) -> dict:
+def also_from_spec(spec: dict, table: PredictionTable, resamples: int = RESAMPLES, level: float = CI_LEVEL,
+                   seed: int = BOOTSTRAP_SEED) -> dict:
     """{scorer name: {metrics, ci, n, skipped, invalid}} for the names in the spec's scoring.also."""
     sc = (spec.get("protocol") or {}).get("scoring") or {}
     options = options_for(sc.get("positive_phrases") or [], sc.get("negative_phrases") or [],

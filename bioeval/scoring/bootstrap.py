@@ -15,6 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
+from bioeval.limits import BOOTSTRAP_SEED, CI_LEVEL, RESAMPLES
+
 METRIC_NAMES = ("precision", "recall", "f1")
 
 
@@ -80,8 +82,8 @@ def _interval(values: np.ndarray, level: float) -> list[float]:
     return [float(lo), float(hi)]
 
 
-def bootstrap_ci(rows: Sequence[Sequence[int]], resamples: int = 1000, level: float = 0.95,
-                 seed: int = 0) -> dict:
+def bootstrap_ci(rows: Sequence[Sequence[int]], resamples: int = RESAMPLES, level: float = CI_LEVEL,
+                 seed: int = BOOTSTRAP_SEED) -> dict:
     """{"precision": [lo, hi], "recall": [...], "f1": [...], "level", "resamples", "seed"}."""
     meta = {"level": level, "resamples": resamples, "seed": seed, "method": "percentile"}
     if len(rows) == 0 or resamples < 1:
@@ -92,7 +94,8 @@ def bootstrap_ci(rows: Sequence[Sequence[int]], resamples: int = 1000, level: fl
     return {**{m: _interval(metrics[m], level) for m in METRIC_NAMES}, **meta}
 
 
-def bootstrap_ci_array(rows: np.ndarray, resamples: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
+def bootstrap_ci_array(rows: np.ndarray, resamples: int = RESAMPLES, level: float = CI_LEVEL,
+                       seed: int = BOOTSTRAP_SEED) -> dict:
     """bootstrap_ci() of an (n, 4) counts array (what re-scoring uses): the same numbers, faster."""
     meta = {"level": level, "resamples": resamples, "seed": seed, "method": "percentile"}
     if len(rows) == 0 or resamples < 1:
@@ -102,8 +105,8 @@ def bootstrap_ci_array(rows: np.ndarray, resamples: int = 1000, level: float = 0
     return {**{m: _interval(metrics[m], level) for m in METRIC_NAMES}, **meta}
 
 
-def paired_bootstrap(rows_a: Sequence[Sequence[int]], rows_b: Sequence[Sequence[int]], resamples: int = 1000,
-                     level: float = 0.95, seed: int = 0) -> dict:
+def paired_bootstrap(rows_a: Sequence[Sequence[int]], rows_b: Sequence[Sequence[int]], resamples: int = RESAMPLES,
+                     level: float = CI_LEVEL, seed: int = BOOTSTRAP_SEED) -> dict:
     """Interval of metric(B) - metric(A) over the same instances, resampled together.
 
     ``rows_a[i]`` and ``rows_b[i]`` must be the same instance.  Returns per metric

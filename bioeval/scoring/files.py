@@ -34,6 +34,7 @@ from typing import Sequence
 import numpy as np
 
 from bioeval.errors import LocatedScoringError, UsageError
+from bioeval.limits import BOOTSTRAP_SEED, CI_LEVEL, RESAMPLES
 from bioeval.scoring import arrow_reader
 from bioeval.scoring.base import Counts, InstanceCounts, Prediction, Score, Scorer, prf
 from bioeval.scoring.bootstrap import bootstrap_ci_array
@@ -236,18 +237,20 @@ def _score_distinct(scorer: Scorer, keys: list[tuple], table: PredictionTable, f
 
 
 
-def with_ci(counts: CountsTable, resamples: int = 1000, level: float = 0.95, seed: int = 0) -> Score:
+def with_ci(counts: CountsTable, resamples: int = RESAMPLES, level: float = CI_LEVEL,
+            seed: int = BOOTSTRAP_SEED) -> Score:
     result = counts.total()
     result.ci = bootstrap_ci_array(counts.rows, resamples=resamples, level=level, seed=seed)
     return result
 
 
-def score_table(scorer: Scorer, table: PredictionTable, resamples: int = 1000, level: float = 0.95,
-                seed: int = 0) -> Score:
+def score_table(scorer: Scorer, table: PredictionTable, resamples: int = RESAMPLES, level: float = CI_LEVEL,
+                seed: int = BOOTSTRAP_SEED) -> Score:
     return with_ci(count_table(scorer, table), resamples, level, seed)
 
 
-def score_file(scorer: Scorer, path: str | Path, resamples: int = 1000, level: float = 0.95, seed: int = 0) -> Score:
+def score_file(scorer: Scorer, path: str | Path, resamples: int = RESAMPLES, level: float = CI_LEVEL,
+               seed: int = BOOTSTRAP_SEED) -> Score:
     return score_table(scorer, read_predictions(path), resamples, level, seed)
 
 

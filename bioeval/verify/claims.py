@@ -19,6 +19,7 @@ from pathlib import Path
 from statistics import NormalDist
 
 from bioeval.claims.logic import Interval, deciding, judge_claim
+from bioeval.limits import BOOTSTRAP_SEED, CI_LEVEL, RESAMPLES
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_CHECKABLE = "supported", "contradicted", "inconclusive", "not-checkable"
 VERDICTS = (SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_CHECKABLE)
@@ -28,8 +29,8 @@ JUDGED_FROM = ("reproduced", "discrepant", "new")  # rows whose runs are valid a
 class RunEvidence:
     complete = False  # a cell without a run may lie anywhere: rankings that need it stay open
 
-    def __init__(self, report: dict, level: float, ci_level: float = 0.95, resamples: int = 1000, seed: int = 0,
-                 folder_of=None):
+    def __init__(self, report: dict, level: float, ci_level: float = CI_LEVEL, resamples: int = RESAMPLES,
+                 seed: int = BOOTSTRAP_SEED, folder_of=None):
         self.z = NormalDist().inv_cdf(0.5 + level / 2.0)
         self.ci_level = ci_level  # the level of scores.json's bootstrap intervals
         self.level, self.resamples, self.seed = level, resamples, seed

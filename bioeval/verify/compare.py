@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bioeval.errors import BioevalError, NothingToCompare, UsageError
+from bioeval.limits import BOOTSTRAP_SEED, CI_LEVEL, RESAMPLES
 from bioeval.runs.read import RunFolder, Scores
 from bioeval.verify.results import MATCH_KEYS, ResultIndex, keys_of, load_result
 
@@ -55,7 +56,7 @@ def _keys(index: ResultIndex, pairs: dict[str, str], side: str) -> dict[tuple, P
 
 
 def compare_results(a: str | Path, b: str | Path, metric: str = "f1", threshold: float = 0.02,
-                    resamples: int = 1000, level: float = 0.95, seed: int = 0,
+                    resamples: int = RESAMPLES, level: float = CI_LEVEL, seed: int = BOOTSTRAP_SEED,
                     pairs: dict[str, str] | None = None, allow_empty: bool = False) -> dict:
     pairs = dict(pairs or {})
     index_a, index_b = ResultIndex(a), ResultIndex(b)
@@ -87,7 +88,8 @@ def compare_results(a: str | Path, b: str | Path, metric: str = "f1", threshold:
 
 
 def compare_cell(run_a: Path | RunFolder | None, run_b: Path | RunFolder | None, metric: str = "f1",
-                 threshold: float = 0.02, resamples: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
+                 threshold: float = 0.02, resamples: int = RESAMPLES, level: float = CI_LEVEL,
+                 seed: int = BOOTSTRAP_SEED) -> dict:
     """One cell: A's run against B's run (either may be None), with a verdict.  A RunFolder given
     (verify's) is not read again."""
     row: dict = {"metric": metric, "a": None, "b": None, "delta": None, "ci": None, "n_shared": None,

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from bioeval.manifest import cells, load_manifest
-from bioeval.manifest.load import merge_protocol
+from bioeval.manifest.protocols import merge_protocol
 from bioeval.manifest.resolve import values_only
 from bioeval.manifest.schema import Protocol
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from bioeval.manifest import cells, load_manifest
-from bioeval.manifest.load import merge_protocol
+from bioeval.manifest.protocols import merge_protocol
 
 MINIMAL = Path(__file__).parent / "minimal.yaml"
 

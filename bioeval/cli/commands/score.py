@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from bioeval.errors import UsageError
-from bioeval.limits import MAX_RESAMPLES, MAX_SEED
+from bioeval.limits import BOOTSTRAP_SEED, CI_LEVEL, MAX_RESAMPLES, MAX_SEED, RESAMPLES
 
 
 def _label_list(ctx, param, value: str | None) -> list[str] | None:
@@ -47,7 +47,7 @@ def score(predictions: Path, scorer_name: str | None, labels: list[str] | None, 
             raise UsageError("--labels, --positive and --negative come from the run's spec.json for a run folder.",
                              f"Score {RunFolder(predictions).predictions_file} with --scorer to give them yourself.")
         scorer, result = score_run(predictions, scorer_name, resamples, level, seed)
-        level = level if level is not None else 0.95
+        level = level if level is not None else CI_LEVEL
     else:
         from bioeval.scoring import get_scorer
         from bioeval.scoring.files import score_file
@@ -58,9 +58,9 @@ def score(predictions: Path, scorer_name: str | None, labels: list[str] | None, 
                              "names the scorer).")
         scorer = get_scorer(scorer_name, labels=labels, positive_phrases=list(positive),
                             negative_phrases=list(negative))
-        level = 0.95 if level is None else level
-        result = score_file(scorer, predictions, resamples=1000 if resamples is None else resamples, level=level,
-                            seed=seed or 0)
+        level = CI_LEVEL if level is None else level
+        result = score_file(scorer, predictions, resamples=RESAMPLES if resamples is None else resamples,
+                            level=level, seed=seed or BOOTSTRAP_SEED)
     data = {"scorer": scorer.name, "level": level, **result.to_json()}
     if as_json:
         click.echo(json.dumps(data, indent=2))
