@@ -178,7 +178,7 @@ def load_data(run: CellRun) -> CellData:
     splits, pins = {}, {}
     for split in needed:
         splits[split], pins[split] = load_pinned_split(run.loaded, run.cell.dataset, split, run.settings)
-    seed = p.evaluation.subsample_seed.value if p.evaluation.subsample_seed.value is not None else p.seed.value
+    seed = p.test_subsample_seed
     test, test_idx = subsample(splits["test"], p.evaluation.test_subsample.value, seed)
     if len(test) < len(splits["test"]):  # the authors sampled 1,000 without a seed; ours is seeded and saved
         write_json(run.rd.test_subsample, {"seed": seed, "n": len(test_idx), "indices": test_idx})

@@ -169,7 +169,7 @@ def seed_variant(cell: Cell, index: int) -> Cell:
         update["training"] = p.training.model_copy(update={
             "shuffle_seed": Prov(value=shuffle.value + index, source=shuffle.source, note=why)})
     ev = p.evaluation
-    sub = ev.subsample_seed.value if ev.subsample_seed.value is not None else base
+    sub = p.test_subsample_seed
     update["evaluation"] = ev.model_copy(update={"subsample_seed": Prov(
         value=sub, source=ev.subsample_seed.source, note="seed study: the base run's test sample, kept")})
     protocol = p.model_copy(update=update)

@@ -456,6 +456,12 @@ class Protocol(Strict):
                 raise ValueError("mode finetune needs prompt.train_template")
         return self
 
+    @property
+    def test_subsample_seed(self) -> int:
+        """The seed of the test subsample: evaluation.subsample_seed, else the protocol's seed."""
+        pinned = self.evaluation.subsample_seed.value
+        return pinned if pinned is not None else self.seed.value
+
 
 # ----------------------------------------------------------------------------- expected values
 
