@@ -15,15 +15,28 @@ from bioeval.manifest.schema import Model, is_local_path
 WEIGHT_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "tokenizer*"]
 
 
+def model_kind(model: Model) -> str:
+    """Where a model's weights come from: "gguf" (a pinned GGUF file, converted once), "local" (a
+    folder relative to the manifest) or "hub" (a pinned Hugging Face snapshot)."""
+    if model.gguf is not None:
+        return "gguf"
+    return "local" if is_local_path(model.revision) else "hub"
+
+
+def local_folder(model: Model, base_dir: Path) -> Path:
+    """A local model's folder: its revision, relative to the manifest's folder."""
+    return (Path(base_dir) / model.revision).expanduser().resolve()
+
+
 def fetch_model(model: Model, settings=None, cache_dir: Path | None = None, base_dir: Path | None = None) -> Path:
     """Local folder of ``model`` at its pinned revision (downloaded when not cached yet); for a GGUF
     model the folder it is converted into (engine/gguf.py)."""
-    if model.gguf is not None:
+    if model_kind(model) == "gguf":
         from bioeval.engine.gguf import model_folder
         from bioeval.settings import default_cache_dir
         cache = cache_dir or (settings.cache_dir if settings is not None else None) or default_cache_dir()
         return model_folder(model, Path(base_dir or "."), Path(cache))
-    if is_local_path(model.revision):
+    if model_kind(model) == "local":
         raise ModelError(f"model {model.key} is a local path ({model.revision}); there is nothing to fetch.")
     if model.repo is None:
         raise ModelError(f"model {model.key} has a commit revision but no repo.", "Set models[].repo (owner/name).")
@@ -68,12 +81,13 @@ def fetch_model_rows(loaded, settings, cells) -> list[dict]:
         row = {"dataset": m.key, "split": "model", "origin": "unavailable", "sha256": None, "sha256_ok": None,
                "records": None, "expected": None, "ok": False, "detail": ""}
         try:
-            if m.gguf is not None:
+            kind = model_kind(m)
+            if kind == "gguf":
                 path = fetch_model(m, settings, base_dir=loaded.base_dir)
                 row.update(origin="gguf", ok=True, path=str(path), sha256=m.gguf.sha256, sha256_ok=True,
                            detail=f"GGUF {m.gguf.sha256[:12]} converted to {path}")
-            elif is_local_path(m.revision):
-                path = (loaded.base_dir / m.revision).expanduser().resolve()
+            elif kind == "local":
+                path = local_folder(m, loaded.base_dir)
                 ok = (path / "config.json").is_file()
                 row.update(origin="local", ok=ok, path=str(path),
                            detail="" if ok else f"{path} holds no config.json (models[{m.key}].revision)")

@@ -9,7 +9,7 @@ import torch
 
 from bioeval.engine.prompts import sha256_text
 from bioeval.errors import EnvironmentProblem, ModelError
-from bioeval.manifest.schema import Model, Protocol, is_local_path
+from bioeval.manifest.schema import Model, Protocol
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 # Gemma-2 trains with eager attention (its soft-capping is not in sdpa); everything else uses sdpa
@@ -31,19 +31,16 @@ def device() -> torch.device:
 def model_path(model: Model, base_dir: Path, cache_dir: Path | None = None) -> Path:
     """A local model is a folder relative to the manifest; a Hub model the pinned snapshot (fetched if needed);
     a GGUF model the folder it was converted into once (engine/gguf.py)."""
-    if model.gguf is not None:
-        from bioeval.engine.gguf import model_folder
-        from bioeval.settings import default_cache_dir
-        return model_folder(model, base_dir, Path(cache_dir) if cache_dir else default_cache_dir())
-    if is_local_path(model.revision):
-        path = (base_dir / model.revision).expanduser().resolve()
+    from bioeval.engine.model_fetch import fetch_model, local_folder, model_kind
+
+    if model_kind(model) == "local":
+        path = local_folder(model, base_dir)
         if not (path / "config.json").is_file():
             raise ModelError(f"model {model.key}: local revision {model.revision} resolves to {path}, "
                              "which holds no config.json.",
                              "Check the path (it is relative to the manifest file) or rebuild the model.")
         return path
-    from bioeval.engine.model_fetch import fetch_model
-    return fetch_model(model, cache_dir=cache_dir)
+    return fetch_model(model, cache_dir=cache_dir, base_dir=base_dir)  # a GGUF is converted, a Hub snapshot fetched
 
 
 def attention_for(architecture: str) -> str:
