@@ -28,10 +28,20 @@ class LoadedManifest:
     positions: dict
     sha256: str
     warnings: list[Problem] = field(default_factory=list)
+    # (model key, dataset key) -> (model, dataset, protocol): each cell's protocol as load built
+    # it to check it, kept so that resolving the cells does not merge and validate it again
+    protocols: dict = field(default_factory=dict, repr=False)
 
     @property
     def base_dir(self) -> Path:
         return self.path.parent
+
+    def protocol_of(self, model, dataset):
+        """The cell's merged, validated protocol (the one load checked, for the same entries)."""
+        kept = self.protocols.get((model.key, dataset.key))
+        if kept is not None and kept[0] is model and kept[1] is dataset:
+            return kept[2]
+        return protocol_for(self.manifest, self.raw["protocol"], model, dataset)
 
 
 def load_manifest(path: str | Path) -> LoadedManifest:
@@ -48,11 +58,12 @@ def load_manifest(path: str | Path) -> LoadedManifest:
         manifest = Manifest.model_validate(raw)
     except ValidationError as exc:
         raise ManifestError(problems + _pydantic_problems(exc, file, positions, Manifest)) from None
-    problems += _cross_check(manifest, raw, file, positions)
+    protocols: dict = {}
+    problems += _cross_check(manifest, raw, file, positions, protocols)
     if problems:
         raise ManifestError(problems)
     digest = hashlib.sha256(path.read_bytes() + base_bytes).hexdigest()
-    return LoadedManifest(path, manifest, raw, positions, digest, _warnings(manifest, file, positions))
+    return LoadedManifest(path, manifest, raw, positions, digest, _warnings(manifest, file, positions), protocols)
 
 
 # ----------------------------------------------------------------------------- pydantic -> problems
@@ -129,9 +140,10 @@ def _models_in(ann: Any) -> list[type[BaseModel]]:
 
 # ----------------------------------------------------------------------------- cross-references
 
-def _cross_check(m: Manifest, raw: dict, file: str, positions: dict) -> list[Problem]:
+def _cross_check(m: Manifest, raw: dict, file: str, positions: dict, protocols: dict | None = None) -> list[Problem]:
     """What the schema cannot see: keys that refer to other entries, cells without expected
-    values, protocol overrides that break the merged protocol; every problem, not just the first."""
+    values, protocol overrides that break the merged protocol; every problem, not just the first.
+    ``protocols`` receives each cell's protocol (LoadedManifest.protocols)."""
     problems: list[Problem] = []
 
     def add(loc: tuple, message: str) -> None:
@@ -151,7 +163,7 @@ def _cross_check(m: Manifest, raw: dict, file: str, positions: dict) -> list[Pro
     from bioeval.claims.validate import check_claims
     check_claims(m, add)
     if not problems:  # else a broken override would be reported again for every cell it is part of
-        _check_cells(m, raw, excluded, add)
+        _check_cells(m, raw, excluded, add, {} if protocols is None else protocols)
     _check_local_paths(m, add)
     return problems
 
@@ -237,8 +249,9 @@ def _override_problems(m: Manifest, raw: dict, file: str, positions: dict) -> li
     return problems
 
 
-def _check_cells(m: Manifest, raw: dict, excluded: set, add) -> None:
-    """What only the resolved protocol of a cell shows: a max_new_tokens for its dataset's task."""
+def _check_cells(m: Manifest, raw: dict, excluded: set, add, protocols: dict) -> None:
+    """What only the resolved protocol of a cell shows: a max_new_tokens for its dataset's task;
+    each valid protocol goes into ``protocols``."""
     for model in m.models:
         for j, dataset in enumerate(m.datasets):
             if (model.key, dataset.key) in excluded:
@@ -250,6 +263,7 @@ def _check_cells(m: Manifest, raw: dict, excluded: set, add) -> None:
                 add(("datasets", j, "protocol"), f"cell {model.key} x {dataset.key}: the merged protocol is "
                     f"invalid at {dotted(tuple(_clean_loc(first['loc'])))}: {first['msg']}.")
                 continue
+            protocols[(model.key, dataset.key)] = (model, dataset, protocol)
             if dataset.task not in protocol.decoding.max_new_tokens.value:
                 have = ", ".join(protocol.decoding.max_new_tokens.value) or "none"
                 add(("datasets", j, "task"), f"cell {model.key} x {dataset.key}: protocol.decoding.max_new_tokens "

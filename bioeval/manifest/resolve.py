@@ -11,7 +11,6 @@ from pydantic import BaseModel
 
 from bioeval.errors import UsageError
 from bioeval.manifest.load import LoadedManifest
-from bioeval.manifest.protocols import protocol_for
 from bioeval.manifest.schema import Dataset, MetricValue, Model, Prov, Protocol
 
 RUN_ID_LENGTH = 16
@@ -125,7 +124,6 @@ def iter_cells(loaded: LoadedManifest, only: str | None = None) -> Iterator[Cell
             raise UsageError(f"--only: unknown {key} {', '.join(unknown)} in {loaded.path}.",
                              f"Known: {', '.join(known)}.")
     excluded = {(e.model, e.dataset) for e in m.exclude}
-    base = loaded.raw["protocol"]
     for model in m.models:
         if "model" in filters and model.key not in filters["model"]:
             continue
@@ -136,7 +134,7 @@ def iter_cells(loaded: LoadedManifest, only: str | None = None) -> Iterator[Cell
                 continue
             if (model.key, dataset.key) in excluded:
                 continue
-            protocol = protocol_for(m, base, model, dataset)
+            protocol = loaded.protocol_of(model, dataset)
             spec = cell_spec(model, dataset, protocol)
             yield Cell(model, dataset, protocol, m.expected.get(model.key, {}).get(dataset.key, {}),
                        spec, run_id_of(spec))
