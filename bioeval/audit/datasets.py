@@ -191,22 +191,6 @@ def published_rows(manifest, dataset_key: str, models: set[str] | None = None) -
     return out
 
 
-def check_only(loaded, only: str | None) -> dict[str, set[str]]:
-    """--only filters, every key known to the manifest (unknown ones are a usage error, as for `plan`)."""
-    from bioeval.errors import UsageError
-    from bioeval.manifest.resolve import parse_only
-
-    m = loaded.manifest
-    filters = parse_only(only)
-    known = {"model": [x.key for x in m.models], "dataset": [x.key for x in m.datasets], "task": ["EE", "RE", "NER", "TC"]}
-    for key, values in filters.items():
-        unknown = sorted(values - set(known[key]))
-        if unknown:
-            raise UsageError(f"--only: unknown {key} {', '.join(unknown)} in {loaded.path}.",
-                             f"Known: {', '.join(known[key])}.")
-    return filters
-
-
 def cached_tokenizer(settings):
     """A real tokenizer when one is at hand: the tokenizer.json of a GGUF model the engine has
     materialised in the cache (SmolLM2's, `models/gguf/<sha256>/`), else None (counts estimated)."""
@@ -221,7 +205,9 @@ def audit_manifest(loaded, settings, only: str | None = None, tokenizer: str | N
     from bioeval.audit.tables import identical_rows
 
     m = loaded.manifest
-    filters = check_only(loaded, only)
+    from bioeval.manifest.resolve import selection
+
+    filters = selection(loaded, only)
     check_mirror(settings)
     counter = TokenCounter(tokenizer or cached_tokenizer(settings))
     entries, single_label, scorer_of, findings = [], {}, {}, []

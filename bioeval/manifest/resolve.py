@@ -113,7 +113,8 @@ def parse_only(only: str | None) -> dict[str, set[str]]:
     return filters
 
 
-def iter_cells(loaded: LoadedManifest, only: str | None = None) -> Iterator[Cell]:
+def selection(loaded: LoadedManifest, only: str | None) -> dict[str, set[str]]:
+    """The --only filters, every value known to the manifest (an unknown one is a usage error)."""
     m = loaded.manifest
     filters = parse_only(only)
     for key, values in filters.items():
@@ -123,6 +124,12 @@ def iter_cells(loaded: LoadedManifest, only: str | None = None) -> Iterator[Cell
         if unknown:
             raise UsageError(f"--only: unknown {key} {', '.join(unknown)} in {loaded.path}.",
                              f"Known: {', '.join(known)}.")
+    return filters
+
+
+def iter_cells(loaded: LoadedManifest, only: str | None = None) -> Iterator[Cell]:
+    m = loaded.manifest
+    filters = selection(loaded, only)
     excluded = {(e.model, e.dataset) for e in m.exclude}
     for model in m.models:
         if "model" in filters and model.key not in filters["model"]:
