@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bioeval.data.mirror import check_mirror
 from bioeval.data.sources import describe
@@ -22,6 +23,10 @@ from bioeval.data.splits import count_problem, fetch_split, instances_of
 from bioeval.audit.tables import audit_table
 from bioeval.errors import BioevalError, ChecksumMismatch
 from bioeval.scoring import scorer_for
+
+if TYPE_CHECKING:
+    from bioeval.manifest.load import LoadedManifest
+    from bioeval.settings import Settings
 
 TOP_CONSTANTS = 20
 TAG_LIST = re.compile(r"^\[(\d+(, \d+)*)?\]$")
@@ -145,7 +150,7 @@ def baseline_finding(dataset, base: dict, published: list[float]) -> str:
     return text
 
 
-def audit_split(loaded, settings, dataset, split_name: str) -> tuple[dict, list | None]:
+def audit_split(loaded: LoadedManifest, settings: Settings, dataset, split_name: str) -> tuple[dict, list | None]:
     split = dataset.splits[split_name]
     entry = {"dataset": dataset.paper_name, "key": dataset.key, "split": split_name, "source": describe(split.source),
              "available": False, "origin": None, "records": None, "expected_records": split.records,
@@ -199,7 +204,7 @@ def cached_tokenizer(settings):
     return found[0] if found else None
 
 
-def audit_manifest(loaded, settings, only: str | None = None, tokenizer: str | None = None) -> dict:
+def audit_manifest(loaded: LoadedManifest, settings: Settings, only: str | None = None, tokenizer: str | None = None) -> dict:
     from bioeval.audit.checks import TokenCounter
     from bioeval.audit.findings import by_severity
     from bioeval.audit.tables import identical_rows
@@ -238,7 +243,7 @@ def audit_manifest(loaded, settings, only: str | None = None, tokenizer: str | N
             "claims": claims, "claims_summary": claims_table.summary_line(claims) if claims else None}
 
 
-def audit_dataset(loaded, settings, dataset, models, counter) -> tuple[list[dict], list[dict], bool | None]:
+def audit_dataset(loaded: LoadedManifest, settings: Settings, dataset, models, counter) -> tuple[list[dict], list[dict], bool | None]:
     """Entries per split, findings, and whether the test gold is single-label (None: unknown)."""
     from bioeval.audit import rules as rules
 
@@ -271,7 +276,7 @@ def audit_dataset(loaded, settings, dataset, models, counter) -> tuple[list[dict
     return entries, findings, single
 
 
-def _audit_splits(loaded, settings, dataset, published) -> tuple[list[dict], list[dict], dict]:
+def _audit_splits(loaded: LoadedManifest, settings: Settings, dataset, published) -> tuple[list[dict], list[dict], dict]:
     """Each split's entry, its count and empty-gold findings, and its instances (None: unreadable)."""
     from bioeval.audit import rules as rules
 

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bioeval.data.splits import count_problem, fetch_split, instances_of
 from bioeval.errors import BioevalError, ChecksumMismatch, InputRefused
 
+if TYPE_CHECKING:
+    from bioeval.manifest.load import LoadedManifest
+    from bioeval.manifest.resolve import Cell
+    from bioeval.settings import Settings
 
-def selected_datasets(loaded, cells) -> list:
+
+def selected_datasets(loaded: LoadedManifest, cells: list[Cell]) -> list:
     """The manifest's datasets that the cells use, in manifest order."""
     keys = {c.dataset.key for c in cells}
     return [d for d in loaded.manifest.datasets if d.key in keys]
 
 
-def fetch_all(loaded, settings, cells) -> list[dict]:
+def fetch_all(loaded: LoadedManifest, settings: Settings, cells: list[Cell]) -> list[dict]:
     """Every split of the cells' datasets, fetched and checked, as rows (what `bioeval fetch` prints)."""
     from bioeval.data.mirror import check_mirror
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bioeval.errors import DataError
 
+if TYPE_CHECKING:
+    from bioeval.manifest.load import LoadedManifest
+    from bioeval.manifest.resolve import Cell
+    from bioeval.settings import Settings
 
-def fetch_inputs(loaded, cells, settings) -> None:
+
+def fetch_inputs(loaded: LoadedManifest, cells: list[Cell], settings: Settings) -> None:
     """Data splits and model snapshots of the cells that still have to run (none when all are done)."""
     if not cells:
         return

@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bioeval.errors import BioevalError, ModelError
 from bioeval.manifest.schema import Model, is_local_path
+
+if TYPE_CHECKING:
+    from bioeval.manifest.load import LoadedManifest
+    from bioeval.manifest.resolve import Cell
+    from bioeval.settings import Settings
 
 WEIGHT_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "tokenizer*"]
 
@@ -69,7 +75,7 @@ def fetch_model(model: Model, settings=None, cache_dir: Path | None = None, base
     return Path(path)
 
 
-def fetch_model_rows(loaded, settings, cells) -> list[dict]:
+def fetch_model_rows(loaded: LoadedManifest, settings: Settings, cells: list[Cell]) -> list[dict]:
     """The snapshot of every model the cells use, as rows like the data stage's fetch rows (local
     models: checked); the model's key sits in the table's first column, "dataset"."""
     rows, seen = [], set()

@@ -6,11 +6,17 @@ The CLI calls `reproduce`; each step is a function a script or a runtime can cal
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bioeval.errors import UsageError
 
+if TYPE_CHECKING:
+    from bioeval.manifest.load import LoadedManifest
+    from bioeval.manifest.resolve import Cell
+    from bioeval.settings import Settings
 
-def prepare_local(loaded, cells, settings) -> None:
+
+def prepare_local(loaded: LoadedManifest, cells: list[Cell], settings: Settings) -> None:
     """Stop before fetching anything on a machine that cannot run the pending cells; then fetch their inputs."""
     from bioeval.engine.inputs import fetch_inputs
     from bioeval.runtimes.local import check_gpus, pending
@@ -20,7 +26,7 @@ def prepare_local(loaded, cells, settings) -> None:
     fetch_inputs(loaded, todo, settings)
 
 
-def check_additions_runtime(loaded, runtime: str) -> None:
+def check_additions_runtime(loaded: LoadedManifest, runtime: str) -> None:
     """--add-model lives in this process only; other runtimes re-read the manifest file."""
     if runtime != "local" and any(m.added and not _in_file(loaded, m.key) for m in loaded.manifest.models):
         raise UsageError(f"--add-model works with --runtime local only (runtime {runtime} re-reads {loaded.path}).",
@@ -32,11 +38,11 @@ def _in_file(loaded, key: str) -> bool:
     return any(isinstance(e, dict) and e.get("key") == key for e in loaded.raw.get("models") or [])
 
 
-def default_report_path(loaded, settings) -> Path:
+def default_report_path(loaded: LoadedManifest, settings: Settings) -> Path:
     return Path(settings.workdir) / "reports" / f"{loaded.path.stem}.md"
 
 
-def report_step(loaded, cells, settings, verification: dict, report_path: Path | None,
+def report_step(loaded: LoadedManifest, cells: list[Cell], settings: Settings, verification: dict, report_path: Path | None,
                 html: Path | None = None) -> dict | None:
     """Write the report of ``verification`` unless it is newer than every input (None then)."""
     from bioeval.report.assemble import report_is_current, write_report
@@ -47,14 +53,14 @@ def report_step(loaded, cells, settings, verification: dict, report_path: Path |
     return write_report([verification], [loaded], Path(settings.workdir), settings, out=report_path, html=html)
 
 
-def verify_step(loaded, cells, settings) -> dict:
+def verify_step(loaded: LoadedManifest, cells: list[Cell], settings: Settings) -> dict:
     """The verification of the cells this command resolved (no second resolution)."""
     from bioeval.verify.verify import verify_manifest
 
     return verify_manifest(loaded, settings.workdir, cells=cells)
 
 
-def reproduce(loaded, cells, settings, runtime: str, options: dict, report_path: Path | None = None,
+def reproduce(loaded: LoadedManifest, cells: list[Cell], settings: Settings, runtime: str, options: dict, report_path: Path | None = None,
               html: Path | None = None) -> dict:
     """Fetch, run, verify, then report from that verification; returns {"rows", "report",
     "verification"} (the gate is the caller's)."""

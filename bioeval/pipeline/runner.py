@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from bioeval.errors import BioevalError, UsageError
+
+if TYPE_CHECKING:
+    from bioeval.manifest.load import LoadedManifest
+    from bioeval.manifest.resolve import Cell
+    from bioeval.settings import Settings
 
 RUNTIMES = ("local", "docker", "slurm")
 
@@ -22,7 +28,7 @@ def load_runtime(name: str):
     return module
 
 
-def dispatch(loaded, cells, settings, runtime: str, options: dict) -> list[dict]:
+def dispatch(loaded: LoadedManifest, cells: list[Cell], settings: Settings, runtime: str, options: dict) -> list[dict]:
     rows = load_runtime(runtime).run_cells(loaded, cells, settings, options)
     failed = [r for r in rows if r.get("state") == "failed"]
     if failed:
@@ -32,7 +38,7 @@ def dispatch(loaded, cells, settings, runtime: str, options: dict) -> list[dict]
     return rows
 
 
-def run_cell_by_id(loaded, run_id: str, settings, force: bool = False) -> list[dict]:
+def run_cell_by_id(loaded: LoadedManifest, run_id: str, settings: Settings, force: bool = False) -> list[dict]:
     """Exactly one cell here, by run id (what container and Slurm tasks call); a seed-study run is
     found through the base run its spec.json names."""
     from bioeval.manifest import cells as resolve_cells

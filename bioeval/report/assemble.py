@@ -11,8 +11,13 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bioeval.errors import DataError
+
+if TYPE_CHECKING:
+    from bioeval.manifest.load import LoadedManifest
+    from bioeval.settings import Settings
 
 
 @dataclass
@@ -28,7 +33,7 @@ class Section:
     regression: list[dict] = field(default_factory=list)  # added models against the published ones
 
 
-def audit_of(loaded, settings) -> tuple[dict | None, str | None]:
+def audit_of(loaded: LoadedManifest, settings: Settings) -> tuple[dict | None, str | None]:
     """The data audit, or None with the reason: the report is written even without data."""
     try:
         from bioeval.audit.datasets import audit_manifest
@@ -58,7 +63,7 @@ def audit_gaps(audit: dict | None, note: str | None, settings) -> str | None:
             f"{', ...' if len(absent) > 6 else ''}): their findings are not in the report.{mirror}")
 
 
-def collect(loaded, verification, settings, audit: bool = True) -> Section:
+def collect(loaded: LoadedManifest, verification: dict, settings: Settings, audit: bool = True) -> Section:
     """The report's facts about one manifest from its ``verification`` (verify_manifest's result;
     a plain dict of that shape, e.g. read back from `verify --json`, has its runs looked up again)."""
     from bioeval.verify.verdicts import Verdict

@@ -17,11 +17,16 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bioeval.engine import numerics
 from bioeval.errors import EnvironmentProblem
 from bioeval.runs import RunDir
+
+if TYPE_CHECKING:
+    from bioeval.manifest.load import LoadedManifest
+    from bioeval.manifest.resolve import Cell
+    from bioeval.settings import Settings
 
 HF_CACHE_IN_CONTAINER = "/hf-cache"
 HOST_PREFIX = "/host"
@@ -42,7 +47,7 @@ class CellResult:
 
 # ----------------------------------------------------------------------------- what to mount
 
-def manifest_paths(loaded, settings=None) -> list[Path]:
+def manifest_paths(loaded: LoadedManifest, settings: Settings | None = None) -> list[Path]:
     """The manifest file and every local path it names (models shipped as folders, local data
     outside declared data locations); each data path is checked first (sources.check_local), so
     a manifest cannot make the container mount a folder it could not read on the host."""
@@ -65,7 +70,7 @@ def manifest_paths(loaded, settings=None) -> list[Path]:
     return paths
 
 
-def data_location_mounts(loaded, settings=None) -> dict[str, Path]:
+def data_location_mounts(loaded: LoadedManifest, settings: Settings | None = None) -> dict[str, Path]:
     """Declared data locations set on this host: variable -> folder (mounted read-only, and the
     variable set to its place inside, so ${VAR}/file resolves there too)."""
     out = {}
@@ -81,7 +86,7 @@ def _under(base: Path, p: str) -> Path:
     return (path if path.is_absolute() else base / path).resolve()
 
 
-def source_root(loaded, settings=None) -> Path:
+def source_root(loaded: LoadedManifest, settings: Settings | None = None) -> Path:
     """The smallest folder holding the manifest and its local paths: mounted read-only."""
     paths = [p if p.is_dir() else p.parent for p in manifest_paths(loaded, settings)]
     return Path(os.path.commonpath([str(p) for p in paths]))
@@ -108,7 +113,7 @@ def inside(path: Path | str) -> str:
     return HOST_PREFIX + str(Path(path).resolve())
 
 
-def cell_command(loaded, cell, settings, workdir: Path, force: bool = False) -> list[str]:
+def cell_command(loaded: LoadedManifest, cell: Cell, settings: Settings, workdir: Path, force: bool = False) -> list[str]:
     """What runs inside: exactly this cell, by run id, with the local runtime."""
     # local paths were checked on the host (manifest_paths) and the container sees only its mounts
     cmd = ["--allow-outside-paths", "--workdir", inside(workdir)]
@@ -118,7 +123,7 @@ def cell_command(loaded, cell, settings, workdir: Path, force: bool = False) -> 
     return cmd + (["--force"] if force else [])
 
 
-def run_kwargs(loaded, cell, settings, image: str, image_id: str, options: dict | None = None,
+def run_kwargs(loaded: LoadedManifest, cell: Cell, settings: Settings, image: str, image_id: str, options: dict | None = None,
                environ: dict[str, str] | None = None) -> dict[str, Any]:
     """Keyword arguments for `client.containers.run` for one cell (pure: unit-tested)."""
     from docker.types import DeviceRequest
@@ -300,7 +305,7 @@ def _last_error(log_path: Path) -> str:
     return hits[-1][len("error:"):].strip()[:300] if hits else ""
 
 
-def run_cells(loaded, cells, settings, options: dict) -> list[dict]:
+def run_cells(loaded: LoadedManifest, cells: list[Cell], settings: Settings, options: dict) -> list[dict]:
     """The docker runtime's entry point, same contract as the local runtime: one row per cell
     (run_id, name, state = done | skipped | failed, seconds, error)."""
     from bioeval.console import ScrubbingConsole as Console

@@ -19,12 +19,18 @@ import sys
 import tempfile
 import typing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import bioeval
 from bioeval.errors import BioevalError, EnvironmentProblem
 
+if TYPE_CHECKING:
+    from bioeval.manifest.load import LoadedManifest
+    from bioeval.manifest.resolve import Cell
+    from bioeval.settings import Settings
 
-def run_in_child(loaded, cells, settings, options: dict, env: dict[str, str]) -> list[dict]:
+
+def run_in_child(loaded: LoadedManifest, cells: list[Cell], settings: Settings, options: dict, env: dict[str, str]) -> list[dict]:
     root = str(Path(bioeval.__file__).resolve().parent.parent)  # the same bioeval, installed or not
     env = {**env, "PYTHONPATH": root + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")}
     with tempfile.TemporaryDirectory(prefix="bioeval-cells-") as tmp:

@@ -18,11 +18,17 @@ import errno
 import os
 import time
 import traceback
+from typing import TYPE_CHECKING
 
 from bioeval.engine import numerics
 from bioeval.errors import PATH_ERRNOS, WRITE_ERRNOS, BioevalError, EnvironmentProblem, WorkdirError
 from bioeval.redact import scrub
 from bioeval.runs import RunDir
+
+if TYPE_CHECKING:
+    from bioeval.manifest.load import LoadedManifest
+    from bioeval.manifest.resolve import Cell
+    from bioeval.settings import Settings
 
 
 def gpus_available() -> int:
@@ -31,7 +37,7 @@ def gpus_available() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
-def check_gpus(loaded, cells) -> None:
+def check_gpus(loaded: LoadedManifest, cells: list[Cell]) -> None:
     """Stop before any work when a cell's model needs more GPUs than this machine has."""
     need = max((c.model.resources.gpus for c in cells), default=0)
     if need == 0:
@@ -51,7 +57,7 @@ def pending(cells, settings, force: bool = False) -> list:
     return [c for c in cells if force or not RunDir(settings.workdir, c.run_id).is_done()]
 
 
-def run_cells(loaded, cells, settings, options: dict) -> list[dict]:
+def run_cells(loaded: LoadedManifest, cells: list[Cell], settings: Settings, options: dict) -> list[dict]:
     from bioeval.runtimes.options import check_options
 
     options = check_options("local", options)
@@ -98,7 +104,7 @@ def parallel_jobs(options: dict, mode: str, cells) -> int:
     return max(1, min(len(cells), jobs if jobs else available_cores()))
 
 
-def _run_side_by_side(loaded, cells, settings, options: dict, mode: str, jobs: int) -> list[dict]:
+def _run_side_by_side(loaded: LoadedManifest, cells: list[Cell], settings: Settings, options: dict, mode: str, jobs: int) -> list[dict]:
     """Cells dealt round-robin to ``jobs`` fresh interpreters running at the same time."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -112,7 +118,7 @@ def _run_side_by_side(loaded, cells, settings, options: dict, mode: str, jobs: i
     return sorted((row for rows in results for row in rows), key=lambda r: order.get(r["run_id"], 0))
 
 
-def _run_here(loaded, cells, settings, options: dict, mode: str) -> list[dict]:
+def _run_here(loaded: LoadedManifest, cells: list[Cell], settings: Settings, options: dict, mode: str) -> list[dict]:
     from bioeval.console import ScrubbingConsole as Console
 
     numerics.prepare(mode)  # before torch is imported: the native libraries read it then

@@ -24,6 +24,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -36,6 +37,11 @@ from bioeval.runtimes.slurm_script import (Array, CellCommand, Options, build_gr
                                            sbatch_script, split_arrays, submit_text)
 from bioeval.runtimes.slurm_state import CellState, cell_states, counts, submissions_dir
 from bioeval.runtimes.slurm_watch import summary, table, watch
+
+if TYPE_CHECKING:
+    from bioeval.manifest.load import LoadedManifest
+    from bioeval.manifest.resolve import Cell
+    from bioeval.settings import Settings
 
 
 @dataclass
@@ -71,7 +77,7 @@ def submittable(state: CellState, retry_failed: bool) -> bool:
     return retry_failed and state.state in ("failed", "cancelled")
 
 
-def local_binds(loaded, settings=None) -> list[Path]:
+def local_binds(loaded: LoadedManifest, settings: Settings | None = None) -> list[Path]:
     """Folders a container must see: local data files (checked: sources.check_local_sources) and
     local models named by the manifest.  A data location unset here may be set on the nodes."""
     from bioeval.data.sources import check_local_sources
@@ -90,7 +96,7 @@ def hf_home() -> Path:
     return Path(os.path.expanduser(home)).resolve()
 
 
-def write_submission(loaded, cells, settings, opts: Options, *, config: dict | None,
+def write_submission(loaded: LoadedManifest, cells: list[Cell], settings: Settings, opts: Options, *, config: dict | None,
                      run_command: str | None = None, max_array_size: int | None = None) -> Submission:
     """Write grid, scripts and submit.sh (and submit unless --dry-run)."""
     workdir = Path(settings.workdir).resolve()
@@ -148,7 +154,7 @@ def write_submission(loaded, cells, settings, opts: Options, *, config: dict | N
     return Submission(sub_id, folder, arrays, list(cells), not opts.dry_run)
 
 
-def reattach_hint(loaded, settings, opts: Options) -> str:
+def reattach_hint(loaded: LoadedManifest, settings: Settings, opts: Options) -> str:
     workdir = shlex.quote(str(Path(settings.workdir).resolve()))
     return (f"bioeval --workdir {workdir} status {workdir} --watch   "
             f"(or run the same `bioeval run {shlex.quote(str(loaded.path))} --runtime slurm` again: "
@@ -177,7 +183,7 @@ def group_numerics_env(group, cells) -> dict[str, str]:
     return numerics.environment(modes.pop()) if len(modes) == 1 else {}
 
 
-def run_cells(loaded, cells, settings, options: dict, *, console: Console | None = None,
+def run_cells(loaded: LoadedManifest, cells: list[Cell], settings: Settings, options: dict, *, console: Console | None = None,
               run_command: str | None = None) -> list[dict]:
     """Submit the grid's outstanding cells as job arrays and (unless wait is off) watch them.
 
