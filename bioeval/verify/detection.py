@@ -17,6 +17,7 @@ import numpy as np
 from bioeval.manifest.load import LoadedManifest
 from bioeval.manifest.resolve import Cell
 from bioeval.manifest.schema import METRICS
+from bioeval.manifest.tolerance_text import describe
 from bioeval.verify import statistics as st
 from bioeval.verify import tolerance as tol
 
@@ -37,7 +38,7 @@ def planned_values(loaded: LoadedManifest, cell_list: list[Cell], k: int = 1) ->
             mv = cell.expected[metric]
             rule = tol.rule_for(t, cell.model.key, cell.dataset.key, metric)
             row = {"model": cell.model.key, "dataset": cell.dataset.key, "task": cell.dataset.task,
-                   "metric": metric, "expected": mv.value, "n": n, "rule": tol.describe(rule, t), "runs": k}
+                   "metric": metric, "expected": mv.value, "n": n, "rule": describe(rule, t), "runs": k}
             if rule.kind != "auto":
                 row.update(kind="fixed", half_width=tol.allowed(rule, mv.value))
                 rows.append(row)

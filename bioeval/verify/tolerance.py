@@ -14,7 +14,6 @@ import math
 
 from bioeval.manifest.schema import SamplingScheme, Tolerance, ToleranceRule
 from bioeval.manifest.scopes import most_specific, specificity  # noqa: F401 (specificity: re-exported)
-from bioeval.manifest.tolerance_text import describe  # noqa: F401 (re-exported: verify's tables use it)
 from bioeval.verify.statistics import EPSILON
 
 

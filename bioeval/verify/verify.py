@@ -45,6 +45,7 @@ from bioeval.manifest import cells as manifest_cells
 from bioeval.manifest.load import LoadedManifest
 from bioeval.manifest.resolve import Cell
 from bioeval.manifest.schema import METRICS
+from bioeval.manifest.tolerance_text import describe
 from bioeval.verify import statistics as st
 from bioeval.verify import tolerance as tol
 from bioeval.verify.baseline import baseline_note, run_baseline, skip_note
@@ -231,7 +232,7 @@ def _row(loaded: LoadedManifest, cell: Cell, metric: str, runs: list, matched_by
     usable = [r for r in runs if r.invalid is None and r.scores is not None]
     values = [r.metrics.get(metric) for r in usable]
     row = _base_row(cell, metric, runs, usable, values, matched_by, n, expected=mv.value,
-                    rule=tol.describe(rule, tolerance), verdict=None)
+                    rule=describe(rule, tolerance), verdict=None)
     if mv.ci:
         row["published_ci"] = list(mv.ci)
     if row["verdict"] == INVALID:
