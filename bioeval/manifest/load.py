@@ -140,7 +140,7 @@ def _models_in(ann: Any) -> list[type[BaseModel]]:
 
 # ----------------------------------------------------------------------------- cross-references
 
-def _cross_check(m: Manifest, raw: dict, file: str, positions: dict, protocols: dict | None = None) -> list[Problem]:
+def _cross_check(m: Manifest, raw: dict, file: str, positions: dict, protocols: dict) -> list[Problem]:
     """What the schema cannot see: keys that refer to other entries, cells without expected
     values, protocol overrides that break the merged protocol; every problem, not just the first.
     ``protocols`` receives each cell's protocol (LoadedManifest.protocols)."""
@@ -163,7 +163,7 @@ def _cross_check(m: Manifest, raw: dict, file: str, positions: dict, protocols: 
     from bioeval.claims.validate import check_claims
     check_claims(m, add)
     if not problems:  # else a broken override would be reported again for every cell it is part of
-        _check_cells(m, raw, excluded, add, {} if protocols is None else protocols)
+        _check_cells(m, raw, excluded, add, protocols)
     _check_local_paths(m, add)
     return problems
 
