@@ -52,11 +52,11 @@ class RunEvidence:
         self.folder_of = folder_of  # verify's RunFolders: the paired bootstraps reuse what it read
 
     def _se(self, cell: dict) -> float:
-        from bioeval.verify import statistics as st
+        from bioeval.verify import sampling as sp
 
         # verify's order: our bootstrap, else the binomial SE, else the score SE at 0 or 1
-        return st.bootstrap_se(cell["ci"], self.ci_level) or st.binomial_se(cell["point"], cell["n"]) or \
-            st.score_se(cell["point"], cell["n"]) or 0.0
+        return sp.bootstrap_se(cell["ci"], self.ci_level) or sp.binomial_se(cell["point"], cell["n"]) or \
+            sp.score_se(cell["point"], cell["n"]) or 0.0
 
     def value(self, model: str, dataset: str, metric: str) -> Interval | None:
         cell = self.cells.get((model, dataset, metric))

@@ -12,22 +12,22 @@ measure, with K - 1 degrees of freedom for the cell alone: pooling only adds mor
 
 from __future__ import annotations
 
-import numpy as np
+import math
 
 from bioeval.manifest.load import LoadedManifest
 from bioeval.manifest.resolve import Cell
 from bioeval.manifest.schema import METRICS
 from bioeval.manifest.tolerance_text import describe
-from bioeval.verify import statistics as st
+from bioeval.verify import distributions as dist
+from bioeval.verify import sampling as sp
 from bioeval.verify import tolerance as tol
+from bioeval.verify.parts import test_size, value_parts
 
 POWER = 0.80
 
 
 def planned_values(loaded: LoadedManifest, cell_list: list[Cell], k: int = 1) -> list[dict]:
     """Per published value: the rule and, under `auto`, the parts verify would judge it with."""
-    from bioeval.verify.verify import _parts, test_size  # one definition of the parts
-
     t = loaded.manifest.tolerance
     rows = []
     for cell in cell_list:
@@ -43,7 +43,7 @@ def planned_values(loaded: LoadedManifest, cell_list: list[Cell], k: int = 1) ->
                 row.update(kind="fixed", half_width=tol.allowed(rule, mv.value))
                 rows.append(row)
                 continue
-            parts, sources, spread, bias, scheme = _parts(t, cell, metric, [], n, mv.value)
+            parts, sources, spread, bias, scheme = value_parts(t, cell, metric, [], n, mv.value)
             seed_sd = spread.sd if spread else 0.0
             if k >= 2:
                 seed_df = float(k - 1)
@@ -51,14 +51,14 @@ def planned_values(loaded: LoadedManifest, cell_list: list[Cell], k: int = 1) ->
                 seed_df = float(spread.runs - 1) if spread and spread.runs else float("inf")
             published_sd = max(seed_sd, t.seed_floor)
             declared_bias = tol.selection_bias(t, cell, metric)
-            sd, df = st.combine(seed_sd, k, parts["sampling"] or 0.0, seed_df, published_sd)
-            row.update(kind="auto", sd=float(sd), df=float(df), alpha=tol.alpha_of(rule, t), margin=rule.floor,
+            sd = math.sqrt(sp.combined_variance(seed_sd, k, parts["sampling"] or 0.0, published_sd))
+            row.update(kind="auto", sd=float(sd), df=seed_df, alpha=tol.alpha_of(rule, t), margin=rule.floor,
                        bias=bias, sampling_sd=parts["sampling"], seed_sd=seed_sd, published_seed_sd=published_sd,
                        seed_declaration=next((i for i, e in enumerate(t.seed_spread) if e is spread), None),
                        seed_runs=(spread.runs or 0) if spread else 0,
                        selected_like_published=bool(declared_bias) and not bias,
                        # a perfect reproduction's sampling part as counts, where verify counts it
-                       counts=st.count_sampling(mv.value, mv.value, scheme["trials"], scheme["published"],
+                       counts=sp.count_sampling(mv.value, mv.value, scheme["trials"], scheme["published"],
                                                 scheme["ours"], scheme["fpc"]) if parts["sampling"] else None,
                        sources={"sampling": sources["sampling"], "bias": sources["bias"],
                                 "seed": ("declared: " + spread.source) if spread else "none declared"})
@@ -72,17 +72,34 @@ def attach_mde(rows: list[dict], family_error: float, power: float = POWER) -> N
     row with an sd; rows under a fixed rule detect any shift beyond their half-width."""
     tested = [r for r in rows if r.get("sd") is not None and r.get("alpha") is not None]
     m = max(len(tested), 1)
-    if tested:  # one vectorised call per level: scipy's per-call overhead is most of the cost
-        sd = np.array([r["sd"] for r in tested], float)
-        df = np.array([np.inf if r.get("df") is None else r["df"] for r in tested], float)
-        margin = np.array([r["margin"] for r in tested], float)
-        family = st.minimum_detectable_effect(sd, df, family_error / m, margin, power)
-        own = st.minimum_detectable_effect(sd, df, np.array([r["alpha"] for r in tested], float), margin, power)
+    if tested:
+        sd, margin = [r["sd"] for r in tested], [r["margin"] for r in tested]
+        df = [math.inf if r.get("df") is None else r["df"] for r in tested]
+        family = minimum_detectable_effect(sd, df, [family_error / m] * len(tested), margin, power)
+        own = minimum_detectable_effect(sd, df, [r["alpha"] for r in tested], margin, power)
         for r, a, b in zip(tested, family, own):
             r["mde"], r["mde_value"] = _rounded(a), _rounded(b)
     for r in rows:
         if r.get("kind") == "fixed":
             r["mde"] = r["mde_value"] = r["half_width"]
+
+
+def minimum_detectable_effect(sd: list, df: list, alpha: list, margin: list, power: float = POWER) -> list[float]:
+    """Per value, the smallest true shift a two-sided test at `alpha` detects with probability
+    `power`: margin + (q(1 - alpha/2) + q(power)) x sd (the far tail ignored; t quantiles with df).
+
+    A figure rounded to four decimals, so where every df is infinite (declared seed spreads, as
+    in `plan` of the paper manifest) the normal quantiles come from the standard library, within
+    1e-15 of scipy's, and `plan` imports neither numpy nor scipy; otherwise Student's t from scipy,
+    one vectorised call per level (its per-call overhead would be most of the cost)."""
+    if all(math.isinf(d) for d in df):
+        z_power = dist.normal_quantile(power)
+        return [g + (dist.normal_quantile(1.0 - a / 2.0) + z_power) * s for s, a, g in zip(sd, alpha, margin)]
+    import numpy as np
+
+    df_, alpha_ = np.asarray(df, float), np.asarray(alpha, float)
+    q = dist.t_ppf(1.0 - alpha_ / 2.0, df_) + dist.t_ppf(power, df_)
+    return list(np.asarray(margin, float) + q * np.asarray(sd, float))
 
 
 def detection(loaded: LoadedManifest, cell_list: list[Cell], k: int = 1, power: float = POWER) -> dict:

@@ -14,7 +14,7 @@ import math
 
 from bioeval.manifest.schema import SamplingScheme, Tolerance, ToleranceRule
 from bioeval.manifest.scopes import most_specific, specificity  # noqa: F401 (specificity: re-exported)
-from bioeval.verify.statistics import EPSILON
+from bioeval.verify.sampling import EPSILON
 
 
 def rule_for(tolerance: Tolerance, model: str, dataset: str, metric: str) -> ToleranceRule:

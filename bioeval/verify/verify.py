@@ -46,11 +46,13 @@ from bioeval.manifest.load import LoadedManifest
 from bioeval.manifest.resolve import Cell
 from bioeval.manifest.schema import METRICS
 from bioeval.manifest.tolerance_text import describe
+from bioeval.verify import sampling as sp
 from bioeval.verify import statistics as st
 from bioeval.verify import tolerance as tol
 from bioeval.verify.baseline import baseline_note, run_baseline, skip_note
 from bioeval.verify.detection import POWER, attach_mde
 from bioeval.verify.envdiff import attach as attach_env_diffs
+from bioeval.verify.parts import test_size, value_parts
 from bioeval.verify.results import ResultIndex
 from bioeval.verify.verdicts import GlobalVerdict, Verdict
 
@@ -74,17 +76,6 @@ class Verification(dict):
         """The RunFolder verify read for ``run_id`` (None when the results folder has no such run)."""
         path = self.index.by_id.get(run_id)
         return self.index.folder(path) if path is not None else None
-
-
-def test_size(cell: Cell, scores: dict | None) -> int | None:
-    """The scored test size: scores.json's n, else the manifest's test records capped by test_subsample."""
-    if scores and scores.get("n"):
-        return int(scores["n"])
-    records = cell.dataset.splits["test"].records
-    cap = cell.protocol.evaluation.test_subsample.value
-    if records is None:
-        return cap
-    return min(records, cap) if cap else records
 
 
 def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | None = None,
@@ -189,7 +180,7 @@ def detectable(rows: list[dict], family_error: float) -> dict:
     tested = [r for r in rows if r["p_value"] is not None and r["verdict"] in (REPRODUCED, DISCREPANT)]
     attach_mde(tested, family_error)
     return {"mde_power": POWER,
-            "values_detecting_0.05": sum(r["mde"] <= 0.05 + st.EPSILON for r in tested if "mde" in r)}
+            "values_detecting_0.05": sum(r["mde"] <= 0.05 + sp.EPSILON for r in tested if "mde" in r)}
 
 
 SCALES = (1.25, 1.5)
@@ -250,7 +241,7 @@ def _row(loaded: LoadedManifest, cell: Cell, metric: str, runs: list, matched_by
     row["observed"], row["delta"] = mean, mean - mv.value
     if mv.ci:
         row["in_published_ci"] = mv.ci[0] - 1e-9 <= mean <= mv.ci[1] + 1e-9
-    parts, sources, spread, bias, scheme = _parts(tolerance, cell, metric, usable, n, mv.value)
+    parts, sources, spread, bias, scheme = value_parts(tolerance, cell, metric, usable, n, mv.value)
     row["parts"], row["sources"] = parts, sources
     if rule.kind == "auto":  # judged in _judge_statistical, once every row's runs are known
         row["_auto"] = {"rule": rule, "spread": spread, "bias": bias, "scheme": scheme}
@@ -358,12 +349,12 @@ def _seed_part(r: dict, spread, where: str, cells: int, measured: tuple[float, f
 
 def _judge_auto(r: dict, auto: dict, tolerance, seed_sd: float, seed_df: float, published_sd: float) -> None:
     """The statistical test of one value once its seed part is known: the sampling part as
-    binomial counts where the normal is not good enough (st.count_sampling decides)."""
+    binomial counts where the normal is not good enough (sp.count_sampling decides)."""
     rule = auto["rule"]
     alpha = tol.alpha_of(rule, tolerance)
     scheme, sampling_sd = auto["scheme"], r["parts"]["sampling"] or 0.0
     centre = min(max(float(np.mean(r["observed_runs"])) + auto["bias"], 0.0), 1.0)
-    exact = st.count_sampling(r["expected"], centre, scheme["trials"], scheme["published"], scheme["ours"],
+    exact = sp.count_sampling(r["expected"], centre, scheme["trials"], scheme["published"], scheme["ours"],
                               scheme["fpc"]) if sampling_sd else None
     j = st.judge(r["expected"], r["observed_runs"], sampling_sd=sampling_sd,
                  seed_sd=seed_sd, seed_df=seed_df, bias=auto["bias"], margin=rule.floor, alpha=alpha,
@@ -390,52 +381,6 @@ def _cell_sums(members: list[dict]) -> tuple[float, float, int]:
         ss += (k - 1) * float(np.mean([np.var(v["observed_runs"], ddof=1) for v in values]))
         df += k - 1
     return ss, df, len(by_cell)
-
-
-def _parts(tolerance, cell: Cell, metric: str, usable: list, n, published: float):
-    """(parts, sources, the seed_spread declaration or None, bias shift) for one value."""
-    declared, scheme = tol.sampling_scheme(tolerance, cell, metric, n)
-    factor = st.sampling_factor(scheme["published"], scheme["ours"], scheme["n"], scheme["population"])
-    level = cell.protocol.scoring.ci_level.value
-    boots = [st.bootstrap_se(((r.scores or {}).get("ci") or {}).get(metric), level) for r in usable]
-    boots = [b for b in boots if b is not None]
-    ci_se = st.published_ci_se(cell.expected[metric].ci) if metric in cell.expected else None
-    if boots:  # the instance bootstrap of our runs: right for multi-item metrics too
-        se, se_source = float(np.mean(boots)), "bootstrap"
-    elif ci_se is not None:  # the paper's own interval: P and R move with the positives, not n
-        se, se_source = ci_se, "published interval"
-    elif st.binomial_se(published, scheme["n"]):
-        se, se_source = st.binomial_se(published, scheme["n"]), "binomial"
-    else:  # a value at 0 or 1 (or a degenerate bootstrap): unknown, not zero
-        se, se_source = st.score_se(published, scheme["n"]), "score (value at 0 or 1)"
-    sampling = None if se is None else se * factor ** 0.5
-    at = float(np.mean([r.metrics.get(metric) or 0.0 for r in usable])) if se_source == "bootstrap" else published
-    sides = (scheme["published"] == "subsample") + (scheme["ours"] == "subsample")
-    scheme = {**scheme, "trials": st.effective_trials(se, at, scheme["n"]),
-              "fpc": factor / sides if sides else 1.0}
-    spread = tol.seed_spread(tolerance, cell, metric)
-    declared_bias = tol.selection_bias(tolerance, cell, metric)
-    ours = _our_selection(cell, usable)
-    bias = declared_bias if declared_bias and ours != declared_bias.published_select_on else None
-    sources = {"sampling": f"{se_source}, {scheme['published']}/{scheme['ours']} (published/ours), "
-                           f"n {scheme['n']} of {scheme['population']}, scheme {scheme['source']}",
-               "seed": None, "bias": ("declared (" + bias.source + ")") if bias else "none"}
-    if declared_bias and not bias:
-        sources["bias"] = (f"none: our run also selected on {ours}, as the published one did "
-                           "(the declared shift is already in our value)")
-    if se is None:
-        sources["sampling"] = "unknown (no n and no bootstrap interval): sampling part taken as 0"
-    parts = {"sampling": sampling, "seed": None, "bias": bias.shift if bias else 0.0}
-    return parts, sources, spread, (bias.shift if bias else 0.0), scheme
-
-
-def _our_selection(cell: Cell, usable: list) -> str | None:
-    """Where our run picked its checkpoint: scores.json's select_on, else what the protocol says."""
-    for r in usable:
-        if r.scores and "select_on" in r.scores:
-            return r.scores["select_on"]
-    ev = cell.protocol.evaluation
-    return ev.select_on.value if cell.protocol.mode.value == "finetune" else None
 
 
 def _new_rows(cell: Cell, runs: list, matched_by: str | None, n) -> list[dict]:

@@ -17,7 +17,7 @@ from tests.verify.factory import MANIFEST, cell_of, write_manifest, write_run
 
 from bioeval.manifest import cells, load_manifest
 from bioeval.manifest.resolve import seed_variant
-from bioeval.verify import statistics as st
+from bioeval.verify import sampling as sp
 from bioeval.verify import tolerance as tol
 from bioeval.verify.verify import verify_manifest
 
@@ -150,15 +150,15 @@ def test_identical_runs_do_not_replace_a_declared_spread_with_zero(tmp_path):
 
 
 def test_a_degenerate_bootstrap_interval_is_unknown_sampling_error_not_zero(tmp_path):
-    assert st.bootstrap_se([1.0, 1.0], 0.95) is None
-    assert st.score_se(1.0, 100) > 0 and st.binomial_se(1.0, 100) == 0.0
+    assert sp.bootstrap_se([1.0, 1.0], 0.95) is None
+    assert sp.score_se(1.0, 100) > 0 and sp.binomial_se(1.0, 100) == 0.0
     text = AUTO.replace("ee: {precision: 0.80, recall: 0.80, f1: 0.80}", "ee: {precision: 1.0, recall: 1.0, f1: 1.0}")
     manifest = manifest_with(tmp_path, "  sampling:\n    - {dataset: ee, published: subsample, ours: subsample, "
                                        "n: 100, population: 400, source: assumed}\n", text)
     runs_of(tmp_path, manifest, "tiny", "ee", [1.0], n=100, bootstrap=True)
     row = rows_of(manifest, tmp_path / "runs", "model=tiny,dataset=ee")["tiny", "ee", "f1"]
     assert row["observed_ci"] == [1.0, 1.0]
-    assert row["parts"]["sampling"] == pytest.approx(st.score_se(1.0, 100) * math.sqrt(2 * 0.75))
+    assert row["parts"]["sampling"] == pytest.approx(sp.score_se(1.0, 100) * math.sqrt(2 * 0.75))
 
 
 # ------------------------------------------------------------------ 4. Guo & Sarker

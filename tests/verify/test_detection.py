@@ -4,6 +4,9 @@ in verify's rows and in the report, consistent with each other and with the test
 from __future__ import annotations
 
 import json
+import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,7 @@ from tests.verify.factory import MANIFEST, cell_of, write_manifest, write_run
 
 from bioeval.cli import main
 from bioeval.manifest import cells, load_manifest
-from bioeval.verify.detection import detection
+from bioeval.verify.detection import detection, minimum_detectable_effect
 from bioeval.verify.verify import verify_manifest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -88,3 +91,27 @@ def test_plan_json_and_text_carry_the_detection():
     assert "What each cell can detect" in text.output and "of 144 cells can show a shift of 0.05" in text.output
     bad = runner.invoke(main, ["plan", str(PAPER), "--seeds", "0"])
     assert bad.exit_code == 2
+
+
+def test_plan_of_the_paper_manifest_imports_neither_numpy_nor_scipy():
+    """Those two imports were most of `plan --json` (issue 24: <= 0.4 s); declared spreads need
+    only normal quantiles, which the standard library has."""
+    code = ("import sys\nfrom bioeval.cli import run\ntry:\n    run(['plan', sys.argv[1], '--json'])\n"
+            "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "print([m for m in ('numpy', 'scipy') if m in sys.modules], file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code, str(PAPER)], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["detection"]["tested_values"] == 432
+    assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("df", [math.inf, 2.0, 9.0])
+def test_the_mde_quantiles_are_scipy_stats_to_four_decimals(df):
+    """Normal quantiles from the standard library where every df is infinite, Student's t from
+    scipy otherwise: both the formula's value to the rounding `plan` and verify print."""
+    sd, alpha, margin = [0.004, 0.01, 0.13], [0.05 / 432, 0.05, 0.3], [0.0, 0.00005, 0.0005]
+    got = minimum_detectable_effect(sd, [df] * 3, alpha, margin, 0.80)
+    for s, a, g, value in zip(sd, alpha, margin, got):
+        dist = stats.norm if math.isinf(df) else stats.t(df)
+        want = g + (dist.ppf(1 - a / 2) + dist.ppf(0.80)) * s
+        assert round(float(value), 4) == round(float(want), 4) and float(value) == pytest.approx(float(want), rel=1e-14)

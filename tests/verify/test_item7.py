@@ -11,6 +11,7 @@ from scipy import stats
 from tests.verify.factory import MANIFEST, cell_of, write_manifest, write_run
 
 from bioeval.manifest import cells, load_manifest
+from bioeval.verify import sampling as sp
 from bioeval.verify import statistics as st
 from bioeval.verify import tolerance as tol
 from bioeval.verify.verify import verify_manifest
@@ -31,9 +32,9 @@ def test_small_counts_hold_the_level_where_the_normal_tail_is_too_light(n, truth
     """The published side scored everything (its value is the truth), ours a cut of n: the normal
     reference rejects 4-8x too often at Holm's first step; the counts never more than alpha."""
     floor = 0.001
-    se = st.binomial_se(truth, n)
+    se = sp.binomial_se(truth, n)
     sd = (se ** 2 + floor ** 2) ** 0.5
-    counts = st.count_sampling(truth, truth, st.effective_trials(se, truth, n), "full", "subsample")
+    counts = sp.count_sampling(truth, truth, sp.effective_trials(se, truth, n), "full", "subsample")
     assert counts is not None and counts.trials == n and counts.ours_random
 
     def normal(ours):
@@ -50,9 +51,9 @@ def test_small_counts_hold_the_level_where_the_normal_tail_is_too_light(n, truth
 
 
 def test_large_counts_keep_the_normal():
-    se = st.binomial_se(0.8, 5000)
-    assert st.count_sampling(0.8, 0.8, st.effective_trials(se, 0.8, 5000), "full", "subsample") is None
-    assert st.count_sampling(0.8, 0.8, 100.0, "full", "full") is None  # no sampling part at all
+    se = sp.binomial_se(0.8, 5000)
+    assert sp.count_sampling(0.8, 0.8, sp.effective_trials(se, 0.8, 5000), "full", "subsample") is None
+    assert sp.count_sampling(0.8, 0.8, 100.0, "full", "full") is None  # no sampling part at all
 
 
 def test_verify_counts_a_small_extreme_cell_and_its_interval_is_not_symmetric(tmp_path):
@@ -98,7 +99,7 @@ def test_deepseek_67b_scored_the_full_ade_and_health_advice_test_sets():
         assert round(count / records, 4) == cell.expected["f1"].value  # the whole test set's fraction
         declared, scheme = tol.sampling_scheme(t, cell, "f1", 1000)
         assert declared is not None and (scheme["published"], scheme["ours"]) == ("full", "subsample")
-        assert st.sampling_factor(**{k: scheme[k] for k in ("published", "ours", "n", "population")}) == \
+        assert sp.sampling_factor(**{k: scheme[k] for k in ("published", "ours", "n", "population")}) == \
             pytest.approx(1 - 1000 / records)
     other = next(c for c in cells(loaded) if c.model.key == "llama3-8b" and c.dataset.key == "ade")
     assert tol.sampling_scheme(t, other, "f1", 1000)[1]["published"] == "subsample"

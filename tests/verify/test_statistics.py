@@ -9,6 +9,7 @@ from tests.verify.factory import MANIFEST, cell_of, write_manifest, write_run
 
 from bioeval.manifest import load_manifest
 from bioeval.manifest.resolve import find_run, seed_variant, with_seeds
+from bioeval.verify import sampling as sp
 from bioeval.verify import statistics as st
 from bioeval.verify.verify import verify_manifest
 
@@ -66,10 +67,10 @@ def test_discrepant_has_direction_and_holm_global_verdict(tmp_path):
 
 
 def test_sampling_factor_schemes():
-    assert st.sampling_factor("subsample", "subsample", 1000, 3020) == pytest.approx(2 * (1 - 1000 / 3020))
-    assert st.sampling_factor("full", "subsample", 1000, 4000) == pytest.approx(0.75)
-    assert st.sampling_factor("full", "full", 465, 465) == 0.0
-    assert st.sampling_factor("subsample", "subsample", 1000, None) == 2.0  # N unknown: no correction
+    assert sp.sampling_factor("subsample", "subsample", 1000, 3020) == pytest.approx(2 * (1 - 1000 / 3020))
+    assert sp.sampling_factor("full", "subsample", 1000, 4000) == pytest.approx(0.75)
+    assert sp.sampling_factor("full", "full", 465, 465) == 0.0
+    assert sp.sampling_factor("subsample", "subsample", 1000, None) == 2.0  # N unknown: no correction
 
 
 def test_holm_step_down_by_hand():

@@ -12,6 +12,7 @@ from tests.verify.factory import cell_of, write_manifest, write_run
 from bioeval.manifest import load_manifest
 from bioeval.manifest.schema import Tolerance
 from bioeval.verify.tolerance import allowed, rule_for
+from bioeval.verify import sampling as sp
 from bioeval.verify import statistics as st
 from bioeval.verify.verify import verify_manifest
 
@@ -63,7 +64,7 @@ def test_verdicts_tolerances_and_notes(world):
     # ~323 effective trials (0.84 x 0.16 / SE^2) per cut, / (1 - 400/2500): under 100 minority
     # outcomes at the pooled 0.855, so the sampling part is two binomial cuts, not a normal
     trials = 0.84 * 0.16 / (0.08 / (2 * 1.959964)) ** 2 / (1 - 400 / 2500)
-    counts = st.CountSampling((0.84 + 0.84 + prec["delta"]) / 2, round(trials), 2)
+    counts = sp.CountSampling((0.84 + 0.84 + prec["delta"]) / 2, round(trials), 2)
     assert prec["test"] == "count"
     assert prec["p_value"] == pytest.approx(float(st.count_p_value(-prec["delta"], counts, 0.001, 0.01)))  # other part: the floor
     assert prec["p_value"] == pytest.approx(2 * norm.sf((prec["delta"] - 0.01) / sd), rel=0.25)  # near the normal
