@@ -16,16 +16,6 @@ if TYPE_CHECKING:
     from bioeval.settings import Settings
 
 
-def prepare_local(loaded: LoadedManifest, cells: list[Cell], settings: Settings) -> None:
-    """Stop before fetching anything on a machine that cannot run the pending cells; then fetch their inputs."""
-    from bioeval.engine.inputs import fetch_inputs
-    from bioeval.runtimes.local import check_gpus, pending
-
-    todo = pending(cells, settings)
-    check_gpus(loaded, todo)
-    fetch_inputs(loaded, todo, settings)
-
-
 def check_additions_runtime(loaded: LoadedManifest, runtime: str) -> None:
     """--add-model lives in this process only; other runtimes re-read the manifest file."""
     if runtime != "local" and any(m.added and not _in_file(loaded, m.key) for m in loaded.manifest.models):
@@ -67,8 +57,8 @@ def reproduce(loaded: LoadedManifest, cells: list[Cell], settings: Settings, run
     from bioeval.pipeline.runner import dispatch
 
     check_additions_runtime(loaded, runtime)
-    if runtime == "local":
-        prepare_local(loaded, cells, settings)
+    if runtime == "local":  # every input before the first cell runs (Slurm does so on the submit host by default)
+        options = {"fetch": True, **options}
     rows = dispatch(loaded, cells, settings, runtime, options)
     verification = verify_step(loaded, cells, settings)
     report = report_step(loaded, cells, settings, verification, report_path, html)

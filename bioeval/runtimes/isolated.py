@@ -5,7 +5,7 @@ imported or first used; a process that imported torch already cannot change them
 cells run here instead.  The parent writes (manifest path and sha256, cells, settings, options)
 to a file, the child reloads the manifest (refusing one that changed meanwhile), rebuilds the
 cells from their fields (pydantic dumps: the generic Prov[...] classes do not pickle), runs
-`local.run_cells` and pickles the rows, or the user error that stopped it, back.
+`local.run_pending` (the parent checked and fetched them) and pickles the rows, or the user error that stopped it, back.
 
     python -m bioeval.runtimes.isolated IN.pickle OUT.pickle
 """
@@ -74,14 +74,14 @@ def main(job: str, out: str) -> int:
     from bioeval.errors import UsageError
     from bioeval.manifest import load_manifest
     from bioeval.runs.atomic import write_bytes
-    from bioeval.runtimes.local import run_cells
+    from bioeval.runtimes.local import run_pending
 
     path, sha256, cells, settings, options = pickle.loads(Path(job).read_bytes())
     try:
         loaded = load_manifest(path)
         if loaded.sha256 != sha256:
             raise UsageError(f"{path} changed while its cells were starting.", "Run the command again.")
-        result = ("rows", run_cells(loaded, [decode_cell(c) for c in cells], settings, options))
+        result = ("rows", run_pending(loaded, [decode_cell(c) for c in cells], settings, options))
     except (EnvironmentProblem, BioevalError) as exc:
         result = ("error", exc)
     write_bytes(out, pickle.dumps(result))

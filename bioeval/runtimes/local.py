@@ -54,24 +54,39 @@ def check_gpus(loaded: LoadedManifest, cells: list[Cell]) -> None:
 
 
 def pending(cells, settings, force: bool = False) -> list:
+    """The cells still to run (all of them with ``force``), in their order."""
     return [c for c in cells if force or not RunDir(settings.workdir, c.run_id).is_done()]
 
 
 def run_cells(loaded: LoadedManifest, cells: list[Cell], settings: Settings, options: dict) -> list[dict]:
+    """The local runtime: finished cells become "skipped" rows; the others are checked against
+    this machine's GPUs and, with the ``fetch`` option (reproduce sets it), have their inputs
+    fetched before any of them runs, so a missing file stops the command before hours of
+    training; without it each cell fetches its own when it starts."""
     from bioeval.runtimes.options import check_options
 
     options = check_options("local", options)
-    force = bool(options.get("force"))
-    todo = {c.run_id for c in pending(cells, settings, force)}
+    todo = pending(cells, settings, bool(options.get("force")))
+    to_run = {c.run_id for c in todo}
     rows = [{"run_id": c.run_id, "name": c.name, "state": "skipped", "seconds": 0.0, "error": None}
-            for c in cells if c.run_id not in todo]
+            for c in cells if c.run_id not in to_run]
     if not todo:
         return rows
-    check_gpus(loaded, [c for c in cells if c.run_id in todo])
+    check_gpus(loaded, todo)
+    if options.get("fetch"):
+        from bioeval.engine.inputs import fetch_inputs
+
+        fetch_inputs(loaded, todo, settings)
+    return rows + run_pending(loaded, todo, settings, options)
+
+
+def run_pending(loaded: LoadedManifest, cells: list[Cell], settings: Settings, options: dict) -> list[dict]:
+    """Run cells already checked (run_cells): grouped by numerics mode, side by side, in a fresh
+    interpreter or here (what a child process of the side-by-side runs calls directly)."""
     by_mode: dict[str, list] = {}
     for c in cells:
-        if c.run_id in todo:
-            by_mode.setdefault(numerics.mode_of(c), []).append(c)
+        by_mode.setdefault(numerics.mode_of(c), []).append(c)
+    rows: list[dict] = []
     for mode, group in by_mode.items():
         jobs = parallel_jobs(options, mode, group)
         if jobs > 1:

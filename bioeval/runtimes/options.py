@@ -3,7 +3,7 @@ does not know is an error under every runtime, never silently ignored.
 
 `bioeval run ... --runtime R --name VALUE` passes options through as strings (True for a bare
 flag); ``check_options`` refuses unknown names (with "did you mean") and converts the values to
-their declared types.  Each runtime calls it first; the CLI calls it before fetching anything.
+their declared types.  Each runtime's run_cells calls it once, first, before it fetches anything.
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ class Opt:
 
 
 # what `bioeval run`/`reproduce` hand every runtime, and keys only code sets (tests, the engine)
-COMMON = (Opt("force", bool, "rerun finished cells"), Opt("only", str, "cell filter model=,dataset=,task="),
-          Opt("progress", bool, "progress bars"))
+# (`--only` is not among them: it selects the cells, which is resolved before any runtime sees them)
+COMMON = (Opt("force", bool, "rerun finished cells"), Opt("progress", bool, "progress bars"))
 INTERNAL = frozenset({"console", "max_array_size", "git_sha"})
 
 RUNTIME_OPTIONS: dict[str, tuple[Opt, ...]] = {
-    "local": (Opt("jobs", int, "CPU cells run side by side in N processes (default: one per core for deterministic numerics, else 1)", 1),),
+    "local": (Opt("jobs", int, "CPU cells run side by side in N processes (default: one per core for deterministic numerics, else 1)", 1),
+              Opt("fetch", bool, "fetch every pending cell's inputs before the first one runs (reproduce's default)")),
     "docker": (
         Opt("image", str, "image to run (default: the one `bioeval build` recorded, or $BIOEVAL_IMAGE)"),
         Opt("gpus", int, "GPUs per container (default: the model's resources.gpus)", 0),

@@ -147,7 +147,7 @@ def test_bad_options_are_usage_errors(make_manifest, settings, options, message)
 def test_pass_through_options_are_typed():
     """`bioeval run` hands runtime options over as strings (True for bare flags)."""
     opts = Options.parse({"partition": "a100", "array_parallelism": "4", "dry_run": True, "no_wait": True,
-                          "retry_failed": True, "only": "model=x", "progress": False, "force": False})
+                          "retry_failed": True, "progress": False, "force": False})
     assert (opts.partition, opts.array_parallelism, opts.dry_run, opts.wait, opts.retry_failed) == \
         ("a100", 4, True, False, True)
     assert Options.parse({}).wait is True

@@ -8,7 +8,6 @@ import click
 
 from bioeval.cli.commands.run import RUN_CONTEXT, RUN_EPILOG, common, parse_extra, print_rows
 from bioeval.cli.options import load
-from bioeval.runtimes.options import check_options
 
 
 @click.command("reproduce", context_settings=RUN_CONTEXT, epilog=RUN_EPILOG)
@@ -37,8 +36,7 @@ def reproduce_command(ctx, manifest: Path, only: str | None, seeds: int, runtime
     settings = ctx.obj
     loaded = load(manifest, add_model, like)
     cells = with_seeds(resolve_cells(loaded, only), seeds)
-    options = check_options(runtime, {"force": False, "only": only, "progress": not no_progress,
-                                      **parse_extra(ctx.args)})  # before fetching anything
+    options = {"force": False, "progress": not no_progress, **parse_extra(ctx.args)}  # typed by the runtime
     result = reproduce(loaded, cells, settings, runtime, options, report_path, html)
     print_rows(result["rows"])
     if result["report"] is None:

@@ -12,7 +12,6 @@ import click
 from bioeval.cli.options import add_model_options, load
 from bioeval.errors import UsageError
 from bioeval.pipeline.runner import RUNTIMES, dispatch, load_runtime  # noqa: F401  (load_runtime: tests, plugins)
-from bioeval.runtimes.options import check_options
 
 # shown under `bioeval run --help` / `reproduce --help` (the options pass through to the runtime)
 RUN_EPILOG = """\b
@@ -76,8 +75,7 @@ def run_command(ctx, manifest: Path, only: str | None, seeds: int, runtime: str,
     loaded = load(manifest, add_model, like)
     check_additions_runtime(loaded, runtime)
     cells = with_seeds(resolve_cells(loaded, only), seeds)
-    options = check_options(runtime, {"force": force, "only": only, "progress": not no_progress,
-                                      **parse_extra(ctx.args)})
+    options = {"force": force, "progress": not no_progress, **parse_extra(ctx.args)}  # typed by the runtime
     rows = dispatch(loaded, cells, settings, runtime, options)
     print_rows(rows, as_json)
 
