@@ -57,7 +57,7 @@ def render_fetch(rows: list[dict], console) -> None:
     from rich.table import Table
 
     t = Table(title="Data files", title_justify="left")
-    for col in ("dataset", "split", "origin", "sha256", "records", "expected", "detail"):
+    for col in ("input", "split", "origin", "sha256", "records", "expected", "detail"):
         t.add_column(col, justify="right" if col in ("records", "expected") else "left", overflow="fold")
     for r in rows:
         sha = {True: "[green]ok[/green]", False: "[red]MISMATCH[/red]", None: "[yellow]not pinned[/yellow]"}[r["sha256_ok"]]
@@ -68,9 +68,14 @@ def render_fetch(rows: list[dict], console) -> None:
         if r["records"] is not None and r["expected"] is not None and r["records"] != r["expected"]:
             records = f"[yellow]{records}[/yellow]"
         detail = r["detail"] if r["ok"] else "see below"
-        t.add_row(r["dataset"], r["split"], origin, sha, records,
+        t.add_row(input_name(r), r["split"], origin, sha, records,
                   "-" if r["expected"] is None else f"{r['expected']:,}", detail)
     console.print(t)
     for r in rows:
         if not r["ok"]:  # full messages outside the table, so they are never cut into columns
-            console.print(f"[red]{r['origin']}[/red] {r['dataset']}/{r['split']}: {r['detail']}", soft_wrap=True)
+            console.print(f"[red]{r['origin']}[/red] {input_name(r)}/{r['split']}: {r['detail']}", soft_wrap=True)
+
+
+def input_name(row: dict) -> str:
+    """What a fetch row is about: its dataset's key, or the model's for a model snapshot's row."""
+    return row.get("dataset") or row.get("model") or "?"

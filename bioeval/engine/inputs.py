@@ -16,12 +16,12 @@ def fetch_inputs(loaded: LoadedManifest, cells: list[Cell], settings: Settings) 
     """Data splits and model snapshots of the cells that still have to run (none when all are done)."""
     if not cells:
         return
-    from bioeval.data.fetch_all import fetch_all
+    from bioeval.data.fetch_all import fetch_all, input_name
     from bioeval.engine.model_fetch import fetch_model_rows  # huggingface_hub only, no torch
 
     rows = fetch_all(loaded, settings, cells) + fetch_model_rows(loaded, settings, cells)
     missing = [r for r in rows if not r["ok"]]
     if missing:
-        lines = "; ".join(f"{r['dataset']}/{r['split']}: {r['detail'] or r['origin']}" for r in missing)
+        lines = "; ".join(f"{input_name(r)}/{r['split']}: {r['detail'] or r['origin']}" for r in missing)
         raise DataError(f"{len(missing)} input(s) of {loaded.path} missing or refused: {lines}",
                         f"See `bioeval fetch {loaded.path}` for details.")

@@ -77,14 +77,14 @@ def fetch_model(model: Model, settings=None, cache_dir: Path | None = None, base
 
 def fetch_model_rows(loaded: LoadedManifest, settings: Settings, cells: list[Cell]) -> list[dict]:
     """The snapshot of every model the cells use, as rows like the data stage's fetch rows (local
-    models: checked); the model's key sits in the table's first column, "dataset"."""
+    models: checked), with "model" where those have "dataset" (data.fetch_all.input_name reads either)."""
     rows, seen = [], set()
     for c in cells:
         m = c.model
         if m.key in seen:
             continue
         seen.add(m.key)
-        row = {"dataset": m.key, "split": "model", "origin": "unavailable", "sha256": None, "sha256_ok": None,
+        row = {"model": m.key, "dataset": None, "split": "model", "origin": "unavailable", "sha256": None, "sha256_ok": None,
                "records": None, "expected": None, "ok": False, "detail": ""}
         try:
             kind = model_kind(m)
