@@ -25,7 +25,7 @@ from bioeval.data.instances import Instance
 from bioeval.engine import fingerprint, portable_math
 from bioeval.engine import generate as gen
 from bioeval.engine.lora import apply_lora, trainable_summary
-from bioeval.engine.models import load as load_model
+from bioeval.engine.models import LoadedModel, load as load_model
 from bioeval.engine.prompts import fit_prompt
 from bioeval.engine.receipt import build_receipt
 from bioeval.engine.splits import load_pinned_split
@@ -138,7 +138,7 @@ class CellData:
 
 @dataclass
 class CellModel:
-    loaded: object  # engine.models.LoadedModel
+    weights: LoadedModel  # as loaded (its info goes to the receipt)
     model: object
     tokenizer: object
     scorer: object
@@ -341,7 +341,7 @@ def write_outputs(run: CellRun, data: CellData, cm: CellModel, predictions: list
     seeds = {"seed": p.seed.value, "shuffle_seed": p.training.shuffle_seed.value if p.training else None,
              "subsample_seed": data.subsample_seed}
     receipt = build_receipt(manifest_path=run.loaded.path, manifest_sha256=run.loaded.sha256, cell=run.cell,
-                            data_pins=data.pins, model_info=cm.loaded.info, seeds=seeds,
+                            data_pins=data.pins, model_info=cm.weights.info, seeds=seeds,
                             timings={k: round(v, 3) for k, v in run.timings.items()}, extra=run.extra)
     receipt["numerics"]["fingerprint"] = run.fingerprint
     if portable_math.installed():  # which portable kernels this cell ran, and how often (docs/engine.md)

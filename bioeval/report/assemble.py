@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 class Section:
     """Everything the report says about one manifest."""
 
-    loaded: object
+    manifest: LoadedManifest
     verification: dict
     audit: dict | None
     audit_note: str | None
@@ -142,9 +142,9 @@ def section_figures(s: Section, figures_dir: Path, metric: str = "f1") -> list[P
     """The PNG figures of one section, rendered into ``figures_dir``."""
     from bioeval.report.figures import render_figures
 
-    figures = render_figures(s.verification, figures_dir, s.loaded.path.stem, metric,
-                             title=s.loaded.manifest.paper.title)
-    return figures + regression_figures(s.regression, figures_dir, s.loaded.path.stem)
+    figures = render_figures(s.verification, figures_dir, s.manifest.path.stem, metric,
+                             title=s.manifest.manifest.paper.title)
+    return figures + regression_figures(s.regression, figures_dir, s.manifest.path.stem)
 
 
 def markdown_report(sections: list[Section], results: Path, out: Path | None = None,
@@ -154,7 +154,7 @@ def markdown_report(sections: list[Section], results: Path, out: Path | None = N
 
     parts = [header(results)]
     for i, s in enumerate(sections):
-        parts.append(render_report(s.loaded, s.verification, s.audit, s.receipts, figures[i] if figures else [],
+        parts.append(render_report(s.manifest, s.verification, s.audit, s.receipts, figures[i] if figures else [],
                                    out.parent if out else None, s.audit_note, s.regression))
     return "\n".join(parts)
 
@@ -178,7 +178,7 @@ def write_report(verifications: list, loaded_list: list, results: Path, settings
     if figures_dir is None and out is not None:
         figures_dir = out.parent / "figures"
     sections = [collect(loaded, v, settings) for loaded, v in zip(loaded_list, verifications)]
-    warnings = [f"{s.loaded.path}: {gap}" for s in sections if (gap := audit_gaps(s.audit, s.audit_note, settings))]
+    warnings = [f"{s.manifest.path}: {gap}" for s in sections if (gap := audit_gaps(s.audit, s.audit_note, settings))]
     with tempfile.TemporaryDirectory() as tmp:  # the HTML's figures when the Markdown has none
         where = figures_dir if figures_dir is not None else Path(tmp) if html is not None else None
         figures = [section_figures(s, where, metric) for s in sections] if where is not None else None

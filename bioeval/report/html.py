@@ -112,7 +112,7 @@ def _figures(section, metric: str, paths: list[Path] | None = None) -> list[dict
 def section_data(section, metric: str = "f1", figures: list[Path] | None = None) -> dict:
     from bioeval.manifest.summary import dataset_rows, ledger, tolerance_rows
 
-    loaded, v = section.loaded, section.verification
+    loaded, v = section.manifest, section.verification
     m = loaded.manifest
     cells: dict[tuple, dict] = {}
     for row in v["cells"]:

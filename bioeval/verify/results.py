@@ -116,11 +116,11 @@ class ResultIndex:
         model and dataset, and the runs of a seed study need distinct seeds.
         """
         if run_id in self.by_base:
-            loaded = [load_result(d, MATCH_RUN_ID, scorer, model=model, dataset=dataset,
+            found = [load_result(d, MATCH_RUN_ID, scorer, model=model, dataset=dataset,
                                   cell=cell if d.name == run_id or cell is None else (cell, self.index_of[d]),
                                   folder=self.folder(d))
                       for d in self.by_base[run_id]]
-            return _distinct_seeds(loaded), MATCH_RUN_ID
+            return _distinct_seeds(found), MATCH_RUN_ID
         candidates = self.by_keys.get((model, dataset), [])
         if not candidates:
             return [], None
@@ -130,13 +130,13 @@ class ResultIndex:
         for dirs in groups.values():
             dirs.sort(key=lambda p: (self.index_of[p], p.name))
         newest = max(groups.values(), key=lambda ds: max(_mtime(d) for d in ds))
-        loaded = _distinct_seeds([load_result(d, MATCH_KEYS, scorer, model=model, dataset=dataset,
+        found = _distinct_seeds([load_result(d, MATCH_KEYS, scorer, model=model, dataset=dataset,
                                               folder=self.folder(d)) for d in newest])
-        loaded[0].notes.insert(0, f"matched by model/dataset keys, not run id (the protocol changed since run "
-                                  f"{loaded[0].run_id})")
+        found[0].notes.insert(0, f"matched by model/dataset keys, not run id (the protocol changed since run "
+                                  f"{found[0].run_id})")
         if len(groups) > 1:
-            loaded[0].notes.append(f"{len(groups)} protocols of this model x dataset in the folder; used the newest")
-        return loaded, MATCH_KEYS
+            found[0].notes.append(f"{len(groups)} protocols of this model x dataset in the folder; used the newest")
+        return found, MATCH_KEYS
 
     def seed_runs(self, run_dir: Path) -> int:
         """How many runs the seed study of this run's cell has in the folder (1 without a study)."""
