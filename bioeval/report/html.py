@@ -36,26 +36,12 @@ def _instances(run) -> dict:
             "note": f"first {INSTANCE_LIMIT} of {len(rows)} shown (errors first)" if len(rows) > INSTANCE_LIMIT else ""}
 
 
-def global_verdict(verification: dict) -> dict:
-    """verify's global verdict when it gives one, otherwise one derived from the per-value verdicts."""
-    for where in (verification, verification.get("summary") or {}):
-        for key in ("global", "global_verdict"):
-            if isinstance(where.get(key), dict):
-                return where[key]
-            if isinstance(where.get(key), str):
-                return {"verdict": where[key]}
-    from bioeval.verify.gate import counts
+NO_PUBLISHED_VALUE = "no published value"  # a cell verify reports but does not judge (its "unexpected")
 
-    c = counts(verification)
-    if c[Verdict.DISCREPANT] or c[Verdict.INVALID]:
-        v = "not reproduced"
-    elif c[Verdict.MISSING] and c[Verdict.REPRODUCED]:
-        v = "partly checked"
-    elif c[Verdict.REPRODUCED]:
-        v = "reproduced"
-    else:
-        v = "nothing checked"
-    return {"verdict": v, "counts": c}
+
+def global_verdict(verification: dict) -> dict:
+    """verify's global verdict (verify_manifest always sets summary["global_verdict"])."""
+    return {"verdict": str(verification["summary"]["global_verdict"])}
 
 
 def _env_diff(receipts: dict[str, dict], loaded=None) -> dict:
@@ -122,7 +108,7 @@ def section_data(section, metric: str = "f1", figures: list[Path] | None = None)
             "n": row["n"], "added": bool(row.get("added")), "metrics": {}, "notes": []})
         c["metrics"][row["metric"]] = {k: row.get(k) for k in ("expected", "observed", "delta", "tolerance", "rule",
                                                                "verdict", "published_ci", "observed_ci", "interval", "mde")}
-        c["metrics"][row["metric"]]["verdict"] = str(row["verdict"]).upper()
+        c["metrics"][row["metric"]]["verdict"] = str(row["verdict"])
         c["notes"] = sorted(set(c["notes"]) | set(row.get("notes") or []))
     for c in cells.values():
         c["verdict"] = cell_verdict({mv["verdict"] for mv in c["metrics"].values()})
@@ -130,9 +116,9 @@ def section_data(section, metric: str = "f1", figures: list[Path] | None = None)
         cells[(row["model"], row["dataset"])] = {
             "model": row["model"], "dataset": row["dataset"], "task": row["task"], "paper_model": row["paper_model"],
             "paper_dataset": row["paper_dataset"], "run_id": row["run_id"], "n": row["n"], "added": False,
-            "verdict": "NO PUBLISHED VALUE", "notes": row.get("notes") or [],
+            "verdict": NO_PUBLISHED_VALUE, "notes": row.get("notes") or [],
             "metrics": {mt: {"expected": None, "observed": row["metrics"].get(mt), "delta": None, "tolerance": None,
-                             "rule": None, "verdict": "NO PUBLISHED VALUE", "published_ci": None,
+                             "rule": None, "verdict": NO_PUBLISHED_VALUE, "published_ci": None,
                              "observed_ci": (row.get("ci") or {}).get(mt)} for mt in ("precision", "recall", "f1")}}
     instances = {run_id: _instances(path) for run_id, path in section.runs.items()}
     return {

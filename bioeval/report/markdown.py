@@ -48,19 +48,18 @@ def group_cells(verification: dict) -> dict[tuple[str, str], dict]:
         c["metrics"][row["metric"]] = row
     for c in cells.values():
         verdicts = {str(r["verdict"]) for r in c["metrics"].values()}
-        c["reproduced"] = {v.lower() for v in verdicts} != {Verdict.MISSING}
+        c["reproduced"] = verdicts != {Verdict.MISSING}
         c["verdict"] = cell_verdict(verdicts)
     return cells
 
 
 def cell_verdict(verdicts) -> str:
-    """One verdict per cell from its metrics' verdicts, the worst one winning, spelt as given
-    (the HTML report gives them in capitals)."""
-    spelt = {str(v).lower(): str(v) for v in verdicts}
-    for v in (Verdict.INVALID, Verdict.DISCREPANT, Verdict.MISSING):
-        if v in spelt:
-            return spelt[v]
-    return spelt.get(Verdict.REPRODUCED, next(iter(spelt.values())))
+    """One verdict per cell from its metrics' verdicts, the worst one winning."""
+    given = {str(v) for v in verdicts}
+    for v in (Verdict.INVALID, Verdict.DISCREPANT, Verdict.MISSING, Verdict.REPRODUCED):
+        if v in given:
+            return str(v)
+    return next(iter(given))
 
 
 def _global_sentence(s: dict) -> str:

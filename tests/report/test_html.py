@@ -29,7 +29,7 @@ def check_in_browser(html_path, shot_path=None) -> dict:
         out["drill_text"] = browser.evaluate("document.querySelector('.drill').textContent")
         out["after_click"] = browser.screenshot()
         browser.evaluate("const s = document.querySelector('select[data-filter=verdict]');"
-                         "s.value = [...s.options].map(o => o.value).find(v => v === 'FAIL' || v === 'DISCREPANT');"
+                         "s.value = [...s.options].map(o => o.value).find(v => v === 'discrepant');"
                          "document.querySelector('.filters').dispatchEvent(new Event('change', {bubbles: true}))")
         out["cells_after_filter"] = browser.evaluate("document.querySelectorAll('tr.cell').length")
         out["summary"] = browser.evaluate("document.querySelector('.summary').textContent")
@@ -68,7 +68,7 @@ def test_html_report_opens_offline_and_drills_down(tmp_path, bioeval_cli):
     assert page["ready"] == "1" and page["cells"] == 6
     assert page["instances"] == 50 and "20 with errors" in page["drill_text"]
     assert page["cells_after_filter"] == 1  # the verdict filter keeps the failing cell only
-    assert re.fullmatch(r"(\s*[A-Z]+ \d+\s*)+", page["summary"])  # verdict counts only, each with its name
+    assert re.fullmatch(r"(\s*(reproduced|discrepant|missing|invalid|new) \d+\s*)+", page["summary"])  # counts, each named
     assert page["pixel_std"] > 20 and page["size"][0] > 500  # not a blank page
 
 
@@ -99,6 +99,6 @@ def test_html_environment_differences_and_regression_data(tmp_path, bioeval_cli)
     changed = env["diffs"][second] or env["diffs"][first]
     assert [d["key"] for d in changed] == ["libraries.torch"]
     assert section["regression"][0]["model"] == "mynew" and section["regression"][0]["like"] == "tiny"
-    assert {c["verdict"] for c in section["cells"] if c["model"] == "mynew"} == {"MISSING"}
+    assert {c["verdict"] for c in section["cells"] if c["model"] == "mynew"} == {"missing"}
     # verify's global verdict where it gives one, else one derived from the values (missing ones here)
-    assert section["global"]["verdict"] == section["summary"].get("global_verdict", "partly checked")
+    assert section["global"]["verdict"] == section["summary"]["global_verdict"]
