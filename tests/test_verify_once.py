@@ -54,19 +54,28 @@ def test_reproduce_verifies_once_and_reads_each_predictions_file_once(tmp_path, 
 @pytest.mark.slow
 def test_reproduce_resolves_the_manifest_once_and_converts_each_split_once(tmp_path, monkeypatch):
     """A cold run: the fetch counts each split's records and the report's audit reads them again;
-    both share one conversion per file, and verify takes the cells the command resolved."""
+    both share one conversion per file, and verify takes the cells the command resolved; the
+    runtime's options, the pending cells, the GPUs and the inputs are each checked once."""
     import bioeval.data.splits as splits
+    import bioeval.engine.inputs as inputs
     import bioeval.manifest.resolve as resolve
+    import bioeval.runtimes.local as local
+    import bioeval.runtimes.options as options
 
-    resolved, converted = [], []
+    resolved, converted, checks = [], [], {name: [] for name in ("pending", "check_gpus", "check_options",
+                                                                  "fetch_inputs")}
     counting(monkeypatch, resolve, "iter_cells", resolved)
     counting(monkeypatch, splits, "convert", converted)
+    for name, module in (("pending", local), ("check_gpus", local), ("check_options", options),
+                         ("fetch_inputs", inputs)):
+        counting(monkeypatch, module, name, checks[name])
     monkeypatch.setattr(splits, "_CONVERTED", {})  # nothing converted earlier in this process counts
     out = CliRunner().invoke(main, ["--workdir", str(tmp_path), "reproduce", str(SMOKE), "--no-progress",
                                     "--only", "dataset=smoke-tc"])
     assert out.exit_code == 0, out.output
     assert (tmp_path / "reports" / "smoke.md").is_file()
     assert len(resolved) == 1
+    assert {name: len(calls) for name, calls in checks.items()} == dict.fromkeys(checks, 1)  # each check once
     files = Counter((str(args[0]), args[1]) for args, _ in converted)
     assert {split for _, split in files} == {"train", "validation", "test"}
     assert len({path for path, _ in files}) >= 4 * 3, files  # the audit reads every dataset's splits
