@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bioeval.manifest.load import LoadedManifest
 from bioeval.report.redact import REDACTED, is_secret_key, redact_text
-from bioeval.verify.verdicts import Verdict, failing
+from bioeval.verify.verdicts import Comparison, Verdict, failing
 
 METRIC_SHORT = {"precision": "P", "recall": "R", "f1": "F1"}
 NOT_GPU = "not reproduced here (needs a GPU host)"
@@ -364,7 +364,7 @@ def regression_section(regression: list[dict]) -> list[str]:
             delta = "–" if pair.get("delta") is None else f"{pair['delta']:+.4f}"
             if pair.get("ci"):
                 delta += f" [{pair['ci'][0]:+.4f}, {pair['ci'][1]:+.4f}]"
-            if pair.get("verdict") in ("MISSING", "INVALID"):
+            if pair.get("verdict") in (Comparison.MISSING, Comparison.INVALID):
                 delta = f"{pair['verdict'].lower()}: " + "; ".join(pair.get("notes", []))
             best = d["published"][0] if d["published"] else None
             rows.append([d["paper_dataset"], _num(d["observed"]), d["rank"] or "–",

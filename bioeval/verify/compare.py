@@ -22,9 +22,11 @@ from bioeval.errors import BioevalError, NothingToCompare, UsageError
 from bioeval.limits import BOOTSTRAP_SEED, CI_LEVEL, RESAMPLES
 from bioeval.runs.read import RunFolder, Scores
 from bioeval.verify.results import MATCH_KEYS, ResultIndex, keys_of, load_result
+from bioeval.verify.verdicts import Comparison
 
-OK, REGRESSED, IMPROVED, MISSING, INVALID = "OK", "REGRESSED", "IMPROVED", "MISSING", "INVALID"
-VERDICTS = (OK, REGRESSED, IMPROVED, MISSING, INVALID)
+OK, REGRESSED, IMPROVED, MISSING, INVALID = (Comparison.OK, Comparison.REGRESSED, Comparison.IMPROVED,
+                                             Comparison.MISSING, Comparison.INVALID)
+VERDICTS = tuple(Comparison)
 
 
 def _instance_counts(run: RunFolder, spec: dict, scorer_name: str | None):

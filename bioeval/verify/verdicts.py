@@ -1,6 +1,8 @@
-"""The one verdict vocabulary of a verification (what `verify_manifest` writes into each row
-and the summary).  StrEnum: a member is the string it names, so the JSON contract, the
-report and the tables read exactly the words they always did."""
+"""The verdict vocabularies, each defined once: a verification's (what `verify_manifest` writes
+into each row and the summary: a published value against our runs) and a comparison's (what
+`bioeval compare` writes: run B against run A, a regression check with no published value).
+StrEnum: a member is the string it names, so the JSON contracts, the report and the tables
+read exactly the words they always did."""
 
 from __future__ import annotations
 
@@ -28,6 +30,16 @@ class GlobalVerdict(StrEnum):
     NOT_REPRODUCED = "not-reproduced"
     UNDECIDED = "undecided: seed study required"  # tolerance.require_seed_study and values on an assumed spread
     NOTHING = "none: nothing to verify"  # no selected cell has a published value
+
+
+class Comparison(StrEnum):
+    """One cell's verdict in `bioeval compare` (B - A); capitals, as its JSON has always had."""
+
+    OK = "OK"  # within the threshold
+    REGRESSED = "REGRESSED"  # the point delta below -threshold
+    IMPROVED = "IMPROVED"  # above +threshold
+    MISSING = "MISSING"  # no run on one side
+    INVALID = "INVALID"  # a run that cannot be read or re-derived
 
 
 def failing(verdict) -> bool:

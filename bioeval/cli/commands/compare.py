@@ -9,6 +9,7 @@ import click
 
 from bioeval.errors import VerificationFailed
 from bioeval.limits import MAX_RESAMPLES, MAX_SEED
+from bioeval.verify.verdicts import Comparison
 
 
 @click.command()
@@ -44,7 +45,7 @@ def compare(runs_a: Path, runs_b: Path | None, pair: tuple, threshold: float, me
         from bioeval.verify.instances import flips
 
         for r in data["cells"]:
-            if r["path_a"] and r["path_b"] and r["verdict"] != "INVALID":
+            if r["path_a"] and r["path_b"] and r["verdict"] != Comparison.INVALID:
                 try:
                     r["flips"] = flips(r["path_a"], r["path_b"])
                 except UsageError as exc:
