@@ -6,8 +6,9 @@ the next one pays the kernel's page faults again (on the VM measured in docs/sco
 Performance, ~0.6 s of 3.75 s for a million NER predictions).  Raising the mmap and trim
 thresholds keeps such memory in the heap for the next buffer; the peak memory is about the same.
 
-A process setting, not a library one: ``bioeval.cli.run`` and the benches call it; the engine's
-training process and library users keep their allocator as it is.
+A process setting, not a library one: the command line sets it before any command runs (its
+group callback: `bioeval --help` skips it) and the benches call it; the engine's training
+process and library users keep their allocator as it is.
 """
 
 from __future__ import annotations

@@ -21,3 +21,11 @@ def test_freed_large_buffers_are_kept_for_reuse():
     kept = {mode: subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True, check=True)
             .stdout.strip() for mode in ("on", "off")}
     assert kept == {"on": "True", "off": "False"}
+
+
+def test_every_command_sets_it_and_help_alone_does_not():
+    code = ("import sys\nfrom bioeval.cli import run\ntry:\n    run(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "print('bioeval.memory' in sys.modules, file=sys.stderr)")
+    seen = {args[0]: subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+            .stderr.strip().splitlines()[-1] for args in (["--help"], ["schema"])}
+    assert seen == {"--help": "False", "schema": "True"}

@@ -40,6 +40,9 @@ def main(ctx: click.Context, workdir: Path, data_mirror: Path | None, allow_outs
 
     Exit codes: 0 success, 1 verification failed, 2 usage or manifest error, 3 runtime failure.
     """
+    from bioeval.memory import reuse_freed_memory
+
+    reuse_freed_memory()  # here, not at start-up: `bioeval --help` needs no allocator setting (nor ctypes)
     ctx.obj = Settings(workdir=workdir, data_mirror=data_mirror, allow_outside_paths=allow_outside_paths)
 
 
@@ -61,10 +64,8 @@ _register()
 def run(argv: list[str] | None = None) -> None:
     """Console entry point: map errors to exit codes, one paragraph, no traceback.
     Everything printed goes through bioeval.redact.scrub (no secret value reaches the console)."""
-    from bioeval.memory import reuse_freed_memory
     from bioeval.redact import ScrubbingStream
 
-    reuse_freed_memory()
     sys.stdout, sys.stderr = ScrubbingStream(sys.stdout), ScrubbingStream(sys.stderr)
     try:
         main.main(args=argv, prog_name="bioeval", standalone_mode=False)
