@@ -6,7 +6,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bioeval.console import console
-from bioeval.verify.verdicts import Verdict
+from bioeval.verify.verdicts import Comparison, Verdict
 
 
 def fmt(value, digits: int = 4) -> str:
@@ -158,12 +158,13 @@ def ci_text(ci) -> str:
 
 
 # verify's verdicts (verify/verdicts.py) and compare's (OK / REGRESSED / IMPROVED / MISSING / INVALID)
-VERDICT_COLORS = {"REPRODUCED": "green", "DISCREPANT": "red", "MISSING": "yellow", "INVALID": "magenta", "NEW": "cyan",
-                  "OK": "green", "REGRESSED": "red", "IMPROVED": "cyan"}
+VERDICT_COLORS = {Verdict.REPRODUCED: "green", Verdict.DISCREPANT: "red", Verdict.MISSING: "yellow",
+                  Verdict.INVALID: "magenta", Verdict.NEW: "cyan", Comparison.OK: "green", Comparison.REGRESSED: "red",
+                  Comparison.IMPROVED: "cyan", Comparison.MISSING: "yellow", Comparison.INVALID: "magenta"}
 
 
 def verdict(v: str) -> str:
-    return f"[{VERDICT_COLORS.get(str(v).upper(), 'white')}]{v}[/]"
+    return f"[{VERDICT_COLORS.get(str(v), 'white')}]{v}[/]"
 
 
 def _interval(r: dict) -> str:
@@ -196,11 +197,11 @@ def render_verify(report: dict) -> None:
             p = "-" if r.get("p_value") is None else f"{r['p_value']:.3g}"
             t.add_row(escape(r["model"]), escape(r["dataset"]), r["metric"], expected, f4(r["observed"]),
                       "-" if r["delta"] is None else f"{r['delta']:+.4f}", _interval(r), p, str(r.get("runs", "-")),
-                      str(r["n"] or "-"), f"[{VERDICT_COLORS.get(str(r['verdict']).upper(), 'white')}]{escape(v)}[/]",
+                      str(r["n"] or "-"), f"[{VERDICT_COLORS.get(str(r['verdict']), 'white')}]{escape(v)}[/]",
                       escape((r.get("reference") or {}).get("predictions") or "-"), escape(note))
         console().print(t)
     s = report["summary"]
-    parts = [f"[{VERDICT_COLORS.get(k.upper(), 'white')}]{s[k]} {k}[/]"
+    parts = [f"[{VERDICT_COLORS.get(k, 'white')}]{s[k]} {k}[/]"
              for k in map(str, Verdict) if k in s]
     console().print(", ".join(parts) + f"  ({report['manifest']} vs {report['results']})")
     if "global_verdict" in s:

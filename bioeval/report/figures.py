@@ -38,7 +38,7 @@ def _scrub_texts(fig) -> None:
             text.set_text(clean)
 
 
-FAIL_COLOR = "#d62728"
+DISCREPANT_COLOR = "#d62728"
 
 
 def _rows(verification: dict, metric: str) -> list[dict]:
@@ -116,7 +116,7 @@ def _reproduced_bar(ax, x: float, r: dict, failed: bool) -> None:
         label = "invalid" if r["verdict"] == Verdict.INVALID else "not run"
         ax.text(x, 0.02, label, ha="center", va="bottom", fontsize=6, rotation=90, color="#555555")
         return
-    ax.bar(x, r["observed"], 0.4, color=FAIL_COLOR if failed else REPRODUCED)
+    ax.bar(x, r["observed"], 0.4, color=DISCREPANT_COLOR if failed else REPRODUCED)
     top = r["observed"]
     if r.get("observed_ci"):
         lo, hi = r["observed_ci"]
@@ -146,7 +146,7 @@ def _bars_frame(fig, axes, panels: int, metric: str, title: str) -> None:
     for ax in axes[:, 0]:
         ax.set_ylabel(metric.upper() if metric == "f1" else metric)
     fig.legend(handles=[Patch(color=PUBLISHED, label="published"), Patch(color=REPRODUCED, label="reproduced (pass)"),
-                        Patch(color=FAIL_COLOR, label="reproduced (cell outside tolerance on any metric)")],
+                        Patch(color=DISCREPANT_COLOR, label="reproduced (cell outside tolerance on any metric)")],
                loc="lower center", ncol=3, fontsize=9, frameon=False)
     fig.suptitle((title or f"Published vs reproduced {metric}") + "  (error bars: 95% intervals where known)",
                  fontsize=12, x=0.01, ha="left")
