@@ -78,18 +78,17 @@ class Verification(dict):
         return self.index.folder(path) if path is not None else None
 
 
-def verify_manifest(loaded: LoadedManifest, results: str | Path, only: str | None = None,
-                    cells: list[Cell] | None = None) -> dict:
-    """Every selected cell's expected values against the runs under ``results``; ``cells``: the
-    cells the caller already resolved (seed-study variants are found through their base cell),
-    else those ``only`` selects."""
+def verify_manifest(loaded: LoadedManifest, results: str | Path, cells: list[Cell] | None = None) -> dict:
+    """The expected values of ``cells`` (the ones the caller resolved: `--only` is the command's,
+    not this stage's; seed-study variants are found through their base cell; default: every cell
+    of the manifest) against the runs under ``results``."""
     from bioeval.scoring import scorer_for
 
     index = ResultIndex(results)
     index_runs: dict[tuple, tuple] = {}  # (model, dataset) -> (cell, scorer, runs): for the baselines
     rows = []
     unexpected = []  # cells with results but no published values (e.g. a smoke manifest)
-    for cell in manifest_cells(loaded, only) if cells is None else [c for c in cells if not c.replicate]:
+    for cell in manifest_cells(loaded) if cells is None else [c for c in cells if not c.replicate]:
         scorer = None
         try:
             scorer = scorer_for(cell.protocol, cell.dataset)

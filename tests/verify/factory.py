@@ -176,3 +176,12 @@ def write_run(results: Path, cell, metrics: dict | None = None, predictions: lis
 
 def read_json(path: Path):
     return json.loads(Path(path).read_text())
+
+
+def verify_selected(manifest, results, only: str):
+    """verify_manifest of the cells `--only` selects, resolved as the verify command does (the
+    verify stage takes cells, not a selection string); ``manifest``: a path or a LoadedManifest."""
+    from bioeval.verify.verify import verify_manifest
+
+    loaded = load_manifest(manifest) if isinstance(manifest, (str, Path)) else manifest
+    return verify_manifest(loaded, results, cells=cells(loaded, only))

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 from scipy import stats
-from tests.verify.factory import MANIFEST, cell_of, write_manifest, write_run
+from tests.verify.factory import MANIFEST, cell_of, verify_selected, write_manifest, write_run
 
 from bioeval.manifest import cells, load_manifest
 from bioeval.manifest.resolve import seed_variant
 from bioeval.verify import sampling as sp
 from bioeval.verify import tolerance as tol
-from bioeval.verify.verify import verify_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 AUTO = MANIFEST.replace("default: {kind: abs, value: 0.02}", "default: {kind: auto}")
@@ -30,7 +29,7 @@ def manifest_with(tmp_path, extra: str, text: str = AUTO) -> Path:
 
 
 def rows_of(manifest: Path, results: Path, only: str | None = None) -> dict:
-    report = verify_manifest(load_manifest(manifest), results, only)
+    report = verify_selected(manifest, results, only)
     return {(r["model"], r["dataset"], r["metric"]): r for r in report["cells"]}
 
 
@@ -186,7 +185,7 @@ def test_summary_names_the_declared_spreads_and_the_sensitivity(tmp_path):
     manifest = manifest_with(tmp_path, SPREAD)
     runs_of(tmp_path, manifest, "big", "ee", [0.90])
     runs_of(tmp_path, manifest, "tiny", "ee", [0.80, 0.80, 0.81])
-    s = verify_manifest(load_manifest(manifest), tmp_path / "runs", "dataset=ee")["summary"]
+    s = verify_selected(manifest, tmp_path / "runs", "dataset=ee")["summary"]
     # big x ee (3 values, one run) rests on the declaration; tiny x ee was measured
     assert s["declared_spreads"] == [{"declaration": "tolerance.seed_spread[0]", "sd": 0.01, "runs": None,
                                       "source": "assumed", "values": 3}]
@@ -199,12 +198,12 @@ def test_summary_names_the_declared_spreads_and_the_sensitivity(tmp_path):
 def test_a_manifest_may_require_a_seed_study_before_a_global_verdict(tmp_path):
     manifest = manifest_with(tmp_path, SPREAD + "  require_seed_study: true\n")
     runs_of(tmp_path, manifest, "big", "ee", [0.90])
-    report = verify_manifest(load_manifest(manifest), tmp_path / "runs", "model=big,dataset=ee")
+    report = verify_selected(manifest, tmp_path / "runs", "model=big,dataset=ee")
     assert report["summary"]["seed_study_required"] == 3
     assert report["summary"]["global_verdict"].startswith("undecided")
     from bioeval.verify.gate import failure
 
     assert "requires a seed study" in str(failure(report))
     runs_of(tmp_path, manifest, "big", "ee", [0.90, 0.89, 0.91])  # the study: a verdict again
-    report = verify_manifest(load_manifest(manifest), tmp_path / "runs", "model=big,dataset=ee")
+    report = verify_selected(manifest, tmp_path / "runs", "model=big,dataset=ee")
     assert report["summary"]["seed_study_required"] == 0 and report["summary"]["global_verdict"] == "reproduced"

@@ -4,16 +4,15 @@ manifest may expect a margin over it (a note; the verdict stays statistical)."""
 
 from __future__ import annotations
 
-from tests.verify.factory import MANIFEST, cell_of, write_manifest, write_run
+from tests.verify.factory import MANIFEST, cell_of, verify_selected, write_manifest, write_run
 
 from bioeval.manifest import load_manifest
-from bioeval.verify.verify import verify_manifest
 
 MARGIN = "expected_min_over_baseline: {value: 0.1, source: assumed, note: learning shown}\ndeviations:"
 
 
 def rows(manifest, results, only):
-    return {(r["dataset"], r["metric"]): r for r in verify_manifest(load_manifest(manifest), results, only)["cells"]}
+    return {(r["dataset"], r["metric"]): r for r in verify_selected(manifest, results, only)["cells"]}
 
 
 def constant_run(tmp_path, manifest, dataset="ee"):
@@ -70,7 +69,7 @@ def test_the_report_sets_each_cell_beside_its_baseline(tmp_path):
     manifest = write_manifest(tmp_path, MANIFEST.replace("deviations:", MARGIN))
     constant_run(tmp_path, manifest)
     loaded = load_manifest(manifest)
-    verification = verify_manifest(loaded, tmp_path / "runs", "model=tiny,dataset=ee")
+    verification = verify_selected(loaded, tmp_path / "runs", "model=tiny,dataset=ee")
     text = render_report(loaded, verification)
     section = text[text.index("### Against the trivial baselines"):]
     assert "margin of 0.1" in section

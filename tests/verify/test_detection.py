@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from scipy import stats
-from tests.verify.factory import MANIFEST, cell_of, write_manifest, write_run
+from tests.verify.factory import MANIFEST, cell_of, verify_selected, write_manifest, write_run
 
 from bioeval.cli import main
 from bioeval.manifest import cells, load_manifest
 from bioeval.verify.detection import detection, minimum_detectable_effect
-from bioeval.verify.verify import verify_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 PAPER = REPO / "manifests" / "deepseek_bionlp.yaml"
@@ -65,7 +64,7 @@ def test_plan_and_verify_report_the_same_mde_for_a_run_at_the_published_value(tm
     loaded = load_manifest(manifest)
     for model, dataset, f in (("tiny", "ee", 0.80), ("big", "ee", 0.90)):
         write_run(tmp_path / "runs", cell_of(manifest, model, dataset), {"precision": f, "recall": f}, n=400)
-    report = verify_manifest(loaded, tmp_path / "runs", "dataset=ee")
+    report = verify_selected(loaded, tmp_path / "runs", "dataset=ee")
     planned = by_value(detection(loaded, cells(loaded, "dataset=ee"))["values"])
     for row in report["cells"]:
         key = (row["model"], row["dataset"], row["metric"])

@@ -7,7 +7,7 @@ import copy
 import json
 from pathlib import Path
 
-from tests.verify.factory import MANIFEST, cell_of, write_manifest, write_run
+from tests.verify.factory import MANIFEST, cell_of, verify_selected, write_manifest, write_run
 
 from bioeval.verify.envdiff import diff_receipts, identity, reference_copy
 
@@ -107,14 +107,12 @@ def test_verify_lists_the_differences_of_a_cell_outside_tolerance(tmp_path, cli)
 
 
 def test_no_reference_receipts_no_env_diff(tmp_path):
-    from bioeval.manifest import load_manifest
-    from bioeval.verify.verify import verify_manifest
 
     manifest = write_manifest(tmp_path)
     results = tmp_path / "results"
     write_run(results, cell_of(manifest, "tiny", "ee"), {"precision": 0.80, "recall": 0.87}, n=400,
               receipt=receipt())
-    report = verify_manifest(load_manifest(manifest), results, "model=tiny,dataset=ee")
+    report = verify_selected(manifest, results, "model=tiny,dataset=ee")
     assert [r["verdict"] for r in report["cells"]] == ["reproduced", "discrepant", "discrepant"]
     assert all("env_diff" not in r for r in report["cells"])
 
@@ -190,9 +188,7 @@ def test_verify_says_identical_or_differs_within_tolerance_per_cell(tmp_path, cl
 
 
 def test_same_fingerprint_different_predictions_is_called_a_bug(tmp_path):
-    from bioeval.manifest import load_manifest
     from bioeval.verify.envdiff import SAME_FINGERPRINT
-    from bioeval.verify.verify import verify_manifest
 
     manifest = write_manifest(tmp_path, MANIFEST + "reference_receipts: ref\n")
     results = tmp_path / "results"
@@ -202,7 +198,7 @@ def test_same_fingerprint_different_predictions_is_called_a_bug(tmp_path):
     ref = json.loads((tmp_path / "ref" / "tiny__ee.json").read_text())
     ref["outputs"]["predictions_sha256"] = "9" * 64
     (tmp_path / "ref" / "tiny__ee.json").write_text(json.dumps(ref))
-    report = verify_manifest(load_manifest(manifest), results, "model=tiny,dataset=ee")
+    report = verify_selected(manifest, results, "model=tiny,dataset=ee")
     for row in report["cells"]:
         assert row["reference"]["fingerprint"] == "same" and row["reference"]["predictions"] == "differs"
         assert SAME_FINGERPRINT in row["notes"] and row["env_diff"] == []

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from tests.json_shapes import json_scalars, json_values, paths as _paths
 
 from bioeval.manifest import load_manifest
-from bioeval.verify.verify import verify_manifest
+from tests.verify.factory import verify_selected
 
 from tests.verify.test_run_folders import FIXTURES, RE, SMOKE
 
@@ -126,7 +126,7 @@ def test_verify_survives_and_never_passes_a_forged_run(tmp_path_factory, mutatio
     results = tmp / "results"
     shutil.copytree(FIXTURES / RE, results / RE)
     apply(results / RE, mutation, tmp)
-    report = verify_manifest(LOADED, results, "dataset=smoke-re")  # raises nothing, whatever the folder holds
+    report = verify_selected(LOADED, results, "dataset=smoke-re")  # raises nothing, whatever the folder holds
     verdicts = {r["verdict"] for r in report["cells"]}
     assert verdicts <= {"reproduced", "discrepant", "invalid", "missing"}
     if forged_by(mutation):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.verify.factory import cell_of, write_manifest, write_run
+from tests.verify.factory import cell_of, verify_selected, write_manifest, write_run
 
 from bioeval.errors import NothingToCompare
 from bioeval.manifest import cells, load_manifest
@@ -53,7 +53,7 @@ def test_added_model_cells_are_new_and_do_not_gate(tmp_path, bioeval_cli):
     loaded, cell = added_cell(manifest, "mynew", "ner", like="tiny")
     assert cell.model.added and cell.model.like == "tiny" and cell.model.resources == loaded.manifest.models[0].resources
     write_run(results, cell, {"precision": 0.1, "recall": 0.1, "f1": 0.1})
-    report = verify_manifest(loaded, results, "dataset=ner,model=tiny,model=mynew")
+    report = verify_selected(loaded, results, "dataset=ner,model=tiny,model=mynew")
     new = [r for r in report["cells"] if r["model"] == "mynew"]
     assert [r["verdict"] for r in new] == ["new"] * 3 and all(r["expected"] is None for r in new)
     assert report["summary"]["new"] == 3 and report["summary"]["reproduced"] == 3

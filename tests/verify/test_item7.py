@@ -8,13 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy import stats
-from tests.verify.factory import MANIFEST, cell_of, write_manifest, write_run
+from tests.verify.factory import MANIFEST, cell_of, verify_selected, write_manifest, write_run
 
 from bioeval.manifest import cells, load_manifest
 from bioeval.verify import sampling as sp
 from bioeval.verify import statistics as st
 from bioeval.verify import tolerance as tol
-from bioeval.verify.verify import verify_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 PAPER = REPO / "manifests" / "deepseek_bionlp.yaml"
@@ -66,7 +65,7 @@ def test_verify_counts_a_small_extreme_cell_and_its_interval_is_not_symmetric(tm
                                         "source: assumed}\ndeviations:")
     manifest = write_manifest(tmp_path, text)
     write_run(tmp_path / "runs", cell_of(manifest, "big", "tc"), {"precision": 0.95, "recall": 0.95}, n=50)
-    rows = {r["metric"]: r for r in verify_manifest(load_manifest(manifest), tmp_path / "runs",
+    rows = {r["metric"]: r for r in verify_selected(manifest, tmp_path / "runs",
                                                      "model=big,dataset=tc")["cells"]}
     f1 = rows["f1"]
     assert f1["test"] == "count" and "binomial counts" in f1["sources"]["sampling"]

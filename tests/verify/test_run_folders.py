@@ -14,6 +14,7 @@ import pytest
 from bioeval.manifest import cells, load_manifest
 from bioeval.runs import RunDir
 from bioeval.verify.verify import verify_manifest
+from tests.verify.factory import verify_selected
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE = REPO / "manifests" / "smoke.yaml"
@@ -36,7 +37,7 @@ def results(tmp_path, loaded):
 
 
 def verdicts(loaded, results, dataset) -> tuple[set[str], list[str]]:
-    report = verify_manifest(loaded, results, f"dataset={dataset}")
+    report = verify_selected(loaded, results, f"dataset={dataset}")
     return {r["verdict"] for r in report["cells"]}, report["cells"][0]["notes"]
 
 
@@ -105,7 +106,7 @@ def test_a_copy_claiming_to_be_a_second_seed_is_invalid(loaded, results):
     shutil.copytree(results / RE, forged)
     (forged / "spec.json").write_text(json.dumps({**spec, "run_id": forged.name}))
     edit_json(forged / "receipt.json", lambda v: {**v, "run_id": forged.name})
-    report = verify_manifest(loaded, results, "dataset=smoke-re")
+    report = verify_selected(loaded, results, "dataset=smoke-re")
     row = report["cells"][0]
     assert row["verdict"] == "invalid" and row["runs"] == 1, row
     assert any("seed-study run 1 has protocol.seed" in n for n in row["notes"]), row["notes"]

@@ -5,13 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
-from tests.verify.factory import MANIFEST, cell_of, write_manifest, write_run
+from tests.verify.factory import MANIFEST, cell_of, verify_selected, write_manifest, write_run
 
-from bioeval.manifest import load_manifest
 from bioeval.manifest.resolve import find_run, seed_variant, with_seeds
 from bioeval.verify import sampling as sp
 from bioeval.verify import statistics as st
-from bioeval.verify.verify import verify_manifest
 
 # ee: 400 test records, test_subsample 1000 -> both sides score the whole test set: no sampling part
 AUTO = MANIFEST.replace("default: {kind: abs, value: 0.02}", "default: {kind: auto}")
@@ -27,7 +25,7 @@ def seed_study(tmp_path, values: list[float], text: str = AUTO, model: str = "ti
     base = cell_of(manifest, model, dataset)
     for i, f1 in enumerate(values):
         write_run(tmp_path / "runs", seed_variant(base, i), {"precision": f1, "recall": f1}, n=n)  # F1 = P = R
-    report = verify_manifest(load_manifest(manifest), tmp_path / "runs", f"model={model},dataset={dataset}")
+    report = verify_selected(manifest, tmp_path / "runs", f"model={model},dataset={dataset}")
     return {r["metric"]: r for r in report["cells"]}, report
 
 
@@ -98,7 +96,7 @@ def test_declared_spread_bias_and_sampling_scheme(tmp_path):
         .replace("    - {dataset: tc, kind: auto, floor: 0.01, z: 1.96}\n", "")
     manifest = write_manifest(tmp_path, text)
     write_run(tmp_path / "runs", cell_of(manifest, "tiny", "tc"), {"precision": 0.84, "recall": 0.92}, n=1000)
-    rows = {r["metric"]: r for r in verify_manifest(load_manifest(manifest), tmp_path / "runs",
+    rows = {r["metric"]: r for r in verify_selected(manifest, tmp_path / "runs",
                                                     "model=tiny,dataset=tc")["cells"]}
     f1 = rows["f1"]
     samp = math.sqrt(1 - 1000 / 4000) * math.sqrt(0.88 * 0.12 / 1000)  # one side cut 1000 of 4000
@@ -143,7 +141,7 @@ def test_pending_run_is_missing_failed_is_invalid(tmp_path):
     write_run(tmp_path / "runs", cell_of(manifest, "tiny", "ee"), None, state="pending")
     write_run(tmp_path / "runs", cell_of(manifest, "tiny", "ner"), {"precision": 0.7, "recall": 0.6, "f1": 0.6462},
               n=1000, state="running")
-    report = verify_manifest(load_manifest(manifest), tmp_path / "runs", "model=tiny")
+    report = verify_selected(manifest, tmp_path / "runs", "model=tiny")
     verdicts = {(r["dataset"], r["metric"]): r["verdict"] for r in report["cells"]}
     assert verdicts["ee", "f1"] == "missing" and verdicts["ner", "f1"] == "invalid"
     assert report["summary"]["global_verdict"] == "not-reproduced"  # an invalid run is never a pass
@@ -183,7 +181,7 @@ def test_unreadable_scores_without_predictions_are_invalid(tmp_path):
                     n=400)
     (run / "scores.json").write_text('{"metrics": ')  # truncated by some other tool
     (run / "predictions.jsonl").unlink()  # and nothing to re-derive it from
-    report = verify_manifest(load_manifest(manifest), tmp_path / "runs", "model=tiny,dataset=ee")
+    report = verify_selected(manifest, tmp_path / "runs", "model=tiny,dataset=ee")
     row = report["cells"][0]
     assert row["verdict"] == "invalid" and any("unreadable" in n for n in row["notes"])
     assert report["summary"]["invalid"] == 3 and report["summary"]["global_verdict"] == "not-reproduced"

@@ -32,12 +32,13 @@ def verify(settings, manifest: Path, results: Path | None, only: str | None, add
     missing values unless --allow-missing, and when nothing could be checked; exit 2 when the
     results folder does not exist.
     """
+    from bioeval.manifest import cells as resolve_cells
     from bioeval.verify.gate import enforce, results_folder
     from bioeval.verify.verify import verify_manifest
 
     loaded = load(manifest, add_model, like)
     folder = results_folder(results or settings.workdir)
-    report = verify_manifest(loaded, folder, only)
+    report = verify_manifest(loaded, folder, cells=resolve_cells(loaded, only))
     if junit:
         from bioeval.verify.junit import write_junit
 
