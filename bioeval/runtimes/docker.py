@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from bioeval.engine import numerics
 from bioeval.errors import EnvironmentProblem
 from bioeval.runs import RunDir
+from bioeval.runtimes.local import pending
 
 if TYPE_CHECKING:
     from bioeval.manifest.load import LoadedManifest
@@ -317,7 +318,7 @@ def run_cells(loaded: LoadedManifest, cells: list[Cell], settings: Settings, opt
     options = check_options("docker", dict(options or {}))
     console = options.get("console") or Console(stderr=True)
     force = bool(options.get("force"))
-    todo = [c for c in cells if force or not RunDir(Path(settings.workdir).resolve(), c.run_id).is_done()]
+    todo = pending(cells, settings, force)
     todo_ids = {c.run_id for c in todo}
     rows = [{"run_id": c.run_id, "name": _name(c), "state": "skipped", "seconds": 0.0, "error": None}
             for c in cells if c.run_id not in todo_ids]
