@@ -25,12 +25,12 @@ from typing import Callable
 import torch
 
 from bioeval.data.instances import Instance
+from bioeval.engine import shared_prefix
 from bioeval.engine.prompts import cut_input, train_text
-from bioeval.errors import EnvironmentProblem
 from bioeval.manifest.schema import Protocol
 from bioeval.runs.atomic import read_json, write_json
 
-IGNORE = -100
+IGNORE = shared_prefix.IGNORE  # labels the loss skips (torch's ignore_index)
 
 
 @dataclass
@@ -225,9 +225,9 @@ def train(model, examples: list[Example], protocol: Protocol, checkpoints: Path,
         idx = batch_indices(len(examples), step, bs * accum, t.shuffle_seed.value)
         loss_sum = 0.0
         for micro in range(accum):
-            batch = collate([examples[i] for i in idx[micro * bs:(micro + 1) * bs]], pad_id, dev)
             with autocast:
-                loss = model(**batch).loss / accum
+                loss = _loss(model, [examples[i] for i in idx[micro * bs:(micro + 1) * bs]], pad_id, dev,
+                             t.shared_prefix.value) / accum
             scaler.scale(loss).backward()
             loss_sum += loss.item()
         scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
@@ -255,6 +255,15 @@ def train(model, examples: list[Example], protocol: Protocol, checkpoints: Path,
     if progress:
         progress.remove_task(task)
     return {**state, "execution": execution_record(optimizer, scaler, t.precision.value, dev)}
+
+
+def _loss(model, batch: list[Example], pad_id: int, dev, shared: bool):
+    """The batch's loss: its common prefix run once when the protocol asks (and the texts share one)."""
+    if shared:
+        value = shared_prefix.loss(model, batch, pad_id, dev)
+        if value is not None:
+            return value
+    return model(**collate(batch, pad_id, dev)).loss
 
 
 def _prune(checkpoints: Path, keep: set[int]) -> None:

@@ -344,6 +344,8 @@ class TrainingSpec(Strict):
     shuffle_seed: Prov[int] = _d(42)
     # false = the lab's code: no EOS appended, and with pad = eos the collator masks every EOS
     append_eos: Prov[bool] = _d(True)
+    # true: the template and instruction every text of a batch shares run once (engine/shared_prefix.py)
+    shared_prefix: Prov[bool] = _d(False)
 
     @model_validator(mode="after")
     def _positive(self) -> "TrainingSpec":
@@ -353,6 +355,8 @@ class TrainingSpec(Strict):
         if not self.learning_rate.value > 0:
             raise ValueError(f"learning_rate must be positive (got {self.learning_rate.value})")
         _check_seed("shuffle_seed", self.shuffle_seed.value)
+        if self.shared_prefix.value and self.gradient_checkpointing.value:
+            raise ValueError("shared_prefix needs gradient_checkpointing false (a checkpointed forward keeps no cache)")
         return self
 
 
