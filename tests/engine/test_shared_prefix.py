@@ -122,3 +122,22 @@ def test_shared_prefix_excludes_gradient_checkpointing(tmp_path):
     bad.write_text(text)
     with pytest.raises(ManifestError, match="shared_prefix"):
         load_manifest(bad)
+
+
+def test_run_ids_stay_unless_the_prefix_is_shared(tmp_path):
+    """A field added after run ids were recorded: its default leaves every run id as it was."""
+    from bioeval.manifest import cells, load_manifest
+
+    def ids(text):
+        path = tmp_path / "m.yaml"
+        path.write_text(text)
+        loaded = load_manifest(path)
+        return [c.run_id for c in cells(loaded)], cells(loaded)[0].spec["protocol"]["training"]
+
+    text = SMOKE.read_text()
+    before, training = ids(text)
+    assert "shared_prefix" not in training
+    off, _ = ids(text.replace("  training:\n", "  training:\n    shared_prefix: {value: false, source: assumed}\n", 1))
+    on, training = ids(text.replace("  training:\n", "  training:\n    shared_prefix: {value: true, source: assumed}\n", 1))
+    assert off == before and training["shared_prefix"] is True
+    assert not set(on) & set(before)
