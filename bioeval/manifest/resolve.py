@@ -88,7 +88,7 @@ LATER_DEFAULTS = {("scoring", "also"): lambda v: not v, ("prompt", "truncation")
 
 def _without_later_defaults(protocol: dict) -> dict:
     for (section, name), as_before in LATER_DEFAULTS.items():
-        part = protocol.get(section, {})
+        part = protocol.get(section) or {}  # a zero-shot protocol has no training section
         if name in part and as_before(part[name]):
             part.pop(name)
     return protocol
