@@ -62,7 +62,11 @@ def test_dry_run_covers_every_variant_of_the_paper_protocol(tmp_path):
     assert engine["fp16+scaler"]["quantization"] is None and engine["fp16+scaler"]["training_execution"]["grad_scaler"]["enabled"]
     bf16 = engine["bf16"]["training_execution"]
     assert bf16["autocast_dtype"] == "bfloat16" and not bf16["grad_scaler"]["enabled"]
-    assert all(r["n"] == 8 and r["timings_s"]["train_and_select"] > 0 for r in engine.values())
+    from bioeval.manifest import load_manifest  # every variant scores the miniature's whole test cut
+
+    n_test = load_manifest(REPO / "manifests" / "zhan2025_miniature.yaml").manifest.protocol.evaluation.test_subsample.value
+    assert all(r["n"] == n_test and r["timings_s"]["train_and_select"] > 0 for r in engine.values()), \
+        {name: r["n"] for name, r in engine.items()}
     variants = {v["variant"]: v for v in report["throughput"]["variants"]}
     assert "nf4+paged8bit+fp16" in variants and all(v["train_tokens_per_s"] > 0 for v in variants.values())
     assert {v["gen_batch"] for v in report["per_sentence_generation"]["variants"]} == {1}
