@@ -44,10 +44,6 @@ def _parts(model):
     return base.get_decoder(), base.get_output_embeddings(), config
 
 
-def usable(model) -> bool:
-    return _parts(model) is not None
-
-
 def loss(model, examples, pad_id: int, dev) -> torch.Tensor | None:
     """The mean token loss of `examples` as the model's own forward computes it, or None when the
     texts share too little (the caller then runs the plain forward)."""
