@@ -142,12 +142,3 @@ def test_run_ids_stay_unless_the_prefix_is_shared(tmp_path):
     assert off == before and training["shared_prefix"] is True
     assert not set(on) & set(before)
 
-
-def test_zero_shot_cells_resolve(tmp_path):
-    """A zero-shot protocol may have no training section: its cells still get a spec and a run id."""
-    from bioeval.manifest import cells, load_manifest
-    from tests.verify.factory import write_manifest
-
-    resolved = cells(load_manifest(write_manifest(tmp_path)))
-    assert resolved and all(c.spec["protocol"]["mode"] == "zero-shot" for c in resolved)
-    assert all(c.spec["protocol"].get("training") is None and len(c.run_id) == 16 for c in resolved)

@@ -68,3 +68,12 @@ def test_merge_replaces_provenance_leaves_whole():
     merged = merge_protocol(base, {"a": 2, "b": {"c": 3}})
     assert merged == {"a": 2, "b": {"c": 3, "d": 2}}
 
+
+def test_zero_shot_cells_without_a_training_section_get_a_run_id(tmp_path):
+    """Fields added later are left out of the spec at their old default (resolve.LATER_DEFAULTS); a
+    zero-shot protocol may have no training section at all, and its cells must still resolve."""
+    from tests.verify.factory import write_manifest
+
+    resolved = cells(load_manifest(write_manifest(tmp_path)))
+    assert resolved and all(c.spec["protocol"]["mode"] == "zero-shot" for c in resolved)
+    assert all(c.spec["protocol"].get("training") is None and len(c.run_id) == 16 for c in resolved)
