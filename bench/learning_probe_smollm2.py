@@ -41,7 +41,9 @@ def main(argv=None) -> int:
     ap.add_argument("--held-out", type=int, default=96)
     ap.add_argument("--targets", choices=["manifest", "all-linear"], default="manifest")
     ap.add_argument("--top-layers", type=int, default=0,
-                    help="LoRA only in the last N decoder layers (0: every layer): the backward stops there")
+                    help="LoRA only in the last N decoder layers (0: every layer); the frozen layers below run "
+                         "once per text (engine/frozen_layers.py)")
+    ap.add_argument("--pool", type=int, default=0, help="train on the first N training texts only (0: all)")
     args = ap.parse_args(argv)
 
     import torch
@@ -66,6 +68,8 @@ def main(argv=None) -> int:
     data = list(data)
     random.Random(0).shuffle(data)
     held, train = data[:args.held_out], data[args.held_out:]
+    if args.pool:
+        train = train[:args.pool]
 
     lm = load_model(loaded.manifest.models[0], protocol, loaded.base_dir, settings.cache_dir)
     if args.top_layers:  # peft's layers_to_transform: no adapter (and so no backward) below the top N
@@ -108,11 +112,19 @@ def main(argv=None) -> int:
     scheduler = make_scheduler(optimizer, protocol)
     clip = protocol.training.max_grad_norm.value
     trainable = [p for p in model.parameters() if p.requires_grad]
+    frozen = None
+    if args.top_layers:
+        from bioeval.engine.frozen_layers import FrozenLayers
+
+        frozen = FrozenLayers(model, examples, tok.pad_token_id, torch.device("cpu"))
     model.train()
     start, losses = time.time(), []
     for step in range(args.steps):
-        batch = [examples[i] for i in batch_indices(len(examples), step, args.batch, protocol.training.shuffle_seed.value)]
-        loss = _loss(model, batch, tok.pad_token_id, torch.device("cpu"), True)
+        idx = batch_indices(len(examples), step, args.batch, protocol.training.shuffle_seed.value)
+        if frozen is not None:
+            loss = frozen.loss(model, examples, idx)
+        else:
+            loss = _loss(model, [examples[i] for i in idx], tok.pad_token_id, torch.device("cpu"), True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, clip)
         optimizer.step()

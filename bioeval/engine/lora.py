@@ -25,12 +25,21 @@ def target_modules(spec: LoraSpec, model_type: str) -> list[str]:
     return peft_default_targets(model_type) if value == "peft-default" else list(value)
 
 
-def lora_config(spec: LoraSpec, model_type: str):
+def lora_config(spec: LoraSpec, model_type: str, num_layers: int | None = None):
+    """peft's LoraConfig; with `top_layers` set, adapters only in the last `top_layers` of the
+    model's `num_layers` decoder layers (peft's layers_to_transform)."""
     from peft import LoraConfig, TaskType
 
+    from bioeval.engine.frozen_layers import top_layer_indices
+
+    layers = None
+    if spec.top_layers.value is not None:
+        if num_layers is None:
+            raise ValueError("lora.top_layers needs the model's number of decoder layers")
+        layers = top_layer_indices(num_layers, spec.top_layers.value)
     return LoraConfig(r=spec.r.value, lora_alpha=spec.alpha.value, lora_dropout=spec.dropout.value,
                       bias=spec.bias.value, target_modules=target_modules(spec, model_type),
-                      task_type=TaskType.CAUSAL_LM)
+                      layers_to_transform=layers, task_type=TaskType.CAUSAL_LM)
 
 
 def apply_lora(model, spec: LoraSpec, *, quantized: bool = False, gradient_checkpointing: bool = False):
@@ -52,7 +61,7 @@ def apply_lora(model, spec: LoraSpec, *, quantized: bool = False, gradient_check
         model.enable_input_require_grads()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-        return get_peft_model(model, lora_config(spec, model.config.model_type))
+        return get_peft_model(model, lora_config(spec, model.config.model_type, model.config.num_hidden_layers))
 
 
 def trainable_summary(model) -> dict:

@@ -26,6 +26,7 @@ import torch
 
 from bioeval.data.instances import Instance
 from bioeval.engine import shared_prefix
+from bioeval.engine.frozen_layers import FrozenLayers, top_layer_indices
 from bioeval.engine.prompts import cut_input, train_text
 from bioeval.manifest.schema import Protocol
 from bioeval.runs.atomic import read_json, write_json
@@ -218,6 +219,7 @@ def train(model, examples: list[Example], protocol: Protocol, checkpoints: Path,
             scaler.load_state_dict(saved["scaler"])
         log(f"resumed from checkpoint step {start} of {max_steps}")
     autocast = _autocast(t.precision.value, dev)
+    frozen = _frozen_layers(model, examples, protocol, pad_id, dev)
     task = progress.add_task("train", total=max_steps, completed=start) if progress else None
     model.train()
     for step in range(start, max_steps):
@@ -225,9 +227,12 @@ def train(model, examples: list[Example], protocol: Protocol, checkpoints: Path,
         idx = batch_indices(len(examples), step, bs * accum, t.shuffle_seed.value)
         loss_sum = 0.0
         for micro in range(accum):
+            part = idx[micro * bs:(micro + 1) * bs]
             with autocast:
-                loss = _loss(model, [examples[i] for i in idx[micro * bs:(micro + 1) * bs]], pad_id, dev,
-                             t.shared_prefix.value) / accum
+                if frozen is not None:
+                    loss = frozen.loss(model, examples, part) / accum
+                else:
+                    loss = _loss(model, [examples[i] for i in part], pad_id, dev, t.shared_prefix.value) / accum
             scaler.scale(loss).backward()
             loss_sum += loss.item()
         scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
@@ -255,6 +260,14 @@ def train(model, examples: list[Example], protocol: Protocol, checkpoints: Path,
     if progress:
         progress.remove_task(task)
     return {**state, "execution": execution_record(optimizer, scaler, t.precision.value, dev)}
+
+
+def _frozen_layers(model, examples: list[Example], protocol: Protocol, pad_id: int, dev) -> FrozenLayers | None:
+    """With `lora.top_layers` below the model's depth, the frozen layers' outputs kept per text."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    if top_layer_indices(base.config.num_hidden_layers, protocol.lora.top_layers.value) is None:
+        return None
+    return FrozenLayers(model, examples, pad_id, dev)
 
 
 def _loss(model, batch: list[Example], pad_id: int, dev, shared: bool):

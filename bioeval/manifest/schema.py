@@ -315,9 +315,14 @@ class LoraSpec(Strict):
     dropout: Prov[float]
     bias: Prov[Literal["none", "all", "lora_only"]] = _d("none")
     target_modules: Prov[list[str] | Literal["peft-default"]]
+    # null: adapters in every decoder layer (the paper's LoRA); N: in the last N layers only, the
+    # frozen layers below run once per training text (engine/frozen_layers.py)
+    top_layers: Prov[int | None] = _d(None)
 
     @model_validator(mode="after")
     def _ranges(self) -> "LoraSpec":
+        if self.top_layers.value is not None and self.top_layers.value < 1:
+            raise ValueError(f"top_layers must be at least 1, or null for every layer (got {self.top_layers.value})")
         if self.r.value < 1:
             raise ValueError(f"r (the LoRA rank) must be at least 1 (got {self.r.value})")
         if not self.alpha.value > 0:
@@ -458,6 +463,9 @@ class Protocol(Strict):
                 raise ValueError("mode finetune needs evaluation.eval_every")
             if self.prompt.train_template is None:
                 raise ValueError("mode finetune needs prompt.train_template")
+            if self.lora.top_layers.value is not None and self.training.gradient_checkpointing.value:
+                raise ValueError("lora.top_layers needs training.gradient_checkpointing false "
+                                 "(the adapted layers run on kept states with a key/value cache)")
         return self
 
     @property
