@@ -254,8 +254,10 @@ def _attach_lora(run: CellRun, cm: CellModel) -> None:
 def _training_examples(run: CellRun, data: CellData, cm: CellModel) -> list:
     """The tokenized training texts; the receipt counts how many had to be cut, and where."""
     p = run.protocol
-    examples = tokenize_train(data.splits["train"], cm.tokenizer, p)
-    run.extra["training_texts"] = {"texts": len(examples), "max_seq_length": p.training.max_seq_length.value,
+    texts, _ = subsample(data.splits["train"], p.training.train_subsample.value, p.training.shuffle_seed.value)
+    examples = tokenize_train(texts, cm.tokenizer, p)
+    run.extra["training_texts"] = {"texts": len(examples), "of": len(data.splits["train"]),
+                                   "max_seq_length": p.training.max_seq_length.value,
                                    "end_cut": sum(e.cut == "end" for e in examples),
                                    "input_cut": sum(e.cut == "input" for e in examples)}
     return examples

@@ -83,7 +83,8 @@ def cell_spec(model: Model, dataset: Dataset, protocol: Protocol) -> dict:
 # fields added after run ids were first recorded, at the value that means "as before": left out
 # of the spec, so run ids (and reference receipts) from before the field existed stay valid
 LATER_DEFAULTS = {("scoring", "also"): lambda v: not v, ("prompt", "truncation"): lambda v: v == "keep-start",
-                  ("training", "shared_prefix"): lambda v: v is False, ("lora", "top_layers"): lambda v: v is None}
+                  ("training", "shared_prefix"): lambda v: v is False, ("lora", "top_layers"): lambda v: v is None,
+                  ("training", "train_subsample"): lambda v: v is None}
 
 
 def _without_later_defaults(protocol: dict) -> dict:

@@ -351,6 +351,8 @@ class TrainingSpec(Strict):
     append_eos: Prov[bool] = _d(True)
     # true: the template and instruction every text of a batch shares run once (engine/shared_prefix.py)
     shared_prefix: Prov[bool] = _d(False)
+    # null: every training text; N: a seeded N of them (shuffle_seed), seen once per epoch
+    train_subsample: Prov[int | None] = _d(None)
 
     @model_validator(mode="after")
     def _positive(self) -> "TrainingSpec":
@@ -360,6 +362,8 @@ class TrainingSpec(Strict):
         if not self.learning_rate.value > 0:
             raise ValueError(f"learning_rate must be positive (got {self.learning_rate.value})")
         _check_seed("shuffle_seed", self.shuffle_seed.value)
+        if self.train_subsample.value is not None and self.train_subsample.value < 1:
+            raise ValueError(f"train_subsample must be at least 1, or null for every text (got {self.train_subsample.value})")
         if self.shared_prefix.value and self.gradient_checkpointing.value:
             raise ValueError("shared_prefix needs gradient_checkpointing false (a checkpointed forward keeps no cache)")
         return self

@@ -99,3 +99,27 @@ def test_selected_on_test_the_selection_pass_is_the_reported_test_set(tmp_path):
     again, receipt2, _ = run_tc(path, tmp_path)
     assert "test_predictions" not in receipt2  # resumed: the passes were in the earlier process
     assert rd.predictions.read_bytes() == first and again["metrics"] == scores["metrics"]
+
+
+
+@pytest.mark.slow
+def test_top_layers_and_a_training_subsample_reach_the_cell(tmp_path):
+    """lora.top_layers and training.train_subsample through a real cell: the receipt counts the
+    texts drawn of the split, and the adapter sits in the top layer only."""
+    import json
+
+    from tests.engine.conftest import TINY
+
+    path = short_manifest(tmp_path, **{
+        "    target_modules:": "    top_layers: {value: 1, source: assumed}\n    target_modules:",
+        "    shuffle_seed: {value: 42, source: authors-code}":
+            "    shuffle_seed: {value: 42, source: authors-code}\n    train_subsample: {value: 40, source: assumed}"})
+    scores, receipt, _ = run_tc(path, tmp_path)
+    assert receipt["training_texts"]["texts"] == 40 and receipt["training_texts"]["of"] == 480
+    config = json.loads((TINY / "config.json").read_text())
+    assert config["num_hidden_layers"] > 1
+    d, ff, r = config["hidden_size"], config["intermediate_size"], 16  # the smoke's lora.r
+    kv = config["num_key_value_heads"] * config["head_dim"]
+    one_layer = r * ((d + d) + (d + kv) * 2 + (d + d) + (d + ff) * 2 + (ff + d))  # q, k, v, o, gate, up, down
+    assert receipt["trained"]["trainable_parameters"] == one_layer
+    assert scores["n"] > 0

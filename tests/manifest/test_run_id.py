@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bioeval.manifest import cells, load_manifest
@@ -77,3 +78,26 @@ def test_zero_shot_cells_without_a_training_section_get_a_run_id(tmp_path):
     resolved = cells(load_manifest(write_manifest(tmp_path)))
     assert resolved and all(c.spec["protocol"]["mode"] == "zero-shot" for c in resolved)
     assert all(c.spec["protocol"].get("training") is None and len(c.run_id) == 16 for c in resolved)
+
+
+def test_a_training_subsample_changes_run_ids_only_when_set(tmp_path):
+    """training.train_subsample, added after run ids were recorded: null (every text) leaves them."""
+    from bioeval.errors import ManifestError
+    from bioeval.manifest import cells, load_manifest
+
+    smoke = Path(__file__).resolve().parents[2] / "manifests" / "smoke.yaml"
+    text = smoke.read_text().replace("../assets/", str(smoke.parents[1] / "assets") + "/")
+    anchor = "    shuffle_seed: {value: 42, source: authors-code}\n"
+    assert anchor in text
+
+    def ids(value):
+        path = tmp_path / "m.yaml"
+        path.write_text(text if value is None else text.replace(
+            anchor, anchor + f"    train_subsample: {{value: {value}, source: assumed}}\n", 1))
+        return [c.run_id for c in cells(load_manifest(path))]
+
+    before = ids(None)
+    assert ids("null") == before
+    assert not set(ids(40)) & set(before)
+    with pytest.raises(ManifestError, match="train_subsample must be at least 1"):
+        ids(0)
