@@ -20,9 +20,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 # 29809ce (the last commit before issue 24's first change) until the protocol ledger gained its
-# training.shared_prefix row (ea32474), then its lora.top_layers row (07e43f6): intended changes
-# of the report, which lists every protocol field
-BEFORE = "07e43f6"
+# training.shared_prefix row (ea32474), then its lora.top_layers and training.train_subsample
+# rows (e06da49): intended changes of the report, which lists every protocol field
+BEFORE = "e06da49"
 STAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}| UTC)?")
 DURATION = re.compile(r"\b\d+(\.\d+)?\s?s\b")  # "in 12.4s" in log.txt
 # what differs between any two runs: wall times, the process, the commit the receipt records
