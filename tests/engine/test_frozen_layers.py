@@ -5,7 +5,7 @@ import pytest
 from bioeval.engine.frozen_layers import top_layer_indices
 from bioeval.engine.train import Example
 from tests.engine.conftest import SMOKE
-from tests.engine.test_shared_prefix import examples
+from tests.engine.test_shared_prefix import check_a_later_default, examples, lora_model
 
 
 def test_top_layers_name_the_last_layers():
@@ -15,23 +15,7 @@ def test_top_layers_name_the_last_layers():
 
 
 def top_lora_model(model, top: int):
-    import copy
-
-    import torch
-    from peft import get_peft_model
-
-    from bioeval.engine.lora import lora_config
-    from bioeval.manifest import load_manifest
-
-    spec = load_manifest(SMOKE).manifest.protocol.lora
-    spec = spec.model_copy(update={"top_layers": spec.top_layers.model_copy(update={"value": top})})
-    peft = get_peft_model(copy.deepcopy(model), lora_config(spec, model.config.model_type, model.config.num_hidden_layers))
-    torch.manual_seed(0)
-    for name, p in peft.named_parameters():  # a trained-looking adapter: B = 0 would hide the prefix's gradients
-        if "lora_B" in name:
-            p.data.normal_(0, 0.05)
-    peft.eval()  # no dropout: both paths see the same network
-    return peft
+    return lora_model(model, top_layers=top)
 
 
 def grads(peft, loss):
@@ -109,22 +93,7 @@ def test_bad_top_layers_are_manifest_errors(tmp_path, value, extra, match):
 
 
 def test_run_ids_stay_unless_top_layers_are_set(tmp_path):
-    """A field added after run ids were recorded: null (every layer) leaves every run id as it was."""
-    from bioeval.manifest import cells, load_manifest
-
-    def ids(text):
-        path = tmp_path / "m.yaml"
-        path.write_text(text)
-        loaded = load_manifest(path)
-        return [c.run_id for c in cells(loaded)], cells(loaded)[0].spec["protocol"]["lora"]
-
-    text = SMOKE.read_text()
-    before, lora = ids(text)
-    assert "top_layers" not in lora
-    every, _ = ids(with_top_layers(text, "null"))
-    top, lora = ids(with_top_layers(text, 1))
-    assert every == before and lora["top_layers"] == 1
-    assert not set(top) & set(before)
+    check_a_later_default(tmp_path, "lora", "top_layers", with_top_layers, "null", "1", 1)
 
 
 def test_training_with_top_layers_adapts_only_them_and_resumes(tiny, tmp_path, monkeypatch):

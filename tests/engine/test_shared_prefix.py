@@ -48,13 +48,16 @@ def examples(tok, n=4):
     return tokenize_train(inst, tok, protocol)
 
 
-def lora_model(model):
+def lora_model(model, top_layers=None):
+    """The smoke's LoRA (in the top `top_layers` only, when given) on a copy of `model`, eval mode,
+    with trained-looking adapters."""
     import torch
 
     from bioeval.engine.lora import apply_lora
     from bioeval.manifest import load_manifest
 
     spec = load_manifest(SMOKE).manifest.protocol.lora
+    spec = spec.model_copy(update={"top_layers": spec.top_layers.model_copy(update={"value": top_layers})})
     peft = apply_lora(copy.deepcopy(model), spec)
     torch.manual_seed(0)
     for name, p in peft.named_parameters():  # a trained-looking adapter: B = 0 would hide the prefix's gradients
@@ -124,21 +127,27 @@ def test_shared_prefix_excludes_gradient_checkpointing(tmp_path):
         load_manifest(bad)
 
 
-def test_run_ids_stay_unless_the_prefix_is_shared(tmp_path):
-    """A field added after run ids were recorded: its default leaves every run id as it was."""
+def check_a_later_default(tmp_path, section: str, name: str, written, as_before: str, other: str, value):
+    """A field added after run ids were recorded: left out, or written at its as-before value, the
+    run ids are what they were; at `other` they all change and the run spec holds `value`.
+    `written(text, v)` is the smoke manifest's text with the field written as `v`."""
     from bioeval.manifest import cells, load_manifest
 
     def ids(text):
         path = tmp_path / "m.yaml"
         path.write_text(text)
         loaded = load_manifest(path)
-        return [c.run_id for c in cells(loaded)], cells(loaded)[0].spec["protocol"]["training"]
+        return [c.run_id for c in cells(loaded)], cells(loaded)[0].spec["protocol"][section]
 
     text = SMOKE.read_text()
-    before, training = ids(text)
-    assert "shared_prefix" not in training
-    off, _ = ids(text.replace("  training:\n", "  training:\n    shared_prefix: {value: false, source: assumed}\n", 1))
-    on, training = ids(text.replace("  training:\n", "  training:\n    shared_prefix: {value: true, source: assumed}\n", 1))
-    assert off == before and training["shared_prefix"] is True
-    assert not set(on) & set(before)
+    before, spec = ids(text)
+    assert name not in spec
+    same, _ = ids(written(text, as_before))
+    changed, spec = ids(written(text, other))
+    assert same == before and spec[name] == value
+    assert not set(changed) & set(before)
 
+
+def test_run_ids_stay_unless_the_prefix_is_shared(tmp_path):
+    check_a_later_default(tmp_path, "training", "shared_prefix", lambda text, v: text.replace(
+        "  training:\n", f"  training:\n    shared_prefix: {{value: {v}, source: assumed}}\n", 1), "false", "true", True)
