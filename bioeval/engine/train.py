@@ -219,7 +219,7 @@ def train(model, examples: list[Example], protocol: Protocol, checkpoints: Path,
             scaler.load_state_dict(saved["scaler"])
         log(f"resumed from checkpoint step {start} of {max_steps}")
     autocast = _autocast(t.precision.value, dev)
-    frozen = _frozen_layers(model, examples, protocol, pad_id, dev)
+    loss_of = _loss_of_batch(model, examples, protocol, pad_id, dev)
     task = progress.add_task("train", total=max_steps, completed=start) if progress else None
     model.train()
     for step in range(start, max_steps):
@@ -227,12 +227,8 @@ def train(model, examples: list[Example], protocol: Protocol, checkpoints: Path,
         idx = batch_indices(len(examples), step, bs * accum, t.shuffle_seed.value)
         loss_sum = 0.0
         for micro in range(accum):
-            part = idx[micro * bs:(micro + 1) * bs]
             with autocast:
-                if frozen is not None:
-                    loss = frozen.loss(model, examples, part) / accum
-                else:
-                    loss = _loss(model, [examples[i] for i in part], pad_id, dev, t.shared_prefix.value) / accum
+                loss = loss_of(idx[micro * bs:(micro + 1) * bs]) / accum
             scaler.scale(loss).backward()
             loss_sum += loss.item()
         scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
@@ -262,12 +258,15 @@ def train(model, examples: list[Example], protocol: Protocol, checkpoints: Path,
     return {**state, "execution": execution_record(optimizer, scaler, t.precision.value, dev)}
 
 
-def _frozen_layers(model, examples: list[Example], protocol: Protocol, pad_id: int, dev) -> FrozenLayers | None:
-    """With `lora.top_layers` below the model's depth, the frozen layers' outputs kept per text."""
+def _loss_of_batch(model, examples: list[Example], protocol: Protocol, pad_id: int, dev) -> Callable:
+    """indices -> the loss of those examples: on the frozen layers' kept outputs where
+    `lora.top_layers` is below the model's depth, else the (shared-prefix or plain) forward."""
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    if top_layer_indices(base.config.num_hidden_layers, protocol.lora.top_layers.value) is None:
-        return None
-    return FrozenLayers(model, examples, pad_id, dev)
+    if top_layer_indices(base.config.num_hidden_layers, protocol.lora.top_layers.value) is not None:
+        frozen = FrozenLayers(model, examples, pad_id, dev)
+        return lambda part: frozen.loss(model, examples, part)
+    shared = protocol.training.shared_prefix.value
+    return lambda part: _loss(model, [examples[i] for i in part], pad_id, dev, shared)
 
 
 def _loss(model, batch: list[Example], pad_id: int, dev, shared: bool):
