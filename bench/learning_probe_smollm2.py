@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     from bioeval.engine.models import load as load_model
     from bioeval.engine.prompts import train_text
     from bioeval.engine.splits import load_pinned_split
-    from bioeval.engine.train import _loss, batch_indices, make_optimizer, make_scheduler, tokenize_train
+    from bioeval.engine.train import _loss_of_batch, batch_indices, make_optimizer, make_scheduler, tokenize_train
     from bioeval.manifest import load_manifest
     from bioeval.settings import Settings
 
@@ -60,9 +60,10 @@ def main(argv=None) -> int:
     torch.manual_seed(42)
     loaded = load_manifest(MANIFEST)
     protocol = loaded.manifest.protocol
+    lora = with_value(protocol.lora, top_layers=args.top_layers or None)
     protocol = protocol.model_copy(update={
-        "training": with_value(protocol.training, learning_rate=args.lr, max_steps=args.steps),
-        "lora": with_value(protocol.lora, target_modules=ALL_LINEAR) if args.targets == "all-linear" else protocol.lora})
+        "training": with_value(protocol.training, learning_rate=args.lr, max_steps=args.steps, shared_prefix=True),
+        "lora": with_value(lora, target_modules=ALL_LINEAR) if args.targets == "all-linear" else lora})
     settings = Settings(data_mirror=args.data_mirror)
     data, _ = load_pinned_split(loaded, loaded.manifest.dataset_by_key(args.dataset), "train", settings)
     data = list(data)
@@ -72,17 +73,7 @@ def main(argv=None) -> int:
         train = train[:args.pool]
 
     lm = load_model(loaded.manifest.models[0], protocol, loaded.base_dir, settings.cache_dir)
-    if args.top_layers:  # peft's layers_to_transform: no adapter (and so no backward) below the top N
-        from peft import get_peft_model
-
-        from bioeval.engine.lora import lora_config
-
-        config = lora_config(protocol.lora, lm.model.config.model_type)
-        n = lm.model.config.num_hidden_layers
-        config.layers_to_transform = list(range(n - args.top_layers, n))
-        model = get_peft_model(lm.model, config)
-    else:
-        model = apply_lora(lm.model, protocol.lora)
+    model = apply_lora(lm.model, protocol.lora)  # with --top-layers: adapters only there (lora.top_layers)
     tok = lm.tokenizer
     examples = tokenize_train(train, tok, protocol)
     labels = sorted({i.response for i in data})
@@ -112,19 +103,12 @@ def main(argv=None) -> int:
     scheduler = make_scheduler(optimizer, protocol)
     clip = protocol.training.max_grad_norm.value
     trainable = [p for p in model.parameters() if p.requires_grad]
-    frozen = None
-    if args.top_layers:
-        from bioeval.engine.frozen_layers import FrozenLayers
-
-        frozen = FrozenLayers(model, examples, tok.pad_token_id, torch.device("cpu"))
+    loss_of = _loss_of_batch(model, examples, protocol, tok.pad_token_id, torch.device("cpu"))  # the engine's
     model.train()
     start, losses = time.time(), []
     for step in range(args.steps):
         idx = batch_indices(len(examples), step, args.batch, protocol.training.shuffle_seed.value)
-        if frozen is not None:
-            loss = frozen.loss(model, examples, idx)
-        else:
-            loss = _loss(model, [examples[i] for i in idx], tok.pad_token_id, torch.device("cpu"), True)
+        loss = loss_of(idx)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, clip)
         optimizer.step()
